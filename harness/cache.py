@@ -1,0 +1,112 @@
+"""Content-addressed stage caches: hashing, the cache root, atomic publication, locks.
+
+Every stage (converted model, index, retrieval results, adapter, generations) writes into
+``<cache root>/<stage>/<key>/`` where the key is a hash of everything that produced it.
+Entries are built in a temporary sibling and renamed into place only when complete, so a
+killed build never leaves an entry that looks finished.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+COMPLETE_MARKER = ".complete"
+
+
+def cache_root() -> Path:
+    """``$HARNESS_CACHE`` or ``~/.cache/harness``."""
+    root = os.environ.get("HARNESS_CACHE") or os.path.join(Path.home(), ".cache", "harness")
+    path = Path(root).expanduser().resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def hash_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def hash_json(obj: Any) -> str:
+    """Stable hash of a JSON-able object (sorted keys, no whitespace)."""
+    text = json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
+    return hash_bytes(text.encode("utf-8"))
+
+
+def hash_file(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(chunk), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def hash_tree(path: str | os.PathLike[str]) -> str:
+    """Hash of a folder: relative names and contents of every file, in sorted order."""
+    root = Path(path)
+    digest = hashlib.sha256()
+    for file in sorted(p for p in root.rglob("*") if p.is_file()):
+        rel = file.relative_to(root).as_posix()
+        if rel == COMPLETE_MARKER:
+            continue
+        digest.update(rel.encode("utf-8") + b"\0" + hash_file(file).encode("ascii") + b"\n")
+    return digest.hexdigest()
+
+
+def short(key: str, n: int = 12) -> str:
+    return key[:n]
+
+
+@contextlib.contextmanager
+def file_lock(path: Path) -> Iterator[None]:
+    """Exclusive advisory lock so concurrent jobs never build one cache entry twice."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def entry_dir(stage: str, key: str) -> Path:
+    return cache_root() / stage / key
+
+
+def is_complete(path: Path) -> bool:
+    return (path / COMPLETE_MARKER).is_file()
+
+
+@contextlib.contextmanager
+def building(stage: str, key: str) -> Iterator[Path]:
+    """Yield a scratch folder; on success it becomes ``entry_dir(stage, key)`` atomically.
+
+    A stale, incomplete entry (no marker) is removed first and rebuilt, never used.
+    """
+    final = entry_dir(stage, key)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    scratch = final.parent / f".{final.name}.{uuid.uuid4().hex[:8]}.tmp"
+    scratch.mkdir(parents=True)
+    try:
+        yield scratch
+        (scratch / COMPLETE_MARKER).write_text("ok\n")
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(scratch, final)
+    finally:
+        if scratch.exists():
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+def write_json_atomic(path: Path, obj: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    tmp.write_text(json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
+    os.replace(tmp, path)

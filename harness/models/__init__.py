@@ -1,0 +1,1 @@
+"""Model provisioning and serving backends."""
