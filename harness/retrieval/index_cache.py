@@ -1,0 +1,106 @@
+"""Dense indexes cached on disk, keyed by (passages, embedder weights, index params).
+
+An entry holds ``index.faiss``, ``ids.json`` (passage id per row) and ``meta.json``. Loading
+checks every recorded fact against the expectation (dimension, count, ids, embedder, params,
+file hash); any mismatch or unreadable file is logged and the entry rebuilt, never used.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness import cache
+from harness.retrieval import dense
+from harness.retrieval.config import RetrieverConfig
+from harness.retrieval.embedder import Embedder, fingerprint
+from harness.retrieval.passages import Passage, passages_hash
+
+log = logging.getLogger(__name__)
+
+STAGE = "dense_index"
+SCHEMA = 1
+INDEX_FILE = "index.faiss"
+IDS_FILE = "ids.json"
+META_FILE = "meta.json"
+
+
+@dataclass(frozen=True)
+class DenseIndex:
+    index: Any  # faiss.Index
+    ids: list[str]  # passage id of each index row
+    key: str
+    path: Path
+    built: bool  # True when this call built it (False: loaded from the cache)
+
+
+class InvalidEntry(Exception):
+    """A cache entry that must not be used."""
+
+
+def dense_index_key(items: list[Passage], cfg: RetrieverConfig) -> str:
+    """Computable without loading the embedder, so cached results need no model at all."""
+    return cache.hash_json(
+        {
+            "schema": SCHEMA,
+            "passages": passages_hash(items),
+            "embedder": fingerprint(cfg.embedder),
+            "params": cfg.index_params(),
+        }
+    )
+
+
+def load_or_build_dense(items: list[Passage], cfg: RetrieverConfig, embedder: Embedder) -> DenseIndex:
+    key = dense_index_key(items, cfg)
+    entry = cache.entry_dir(STAGE, key)
+    expected = {
+        "schema": SCHEMA,
+        "dimension": embedder.dimension,
+        "count": len(items),
+        "embedder_sha256": embedder.weights_sha256,
+        "params": cfg.index_params(),
+    }
+    ids = [p.pid for p in items]
+    with cache.file_lock(entry.parent / f"{key}.lock"):
+        if cache.is_complete(entry):
+            try:
+                index = _load_entry(entry, expected, ids)
+                return DenseIndex(index, ids, key, entry, built=False)
+            except InvalidEntry as err:
+                log.warning("dense index cache entry %s is unusable (%s); rebuilding", entry, err)
+        log.info("embedding %d passages with %s", len(items), embedder.spec)
+        vectors = embedder.encode([p.index_text for p in items], batch_size=cfg.batch_size)
+        index = dense.build_index(vectors, cfg.index_params())
+        with cache.building(STAGE, key) as scratch:
+            dense.save_index(index, scratch / INDEX_FILE)
+            (scratch / IDS_FILE).write_text(json.dumps(ids))
+            meta = dict(expected, index_sha256=cache.hash_file(scratch / INDEX_FILE), embedder=embedder.spec)
+            (scratch / META_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True))
+        return DenseIndex(index, ids, key, entry, built=True)
+
+
+def _load_entry(entry: Path, expected: dict[str, Any], ids: list[str]) -> Any:
+    try:
+        meta = json.loads((entry / META_FILE).read_text())
+        stored_ids = json.loads((entry / IDS_FILE).read_text())
+    except (OSError, ValueError) as err:
+        raise InvalidEntry(f"unreadable meta/ids: {err}") from err
+    for name, value in expected.items():
+        if meta.get(name) != value:
+            raise InvalidEntry(f"{name} is {meta.get(name)!r}, expected {value!r}")
+    if stored_ids != ids:
+        raise InvalidEntry("passage ids differ from the corpus")
+    index_file = entry / INDEX_FILE
+    try:
+        if cache.hash_file(index_file) != meta.get("index_sha256"):
+            raise InvalidEntry("index file hash differs from meta.json (truncated or modified)")
+        index = dense.load_index(index_file)
+    except (OSError, RuntimeError) as err:
+        raise InvalidEntry(f"unreadable index file: {err}") from err
+    if index.d != expected["dimension"] or index.ntotal != expected["count"]:
+        raise InvalidEntry(f"index has d={index.d}, n={index.ntotal}; expected "
+                           f"d={expected['dimension']}, n={expected['count']}")
+    return index
