@@ -1,0 +1,176 @@
+"""`python -m harness <verb> [hydra overrides]` — verb dispatch.
+
+Hydra parses everything after the verb, so overrides, `-m` multirun and `--cfg job` work as
+in any Hydra app; HarnessError becomes one clear line on stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from harness.errors import HarnessError
+
+CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
+
+VERBS: dict[str, str] = {
+    "run": "run an experiment's grid end to end and write a run folder with the leaderboard",
+    "finetune": "train (or fetch from cache) the LoRA adapter of an experiment's suite",
+    "index": "build (or fetch from cache) the retrieval index and score retrieval on the suite",
+    "report": "rebuild a run folder's leaderboard from its stored metrics: report <run folder>",
+}
+
+USAGE = """usage: python -m harness <verb> [overrides ...]
+
+verbs:
+{verbs}
+
+Overrides are Hydra's: `python -m harness run +exp=agri retriever.top_k=5 finetune.epochs=5`;
+`-m` sweeps: `python -m harness run -m +exp=agri retriever=dense,bm25`.
+Config groups (conf/): {groups}
+`python -m harness <verb> --help` describes one verb.
+"""
+
+
+def _groups() -> str:
+    parts = []
+    for group in sorted(p for p in CONF_DIR.iterdir() if p.is_dir()):
+        options = sorted(f.stem for f in group.glob("*.yaml"))
+        parts.append(f"{group.name}={{{','.join(options)}}}")
+    return "  ".join(parts)
+
+
+def usage() -> str:
+    verbs = "\n".join(f"  {name:<9} {text}" for name, text in VERBS.items())
+    return USAGE.format(verbs=verbs, groups=_groups())
+
+
+def verb_help(verb: str) -> str:
+    if verb == "report":
+        return "usage: python -m harness report <run folder>\n\n" + VERBS[verb] + "\n"
+    return (
+        f"usage: python -m harness {verb} [-m] [overrides ...]\n\n{VERBS[verb]}.\n\n"
+        f"Config groups (conf/): {_groups()}\n"
+        "Examples: +exp=agri  retriever.top_k=3  finetune.epochs=5  suite.n_docs=6  eval.limit=20\n"
+        f"Show the resolved config without running: python -m harness {verb} +exp=agri --cfg job\n"
+    )
+
+
+def _fail(message: str) -> None:
+    print(f"error: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def _hydra(verb: str, job: Callable[[dict[str, Any]], Any], overrides: list[str]) -> None:
+    import hydra
+    from omegaconf import DictConfig, OmegaConf
+
+    sys.argv = [f"harness-{verb}", *overrides]
+
+    @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
+    def entry(cfg: DictConfig) -> None:
+        try:
+            job(OmegaConf.to_container(cfg, resolve=True))  # type: ignore[arg-type]
+        except HarnessError as err:
+            _fail(str(err))
+
+    entry()
+
+
+def _job_run(cfg: dict[str, Any]) -> None:
+    from harness import pipeline, spec
+
+    pipeline.run(spec.from_config(cfg), cfg)
+
+
+def _job_finetune(cfg: dict[str, Any]) -> None:
+    from harness import pipeline, spec
+    from harness.models.wheels import offline_env
+
+    offline_env()
+    run_spec = spec.from_config(cfg)
+    suite = pipeline.load_suite(run_spec)
+    adapter = pipeline.finetune(run_spec, suite, pipeline.resolve_base_model(run_spec))
+    card = adapter.card
+    losses = card.get("loss_curve") or []
+    print(f"adapter: {adapter.path}")
+    print(f"examples: {card.get('n_examples')}  train time: {card.get('train_seconds', 0):.1f}s  "
+          f"final loss: {losses[-1]['loss'] if losses else 'n/a'}")
+
+
+def _job_index(cfg: dict[str, Any]) -> None:
+    from harness import pipeline, spec
+    from harness.models.wheels import offline_env
+    from harness.retrieval import retrieve
+    from harness.retrieval.metrics import aggregate
+
+    offline_env()
+    run_spec = spec.from_config(cfg)
+    if run_spec.retriever.get("kind") == "none":
+        raise HarnessError("retriever=none has no index; choose retriever=dense (or another)")
+    suite = pipeline.load_suite(run_spec)
+    rcfg = pipeline.retriever_config(run_spec)
+    print(f"suite {suite.name}: {len(suite.corpus)} documents; retriever {rcfg.kind} top_k={rcfg.top_k}")
+    for task in suite.tasks:
+        hits = retrieve(suite.corpus, [r["question"] for r in task.rows], rcfg)
+        scores = aggregate([[h.doc_id for h in row] for row in hits],
+                           [r.get("gold_ids", []) for r in task.rows], rcfg.top_k)
+        print(f"  {task.name}: " + "  ".join(f"{k}={v:.3f}" for k, v in scores.items()))
+
+
+def _report(args: list[str]) -> None:
+    import json
+
+    import pandas as pd
+
+    from harness.report import leaderboard
+
+    if len(args) != 1:
+        _fail("report takes one argument: the run folder (results/<exp>/<run>)")
+    run_dir = Path(args[0])
+    metrics_file = run_dir / "metrics.json"
+    if not metrics_file.is_file():
+        _fail(f"{metrics_file} not found: give a completed run folder (results/<exp>/<timestamp>-<hash>)")
+    try:
+        stored = json.loads(metrics_file.read_text())
+        frame = leaderboard.build(stored["conditions"], stored["primary"], stored["reference"])
+    except (ValueError, KeyError) as err:
+        _fail(f"{metrics_file}: unreadable metrics ({err}); the run folder is damaged")
+    table = leaderboard.write(frame, stored["primary"], stored["reference"], run_dir)
+    pd.set_option("display.width", 200)
+    print(table)
+
+
+JOBS: dict[str, Callable[[dict[str, Any]], None]] = {
+    "run": _job_run,
+    "finetune": _job_finetune,
+    "index": _job_index,
+}
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help", "help"):
+        print(usage())
+        return
+    verb, rest = args[0], args[1:]
+    if verb not in VERBS:
+        _fail(f"unknown verb '{verb}'; choose one of: {', '.join(VERBS)} (python -m harness --help)")
+    if "-h" in rest or "--help" in rest:
+        print(verb_help(verb))
+        return
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        if verb == "report":
+            _report(rest)
+        else:
+            _hydra(verb, JOBS[verb], rest)
+    except HarnessError as err:
+        _fail(str(err))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,160 @@
+"""LoRA SFT as a cached stage: (base weights, training data, hyper-parameters, library versions)
+→ one adapter folder, trained at most once.
+
+The entry is built in a scratch folder and published atomically under a lock, so concurrent
+jobs train it once and a killed run leaves nothing that looks complete.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import resource
+import shutil
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from harness import cache
+from harness.errors import HarnessError
+from harness.finetune.adapter import CARD_FILE, WEIGHTS_FILE, Adapter, load_adapter
+from harness.finetune.data import Example, count_over_length, data_sha256, to_rows, validate_examples
+from harness.finetune.params import FinetuneParams
+from harness.models.wheels import LocalModel
+
+log = logging.getLogger(__name__)
+
+STAGE = "adapters"
+
+
+def library_versions() -> dict[str, str]:
+    """Versions that change what training produces; they are part of the cache key."""
+    import peft
+    import transformers
+    import trl
+
+    return {
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "peft": peft.__version__,
+        "trl": trl.__version__,
+    }
+
+
+def adapter_key(base: LocalModel, data_hash: str, params: FinetuneParams) -> str:
+    return cache.hash_json(
+        {
+            "base": base.weights_sha256,
+            "data": data_hash,
+            "params": params.to_dict(),
+            "versions": library_versions(),
+        }
+    )
+
+
+def train_adapter(
+    base: LocalModel,
+    examples: list[tuple[str, str]],
+    params: FinetuneParams,
+    *,
+    data_hash: str | None = None,
+) -> Adapter:
+    """Return the LoRA adapter for these inputs, training it only if the cache lacks it.
+
+    ``data_hash`` lets a caller that already identifies its data (e.g. a suite's file hash)
+    skip hashing the pairs; it must change whenever the pairs do.
+    """
+    examples = validate_examples(examples)
+    data_hash = data_hash or data_sha256(examples)
+    key = adapter_key(base, data_hash, params)
+    entry = cache.entry_dir(STAGE, key)
+    with cache.file_lock(entry.parent / f"{key}.lock"):
+        if cache.is_complete(entry):
+            log.info("adapter cache hit %s (%d examples)", cache.short(key), len(examples))
+            return load_adapter(entry)
+        with cache.building(STAGE, key) as scratch:
+            _train_into(scratch, base, examples, params, data_hash)
+    return load_adapter(entry)
+
+
+def _train_into(
+    folder: Path, base: LocalModel, examples: Sequence[Example], params: FinetuneParams, data_hash: str
+) -> None:
+    from harness.finetune.trainer import build_trainer
+
+    trainer = guard = None
+    try:
+        trainer, guard = build_trainer(base.path, examples, params, folder / "_trainer")
+        over = count_over_length(trainer.processing_class, to_rows(examples), params.max_length)
+        if over:
+            log.warning(
+                "%d of %d training examples exceed max_length=%d tokens and are truncated "
+                "(their answers may be cut); raise finetune.max_length to keep them whole",
+                over, len(examples), params.max_length,
+            )
+        kept = len(trainer.train_dataset)
+        log.info(
+            "training LoRA r=%d on %d examples for %s epochs (lr %g, batch %d) on %s; base %s",
+            params.rank, kept, params.epochs, params.lr, params.batch_size,
+            trainer.args.device, cache.short(base.weights_sha256),
+        )
+        start = time.perf_counter()
+        result = trainer.train()
+        seconds = time.perf_counter() - start
+        if guard.diverged is not None:
+            step, name, value = guard.diverged
+            raise HarnessError(
+                f"LoRA training diverged: {name} became {value} at step {step} (lr {params.lr}); "
+                f"lower finetune.lr (e.g. to {params.lr / 5:g}) or add warmup (finetune.warmup_ratio=0.1)"
+            )
+        log.info(
+            "trained in %.1f s (%.1f s/epoch), final loss %s",
+            seconds, seconds / params.epochs, guard.curve[-1]["loss"] if guard.curve else "n/a",
+        )
+        trainer.model.save_pretrained(folder)
+        shutil.rmtree(folder / "_trainer", ignore_errors=True)
+        card = _card(base, examples, params, data_hash, guard.curve, seconds, over, kept, result)
+        cache.write_json_atomic(folder / CARD_FILE, card)
+        if not (folder / WEIGHTS_FILE).is_file():
+            raise HarnessError(f"peft did not write {WEIGHTS_FILE} into {folder}; check the peft version")
+    finally:
+        # Free the model before anything else is loaded: callers evaluate right after training.
+        del trainer, guard
+        gc.collect()
+
+
+def _card(
+    base: LocalModel,
+    examples: Sequence[Example],
+    params: FinetuneParams,
+    data_hash: str,
+    curve: list[dict[str, float]],
+    seconds: float,
+    over: int,
+    kept: int,
+    result: Any,
+) -> dict[str, Any]:
+    """What a reader needs to trust or reproduce the adapter, next to the weights."""
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {
+        "base": {"path": str(base.path), "weights_sha256": base.weights_sha256},
+        "data_sha256": data_hash,
+        "n_examples": len(examples),
+        "n_trained": kept,
+        "over_max_length": over,
+        "params": params.to_dict(),
+        "loss_curve": curve,
+        "train_loss": getattr(result, "training_loss", None),
+        "global_steps": getattr(result, "global_step", None),
+        "train_seconds": round(seconds, 3),
+        "seconds_per_epoch": round(seconds / params.epochs, 3),
+        "peak_rss_mib": round(peak_kib / 1024 if sys.platform != "darwin" else peak_kib / 2**20, 1),
+        "device": "cuda" if torch.cuda.is_available() else "cpu",
+        "torch_threads": torch.get_num_threads(),
+        "versions": library_versions(),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }

@@ -1,0 +1,93 @@
+"""Build a trl SFTTrainer for LoRA on a local base model, with settings that are right on CPU.
+
+trl's SFTConfig defaults (bf16, gradient checkpointing, reporting, checkpoints) suit GPUs and
+hubs; here every one is set explicitly so a run is fp32, local, silent and reproducible.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from harness.finetune.callbacks import LossGuard
+from harness.finetune.data import Example, to_rows
+from harness.finetune.params import FinetuneParams
+
+log = logging.getLogger(__name__)
+
+
+def lora_config(params: FinetuneParams) -> Any:
+    from peft import LoraConfig
+
+    return LoraConfig(
+        r=params.rank,
+        lora_alpha=params.alpha,
+        lora_dropout=params.dropout,
+        target_modules=params.peft_target_modules(),
+        bias="none",
+        task_type="CAUSAL_LM",
+    )
+
+
+def sft_config(params: FinetuneParams, output_dir: Path) -> Any:
+    from trl import SFTConfig
+
+    on_gpu = torch.cuda.is_available()
+    return SFTConfig(
+        output_dir=str(output_dir),
+        num_train_epochs=params.epochs,
+        per_device_train_batch_size=params.batch_size,
+        gradient_accumulation_steps=params.grad_accum,
+        learning_rate=params.lr,
+        lr_scheduler_type=params.lr_scheduler,
+        warmup_steps=params.warmup_ratio,  # a float in [0, 1) is a ratio of total steps
+        weight_decay=params.weight_decay,
+        max_grad_norm=params.max_grad_norm,
+        seed=params.seed,
+        data_seed=params.seed,
+        max_length=params.max_length,
+        packing=False,
+        completion_only_loss=True,
+        # fp32 everywhere: trl's bf16 default changes results between machines and is slow on CPU.
+        bf16=False,
+        fp16=False,
+        gradient_checkpointing=False,
+        use_cpu=not on_gpu,
+        dataloader_pin_memory=on_gpu,
+        report_to="none",
+        save_strategy="no",
+        logging_steps=params.logging_steps,
+        logging_nan_inf_filter=False,  # the default hides NaN losses behind the running mean
+        disable_tqdm=False,
+    )
+
+
+def build_trainer(
+    model_path: Path,
+    examples: Sequence[Example],
+    params: FinetuneParams,
+    output_dir: Path,
+) -> tuple[Any, LossGuard]:
+    """An SFTTrainer holding the only copy of the base model (wrapped in LoRA by trl)."""
+    from datasets import Dataset
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from trl import SFTTrainer
+
+    tokenizer = AutoTokenizer.from_pretrained(model_path)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    model = AutoModelForCausalLM.from_pretrained(model_path, dtype=torch.float32)
+    guard = LossGuard()
+    trainer = SFTTrainer(
+        model=model,
+        args=sft_config(params, output_dir),
+        train_dataset=Dataset.from_list(to_rows(examples)),
+        processing_class=tokenizer,
+        peft_config=lora_config(params),
+        callbacks=[guard],
+    )
+    return trainer, guard

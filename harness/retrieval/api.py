@@ -1,0 +1,128 @@
+"""The one entry point: ``retrieve(corpus, queries, cfg)``, with results cached on disk so a
+rerun is nearly free and every model in a grid sees identical contexts."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict
+
+from harness import cache
+from harness.errors import HarnessError
+from harness.retrieval.config import Hit, RetrieverConfig
+from harness.retrieval.passages import Passage, passages, passages_hash
+
+log = logging.getLogger(__name__)
+
+STAGE = "retrieval"
+SCHEMA = 1
+HITS_FILE = "hits.json"
+
+
+def retrieve(corpus: list[dict], queries: list[str], cfg: RetrieverConfig) -> list[list[Hit]]:
+    """Top-k hits per query, best first. ``kind='none'`` gives empty lists."""
+    if cfg.kind == "none":
+        return [[] for _ in queries]
+    items = passages(corpus)
+    k = effective_top_k(cfg.top_k, len(items))
+    if not queries:
+        return []
+    key = results_key(items, queries, cfg, k)
+    entry = cache.entry_dir(STAGE, key)
+    with cache.file_lock(entry.parent / f"{key}.lock"):
+        if cache.is_complete(entry):
+            cached = _read_hits(entry, len(queries))
+            if cached is not None:
+                return cached
+        hits = _run(items, queries, cfg, k)
+        with cache.building(STAGE, key) as scratch:
+            payload = {"config": cfg.to_dict(), "top_k": k, "hits": [[asdict(h) for h in q] for q in hits]}
+            (scratch / HITS_FILE).write_text(json.dumps(payload))
+        return hits
+
+
+def effective_top_k(top_k: int, n_passages: int) -> int:
+    if top_k > n_passages:
+        log.warning("retriever top_k=%d exceeds the corpus size %d; using %d", top_k, n_passages, n_passages)
+        return n_passages
+    return top_k
+
+
+def results_key(items: list[Passage], queries: list[str], cfg: RetrieverConfig, k: int) -> str:
+    """Everything that can change the hits; batch size and the embedder's path do not."""
+    settings = {name: value for name, value in cfg.to_dict().items() if name not in ("batch_size", "embedder")}
+    settings["top_k"] = k
+    from harness.retrieval.embedder import fingerprint
+
+    embedder = fingerprint(cfg.embedder) if cfg.kind in ("dense", "hybrid") else None
+    return cache.hash_json(
+        {
+            "schema": SCHEMA,
+            "passages": passages_hash(items),
+            "embedder": embedder,
+            "settings": settings,
+            "queries": cache.hash_json(list(queries)),
+        }
+    )
+
+
+def _read_hits(entry, n_queries: int) -> list[list[Hit]] | None:
+    try:
+        payload = json.loads((entry / HITS_FILE).read_text())
+        hits = [[Hit(**h) for h in q] for q in payload["hits"]]
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        log.warning("retrieval cache entry %s is unreadable (%s); recomputing", entry, err)
+        return None
+    if len(hits) != n_queries:
+        log.warning("retrieval cache entry %s has %d query rows, expected %d; recomputing",
+                    entry, len(hits), n_queries)
+        return None
+    return hits
+
+
+def _run(items: list[Passage], queries: list[str], cfg: RetrieverConfig, k: int) -> list[list[Hit]]:
+    if cfg.kind == "dense":
+        ranked = _dense_rows(items, queries, cfg, k)
+    elif cfg.kind == "bm25":
+        ranked = _bm25_rows(items, queries, cfg, k)
+    elif cfg.kind == "hybrid":
+        ranked = _hybrid_rows(items, queries, cfg, k)
+    else:  # pragma: no cover - RetrieverConfig validates kinds
+        raise HarnessError(f"unknown retriever kind '{cfg.kind}'")
+    return [
+        [Hit(items[row].doc_id, score, rank, items[row].pid) for rank, (row, score) in enumerate(q, start=1)]
+        for q in ranked
+    ]
+
+
+def _dense_rows(items: list[Passage], queries: list[str], cfg: RetrieverConfig, k: int) -> list[list[tuple[int, float]]]:
+    from harness.retrieval import dense
+    from harness.retrieval.embedder import load_embedder
+    from harness.retrieval.index_cache import load_or_build_dense
+
+    embedder = load_embedder(cfg.embedder)
+    built = load_or_build_dense(items, cfg, embedder)
+    vectors = embedder.encode(list(queries), batch_size=cfg.batch_size)
+    scores, rows = dense.search(built.index, vectors, k, cfg.hnsw_ef_search)
+    return [
+        [(int(r), float(s)) for r, s in zip(row_ids, row_scores) if r >= 0]
+        for row_ids, row_scores in zip(rows, scores)
+    ]
+
+
+def _bm25_rows(items: list[Passage], queries: list[str], cfg: RetrieverConfig, k: int) -> list[list[tuple[int, float]]]:
+    from harness.retrieval.bm25 import build_bm25, search_bm25
+
+    return search_bm25(build_bm25(items, cfg), list(queries), k)
+
+
+def _hybrid_rows(items: list[Passage], queries: list[str], cfg: RetrieverConfig, k: int) -> list[list[tuple[int, float]]]:
+    from harness.retrieval.hybrid import rrf_fuse
+
+    pool = min(cfg.candidates, len(items))
+    dense_ranked = _dense_rows(items, queries, cfg, pool)
+    bm25_ranked = _bm25_rows(items, queries, cfg, pool)
+    return [
+        rrf_fuse([[r for r, _ in d], [r for r, _ in b]], [cfg.dense_weight, cfg.bm25_weight], cfg.rrf_k, k)
+        for d, b in zip(dense_ranked, bm25_ranked)
+    ]

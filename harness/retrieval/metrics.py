@@ -1,0 +1,88 @@
+"""Retrieval quality from gold passage ids, and whether the answer reached the context.
+
+Pure functions over ranked doc ids; relevance is binary (a doc is gold or not).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import string
+from collections.abc import Sequence
+
+from harness.retrieval.config import Hit
+
+
+def recall_at_k(ranked: Sequence[str], gold: Sequence[str], k: int) -> float:
+    """Share of the gold docs found in the top k."""
+    gold_set = set(gold)
+    if not gold_set:
+        raise ValueError("recall is undefined without gold ids")
+    return len(gold_set & set(ranked[:k])) / len(gold_set)
+
+
+def mrr_at_k(ranked: Sequence[str], gold: Sequence[str], k: int) -> float:
+    """1 / rank of the first gold doc within the top k, else 0."""
+    gold_set = set(gold)
+    for rank, doc in enumerate(ranked[:k], start=1):
+        if doc in gold_set:
+            return 1.0 / rank
+    return 0.0
+
+
+def ndcg_at_k(ranked: Sequence[str], gold: Sequence[str], k: int) -> float:
+    """Binary-relevance nDCG: DCG of the ranking over DCG of an ideal one (gold first)."""
+    gold_set = set(gold)
+    if not gold_set:
+        raise ValueError("nDCG is undefined without gold ids")
+    seen: set[str] = set()
+    dcg = 0.0
+    for rank, doc in enumerate(ranked[:k], start=1):
+        if doc in gold_set and doc not in seen:  # a doc counts once even if chunks repeat it
+            dcg += 1.0 / math.log2(rank + 1)
+            seen.add(doc)
+    ideal = sum(1.0 / math.log2(rank + 1) for rank in range(1, min(len(gold_set), k) + 1))
+    return dcg / ideal
+
+
+def aggregate(
+    rows: Sequence[dict], hits: Sequence[Sequence[Hit]], ks: Sequence[int] = (1, 3, 5, 10)
+) -> dict[str, float]:
+    """Mean recall/MRR/nDCG@k over rows that have gold ids; ``n`` says how many counted."""
+    if len(rows) != len(hits):
+        raise ValueError(f"{len(rows)} rows but {len(hits)} hit lists")
+    totals: dict[str, float] = {}
+    counted = 0
+    for row, row_hits in zip(rows, hits):
+        gold = [str(g) for g in row.get("gold_ids") or []]
+        if not gold:
+            continue
+        counted += 1
+        ranked = [h.doc_id for h in sorted(row_hits, key=lambda h: h.rank)]
+        for k in ks:
+            for name, fn in (("recall", recall_at_k), ("mrr", mrr_at_k), ("ndcg", ndcg_at_k)):
+                totals[f"{name}@{k}"] = totals.get(f"{name}@{k}", 0.0) + fn(ranked, gold, k)
+    out = {name: value / counted for name, value in totals.items()} if counted else {}
+    out["n"] = float(counted)
+    return out
+
+
+_ARTICLES = re.compile(r"\b(a|an|the)\b")
+_PUNCT = str.maketrans({c: " " for c in string.punctuation})
+
+
+def normalize_answer(text: str) -> str:
+    """Lowercase, punctuation and articles removed, whitespace collapsed (SQuAD-style)."""
+    text = str(text).lower().translate(_PUNCT)
+    return " ".join(_ARTICLES.sub(" ", text).split())
+
+
+def answer_in_context(answer: str, context: str, aliases: Sequence[str] = ()) -> bool:
+    """Whether the answer (or an alias) occurs in the context as whole normalised words:
+    the upper bound on what a reader model can copy from retrieval."""
+    haystack = f" {normalize_answer(context)} "
+    for candidate in (answer, *aliases):
+        needle = normalize_answer(candidate)
+        if needle and f" {needle} " in haystack:
+            return True
+    return False

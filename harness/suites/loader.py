@@ -1,0 +1,397 @@
+"""Load and validate a suite folder (suite.yaml + corpus + train + eval tasks) into a ``Suite``.
+
+A suite is checked once, up front, so that a broken file fails in a second with one message
+naming the file, line and field — not an hour later inside retrieval, training or lm-eval.
+The format is documented in docs/suite-format.md.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from harness.cache import hash_file, hash_json
+from harness.errors import HarnessError
+from harness.suites.text import normalize_text
+
+SUITE_FILE = "suite.yaml"
+TASK_KINDS = ("open_qa", "multiple_choice")
+
+
+@dataclass(frozen=True)
+class SuiteTask:
+    """One lm-eval task of a suite and its eval rows (already validated)."""
+
+    name: str
+    yaml_path: Path
+    data_path: Path
+    kind: str
+    primary_metric: str
+    rows: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Suite:
+    """Everything a run needs from a suite; ``content_hash`` keys caches built from it."""
+
+    name: str
+    version: str
+    root: Path
+    corpus: list[dict[str, Any]]
+    train: list[dict[str, Any]]
+    train_format: dict[str, str]
+    tasks: list[SuiteTask]
+    content_hash: str
+    description: str = ""
+    files: tuple[Path, ...] = field(default=(), compare=False)
+
+    def task(self, name: str) -> SuiteTask:
+        for task in self.tasks:
+            if task.name == name:
+                return task
+        raise HarnessError(f"suite '{self.name}' has no task '{name}' (it has: {', '.join(t.name for t in self.tasks)})")
+
+
+# ----------------------------------------------------------------------------- file reading
+
+
+def _show(path: Path) -> str:
+    """Path as the user would type it: relative to the CWD when below it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _yaml_key_lines(node: yaml.Node | None, prefix: str = "") -> dict[str, int]:
+    """Dotted field path → 1-based line, so suite.yaml errors can point at a line."""
+    lines: dict[str, int] = {}
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            path = f"{prefix}.{key.value}" if prefix else str(key.value)
+            lines[path] = key.start_mark.line + 1
+            lines.update(_yaml_key_lines(value, path))
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            path = f"{prefix}[{i}]"
+            lines[path] = item.start_mark.line + 1
+            lines.update(_yaml_key_lines(item, path))
+    return lines
+
+
+class _TaskYamlLoader(yaml.SafeLoader):
+    """Reads lm-eval task YAML without importing anything: ``!function x.y`` stays a string."""
+
+
+_TaskYamlLoader.add_constructor("!function", lambda loader, node: f"!function {loader.construct_scalar(node)}")
+
+
+def _read_yaml(path: Path, loader: type[yaml.SafeLoader] = yaml.SafeLoader) -> tuple[Any, dict[str, int]]:
+    if not path.is_file():
+        raise HarnessError(f"{_show(path)}: file not found")
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = yaml.load(text, Loader=loader)  # noqa: S506 - SafeLoader subclasses only
+        lines = _yaml_key_lines(yaml.compose(text, Loader=loader))
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise HarnessError(f"{_show(path)}{where}: invalid YAML ({problem})") from err
+    return data, lines
+
+
+def read_jsonl(path: Path) -> list[tuple[int, dict[str, Any]]]:
+    """(line number, row) for each non-blank line; any bad line is a HarnessError naming it."""
+    if not path.is_file():
+        raise HarnessError(f"{_show(path)}: file not found")
+    rows = []
+    with path.open(encoding="utf-8") as handle:
+        for lineno, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise HarnessError(f"{_show(path)} line {lineno}: invalid JSON ({err.msg}, column {err.colno})") from err
+            if not isinstance(row, dict):
+                raise HarnessError(f"{_show(path)} line {lineno}: expected a JSON object, got {type(row).__name__}")
+            rows.append((lineno, row))
+    if not rows:
+        raise HarnessError(f"{_show(path)}: no rows (the file is empty)")
+    return rows
+
+
+def write_jsonl(path: Path, rows: Iterable[Mapping[str, Any]]) -> Path:
+    """Write rows as JSON lines (e.g. a subset's task rows for a derived lm-eval task)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text("".join(json.dumps(dict(r), ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+# ----------------------------------------------------------------------------- row checks
+
+_TYPE_NAMES = {str: "a string", int: "an integer", list: "a list"}
+
+
+def _field(row: Mapping[str, Any], name: str, kind: type, where: str, *, required: bool = True) -> Any:
+    if name not in row:
+        if required:
+            raise HarnessError(f"{where}: missing required field '{name}'")
+        return None
+    value = row[name]
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise HarnessError(f"{where}: field '{name}' must be {_TYPE_NAMES[kind]}, got {type(value).__name__}")
+    if kind is str and required and not value.strip():
+        raise HarnessError(f"{where}: field '{name}' is empty")
+    return value
+
+
+def _str_list(row: Mapping[str, Any], name: str, where: str, *, required: bool) -> list[str]:
+    value = _field(row, name, list, where, required=required)
+    if value is None:
+        return []
+    for i, item in enumerate(value):
+        if not isinstance(item, str) or not item.strip():
+            raise HarnessError(f"{where}: field '{name}[{i}]' must be a non-empty string, got {item!r}")
+    return value
+
+
+def _unique_ids(path: Path, rows: Sequence[tuple[int, dict[str, Any]]]) -> None:
+    seen: dict[str, int] = {}
+    for lineno, row in rows:
+        rid = _field(row, "id", str, f"{_show(path)} line {lineno}")
+        if rid in seen:
+            raise HarnessError(f"{_show(path)} line {lineno}: duplicate id '{rid}' (first on line {seen[rid]})")
+        seen[rid] = lineno
+
+
+def _check_corpus(path: Path, rows: Sequence[tuple[int, dict[str, Any]]]) -> None:
+    _unique_ids(path, rows)
+    for lineno, row in rows:
+        where = f"{_show(path)} line {lineno}"
+        _field(row, "text", str, where)
+        _field(row, "title", str, where, required=False)
+
+
+def _check_gold(where: str, ids: Sequence[str], corpus_ids: set[str], name: str) -> None:
+    for doc_id in ids:
+        if doc_id not in corpus_ids:
+            raise HarnessError(f"{where}: field '{name}' names '{doc_id}', which is not a corpus document id")
+
+
+def _check_train(path: Path, rows: Sequence[tuple[int, dict[str, Any]]], corpus_ids: set[str], fmt: Mapping[str, str]) -> None:
+    _unique_ids(path, rows)
+    for lineno, row in rows:
+        where = f"{_show(path)} line {lineno}"
+        _field(row, "question", str, where)
+        _field(row, "answer", str, where)
+        doc_id = _field(row, "doc_id", str, where, required=False)
+        if doc_id is not None:
+            _check_gold(where, [doc_id], corpus_ids, "doc_id")
+        for part in ("prompt", "completion"):
+            try:
+                fmt[part].format_map(row)
+            except KeyError as err:
+                raise HarnessError(f"{where}: train_format.{part} uses field {err}, which this row lacks") from err
+
+
+def _check_task_rows(path: Path, kind: str, rows: Sequence[tuple[int, dict[str, Any]]], corpus_ids: set[str]) -> None:
+    _unique_ids(path, rows)
+    for lineno, row in rows:
+        where = f"{_show(path)} line {lineno}"
+        _field(row, "question", str, where)
+        _field(row, "context", str, where, required=False)
+        _check_gold(where, _str_list(row, "gold_ids", where, required=True), corpus_ids, "gold_ids")
+        if kind == "open_qa":
+            _field(row, "answer", str, where)
+            _str_list(row, "aliases", where, required=False)
+        else:
+            choices = _str_list(row, "choices", where, required=True)
+            if len(choices) < 2:
+                raise HarnessError(f"{where}: field 'choices' needs at least 2 options, got {len(choices)}")
+            label = _field(row, "label", int, where)
+            if not 0 <= label < len(choices):
+                raise HarnessError(f"{where}: field 'label' is {label}, out of range for {len(choices)} choices")
+
+
+def _check_leakage(train_path: Path, train: Sequence[tuple[int, dict[str, Any]]], path: Path, rows: Sequence[tuple[int, dict[str, Any]]]) -> None:
+    """An eval question seen verbatim (after normalisation) in training measures recall, not skill."""
+    seen = {normalize_text(row["question"]): lineno for lineno, row in train}
+    for lineno, row in rows:
+        hit = seen.get(normalize_text(row["question"]))
+        if hit is not None:
+            raise HarnessError(
+                f"{_show(path)} line {lineno}: field 'question' leaks: it equals the question on "
+                f"{_show(train_path)} line {hit} after normalisation ({row['question']!r})"
+            )
+
+
+# ----------------------------------------------------------------------------- suite.yaml
+
+
+def resolve_suite_dir(name_or_path: str | os.PathLike[str], tasks_root: Path) -> Path:
+    """A folder or suite.yaml path as given, else ``tasks_root/<name>``."""
+    given = Path(name_or_path).expanduser()
+    if given.is_file() and given.name == SUITE_FILE:
+        return given.parent.resolve()
+    if (given / SUITE_FILE).is_file():
+        return given.resolve()
+    candidate = Path(tasks_root) / str(name_or_path)
+    if (candidate / SUITE_FILE).is_file():
+        return candidate.resolve()
+    raise HarnessError(
+        f"suite '{name_or_path}' not found: no {SUITE_FILE} in {_show(given)} or {_show(candidate)}"
+    )
+
+
+def _spec_field(
+    spec: Mapping[str, Any], key: str, kind: type, path: Path, lines: Mapping[str, int], prefix: str = ""
+) -> Any:
+    """Fetch dotted ``key`` from (a part of) suite.yaml, erroring with its line or its parent's."""
+    full = f"{prefix}.{key}" if prefix else key
+    parent = full.rpartition(".")[0]
+    node: Any = spec
+    for part in key.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            line = lines.get(full) or lines.get(parent)
+            where = _show(path) + (f" line {line}" if line else "")
+            raise HarnessError(f"{where}: missing required field '{full}'")
+        node = node[part]
+    if kind is str and isinstance(node, (int, float)) and not isinstance(node, bool):
+        node = str(node)
+    if not isinstance(node, kind) or (kind is str and not node.strip()):
+        line = lines.get(full)
+        where = _show(path) + (f" line {line}" if line else "")
+        raise HarnessError(f"{where}: field '{full}' must be {_TYPE_NAMES.get(kind, kind.__name__)}, got {node!r}")
+    return node
+
+
+def _suite_file(root: Path, rel: str, spec_path: Path, lines: Mapping[str, int], key: str) -> Path:
+    path = (root / rel).resolve()
+    if not path.is_file():
+        line = lines.get(key)
+        where = f"{_show(spec_path)}" + (f" line {line}" if line else "")
+        raise HarnessError(f"{where}: field '{key}' names {rel!r}, but {_show(path)} does not exist")
+    return path
+
+
+def _check_task_yaml(path: Path, name: str) -> None:
+    """The task YAML must parse and define the task name that suite.yaml gives it."""
+    data, _ = _read_yaml(path, _TaskYamlLoader)
+    if not isinstance(data, dict):
+        raise HarnessError(f"{_show(path)}: expected a mapping of lm-eval task fields")
+    if data.get("task") != name:
+        raise HarnessError(f"{_show(path)}: field 'task' is {data.get('task')!r}, but suite.yaml calls this task {name!r}")
+
+
+def _content_hash(root: Path, files: Iterable[Path]) -> str:
+    """sha256 over every file the suite reads, plus the task code beside them (metrics live there)."""
+    every = set(files) | set(root.glob("*.py"))
+    return hash_json({p.relative_to(root).as_posix() if p.is_relative_to(root) else str(p): hash_file(p) for p in sorted(every)})
+
+
+def load_suite(name_or_path: str | os.PathLike[str], tasks_root: Path) -> Suite:
+    """Read and validate a suite; every problem is a HarnessError naming file, line and field."""
+    root = resolve_suite_dir(name_or_path, tasks_root)
+    spec_path = root / SUITE_FILE
+    spec, lines = _read_yaml(spec_path)
+    if not isinstance(spec, dict):
+        raise HarnessError(f"{_show(spec_path)}: expected a mapping with name, version, corpus, train, train_format, tasks")
+
+    name = _spec_field(spec, "name", str, spec_path, lines)
+    version = _spec_field(spec, "version", str, spec_path, lines)
+    fmt = {part: _spec_field(spec, f"train_format.{part}", str, spec_path, lines) for part in ("prompt", "completion")}
+    corpus_path = _suite_file(root, _spec_field(spec, "corpus", str, spec_path, lines), spec_path, lines, "corpus")
+    train_path = _suite_file(root, _spec_field(spec, "train", str, spec_path, lines), spec_path, lines, "train")
+    task_specs = _spec_field(spec, "tasks", list, spec_path, lines)
+    if not task_specs:
+        raise HarnessError(f"{_show(spec_path)} line {lines.get('tasks')}: field 'tasks' is empty; list at least one eval task")
+
+    corpus = read_jsonl(corpus_path)
+    _check_corpus(corpus_path, corpus)
+    corpus_ids = {row["id"] for _, row in corpus}
+    train = read_jsonl(train_path)
+    _check_train(train_path, train, corpus_ids, fmt)
+
+    files = [spec_path, corpus_path, train_path]
+    tasks: list[SuiteTask] = []
+    for i, task_spec in enumerate(task_specs):
+        key = f"tasks[{i}]"
+        if not isinstance(task_spec, dict):
+            raise HarnessError(f"{_show(spec_path)} line {lines.get(key)}: field '{key}' must be a mapping")
+        get = {
+            f: _spec_field(task_spec, f, str, spec_path, lines, prefix=key)
+            for f in ("name", "yaml", "data", "kind", "primary_metric")
+        }
+        if get["kind"] not in TASK_KINDS:
+            raise HarnessError(
+                f"{_show(spec_path)} line {lines.get(key + '.kind')}: field '{key}.kind' is {get['kind']!r}; "
+                f"expected one of {', '.join(TASK_KINDS)}"
+            )
+        if any(t.name == get["name"] for t in tasks):
+            raise HarnessError(f"{_show(spec_path)} line {lines.get(key + '.name')}: duplicate task name {get['name']!r}")
+        yaml_path = _suite_file(root, get["yaml"], spec_path, lines, key + ".yaml")
+        data_path = _suite_file(root, get["data"], spec_path, lines, key + ".data")
+        _check_task_yaml(yaml_path, get["name"])
+        rows = read_jsonl(data_path)
+        _check_task_rows(data_path, get["kind"], rows, corpus_ids)
+        _check_leakage(train_path, train, data_path, rows)
+        files += [yaml_path, data_path]
+        tasks.append(SuiteTask(get["name"], yaml_path, data_path, get["kind"], get["primary_metric"], [r for _, r in rows]))
+
+    return Suite(
+        name=name,
+        version=version,
+        root=root,
+        corpus=[r for _, r in corpus],
+        train=[r for _, r in train],
+        train_format=fmt,
+        tasks=tasks,
+        content_hash=_content_hash(root, files),
+        description=str(spec.get("description") or "").strip(),
+        files=tuple(files),
+    )
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def render_train_example(suite: Suite, row: Mapping[str, Any]) -> tuple[str, str]:
+    """(prompt, completion) for a train row, formatted exactly as the eval prompt is rendered."""
+    try:
+        return suite.train_format["prompt"].format_map(row), suite.train_format["completion"].format_map(row)
+    except KeyError as err:
+        raise HarnessError(f"suite '{suite.name}': train_format uses field {err}, missing from row {row.get('id')!r}") from err
+
+
+def subset_suite(suite: Suite, n_docs: int) -> Suite:
+    """Keep the first ``n_docs`` corpus documents and only the rows whose gold docs are among them.
+
+    Train rows without ``doc_id`` are kept. Task ``data_path`` still points at the full file:
+    write ``task.rows`` out (``write_jsonl``) before handing a subset task to lm-eval.
+    """
+    if n_docs < 1:
+        raise HarnessError(f"n_docs must be at least 1, got {n_docs}")
+    corpus = suite.corpus[:n_docs]
+    keep = {row["id"] for row in corpus}
+    train = [r for r in suite.train if r.get("doc_id") is None or r["doc_id"] in keep]
+    tasks = [replace(t, rows=[r for r in t.rows if r["gold_ids"] and set(r["gold_ids"]) <= keep]) for t in suite.tasks]
+    for label, rows in [("train", train)] + [(f"task {t.name}", t.rows) for t in tasks]:
+        if not rows:
+            raise HarnessError(f"suite '{suite.name}' with n_docs={n_docs} leaves {label} empty; raise n_docs")
+    return replace(
+        suite,
+        corpus=corpus,
+        train=train,
+        tasks=tasks,
+        content_hash=hash_json({"suite": suite.content_hash, "n_docs": n_docs}),
+    )
