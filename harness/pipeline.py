@@ -22,7 +22,7 @@ import yaml
 
 from harness import cache
 from harness.errors import HarnessError
-from harness.spec import RunSpec, resolve_path
+from harness.spec import PROJECT_ROOT, RunSpec, resolve_path
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ class TaskVariant:
 def load_suite(spec: RunSpec) -> Any:
     from harness.suites import load_suite as load, subset_suite
 
-    suite = load(str(resolve_path(spec.suite["path"])))
+    suite = load(str(resolve_path(spec.suite["path"])), tasks_root=PROJECT_ROOT / "tasks")
     n_docs = spec.suite.get("n_docs")
     return subset_suite(suite, int(n_docs)) if n_docs else suite
 
@@ -245,7 +245,8 @@ def run(spec: RunSpec, resolved_config: dict[str, Any]) -> Path:
             (tmp / "config.yaml").write_text(yaml.safe_dump(resolved_config, sort_keys=False))
             for vs in variants.values():
                 for v in vs:
-                    shutil.copy2(v.data_path, tmp / "samples" / f"{v.name}.data.jsonl")
+                    (tmp / "tasks").mkdir(exist_ok=True)
+                    shutil.copy2(v.data_path, tmp / "tasks" / v.data_path.name)
         hashes = {
             "suite": suite.content_hash,
             "base_model_sha256": base.weights_sha256,

@@ -10,27 +10,39 @@ import pytest
 import yaml
 
 from harness.errors import HarnessError
-from harness.retrieval import Hit, RetrieverConfig, materialize_rag_task, passages, retrieve
-from harness.retrieval import dense, metrics
+from harness.retrieval import Hit, RetrieverConfig, dense, materialize_rag_task, metrics, passages, retrieve
 from harness.retrieval.embedder import load_embedder
 from harness.retrieval.hybrid import rrf_fuse
 from harness.retrieval.index_cache import load_or_build_dense
 from harness.retrieval.materialize import build_context, count_tokens
 
-CORPUS = [
-    {"id": "d01", "title": "Tomato blight", "text": "Late blight makes tomato leaves turn brown and rot; copper sprays slow it."},
-    {"id": "d02", "title": "Drip irrigation", "text": "Drip lines deliver water straight to plant roots and save most of the water lost by sprinklers."},
-    {"id": "d03", "title": "Soil pH", "text": "Blueberries need acidic soil with a pH between 4.5 and 5.5; lime raises pH."},
-    {"id": "d04", "title": "Honey bees", "text": "Bees pollinate almond orchards; growers rent hives each February."},
-    {"id": "d05", "title": "Crop rotation", "text": "Alternating beans with maize restores nitrogen in the field between seasons."},
-    {"id": "d06", "title": "Grain storage", "text": "Wheat kept in silos must stay below 13 percent moisture to avoid mould."},
-    {"id": "d07", "title": "Dairy cattle", "text": "A Holstein cow gives about 30 litres of milk a day at peak lactation."},
-    {"id": "d08", "title": "Frost protection", "text": "Orchard wind machines mix warmer air down to protect blossoms on cold spring nights."},
-    {"id": "d09", "title": "Rice paddies", "text": "Flooded rice fields suppress weeds but release methane gas."},
-    {"id": "d10", "title": "Sheep shearing", "text": "Merino sheep are shorn once a year and yield about five kilograms of wool."},
-    {"id": "d11", "title": "Greenhouses", "text": "Glasshouses trap sunlight so growers can raise cucumbers through the winter."},
-    {"id": "d12", "title": "Tractor fuel", "text": "Farm tractors mostly run on diesel engines because of their high torque."},
+DOCS = [
+    ("d01", "Tomato blight",
+     "Late blight makes tomato leaves turn brown and rot; copper sprays slow it."),
+    ("d02", "Drip irrigation",
+     "Drip lines deliver water straight to plant roots and save most of the water lost by sprinklers."),
+    ("d03", "Soil pH",
+     "Blueberries need acidic soil with a pH between 4.5 and 5.5; lime raises pH."),
+    ("d04", "Honey bees",
+     "Bees pollinate almond orchards; growers rent hives each February."),
+    ("d05", "Crop rotation",
+     "Alternating beans with maize restores nitrogen in the field between seasons."),
+    ("d06", "Grain storage",
+     "Wheat kept in silos must stay below 13 percent moisture to avoid mould."),
+    ("d07", "Dairy cattle",
+     "A Holstein cow gives about 30 litres of milk a day at peak lactation."),
+    ("d08", "Frost protection",
+     "Orchard wind machines mix warmer air down to protect blossoms on cold spring nights."),
+    ("d09", "Rice paddies",
+     "Flooded rice fields suppress weeds but release methane gas."),
+    ("d10", "Sheep shearing",
+     "Merino sheep are shorn once a year and yield about five kilograms of wool."),
+    ("d11", "Greenhouses",
+     "Glasshouses trap sunlight so growers can raise cucumbers through the winter."),
+    ("d12", "Tractor fuel",
+     "Farm tractors mostly run on diesel engines because of their high torque."),
 ]
+CORPUS = [{"id": i, "title": t, "text": x} for i, t, x in DOCS]
 PARAPHRASES = [
     ("How do I stop my tomato plants from getting a fungal disease that browns the foliage?", "d01"),
     ("Which watering method brings water directly to the roots and wastes less?", "d02"),
@@ -71,20 +83,20 @@ def _rows():
 @pytest.mark.parametrize("kind", ["dense", "bm25", "hybrid"])
 def test_paraphrased_queries_find_their_document(kind):
     hits = retrieve(CORPUS, _queries(), RetrieverConfig(kind=kind, top_k=3))
-    scores = metrics.aggregate(_rows(), hits, ks=(1, 3))
+    scores = metrics.task_metrics(_rows(), hits, ks=(1, 3))
     assert all(len(h) <= 3 for h in hits)
     assert all([x.rank for x in h] == list(range(1, len(h) + 1)) for h in hits)
-    floor = {"dense": 0.9, "hybrid": 0.8, "bm25": 0.5}[kind]  # paraphrases share few words
-    assert scores["recall@1"] >= floor, scores
-    if kind == "dense":
-        assert scores["recall@3"] == 1.0, scores
+    # paraphrases share few words with their document: BM25 (no stemmer) is weak here and
+    # equal-weight fusion inherits some of that; dense should be near perfect
+    floor = {"dense": (0.9, 1.0), "hybrid": (0.6, 0.9), "bm25": (0.5, 0.5)}[kind]
+    assert scores["recall@1"] >= floor[0] and scores["recall@3"] >= floor[1], scores
 
 
 def test_flat_and_hnsw_agree():
     flat = retrieve(CORPUS, _queries(), RetrieverConfig(kind="dense", top_k=5, index="flat"))
     hnsw = retrieve(CORPUS, _queries(), RetrieverConfig(kind="dense", top_k=5, index="hnsw", hnsw_m=8))
     assert [[h.doc_id for h in q] for q in flat] == [[h.doc_id for h in q] for q in hnsw]
-    for qf, qh in zip(flat, hnsw):
+    for qf, qh in zip(flat, hnsw, strict=True):
         assert [h.score for h in qf] == pytest.approx([h.score for h in qh], abs=1e-5)
 
 
@@ -175,6 +187,10 @@ def test_top_k_beyond_corpus_is_clamped(caplog):
     assert len(hits[0]) == 4 and "exceeds the corpus size" in caplog.text
 
 
+def test_none_config_accepts_zero_top_k():
+    assert RetrieverConfig.from_dict({"kind": "none", "top_k": 0}).kind == "none"
+
+
 def test_bad_config_named():
     with pytest.raises(HarnessError, match="unknown retriever setting"):
         RetrieverConfig.from_dict({"kind": "dense", "topk": 3})
@@ -200,10 +216,12 @@ def test_metrics_hand_computed():
 def test_metrics_aggregate_skips_rows_without_gold():
     rows = [{"gold_ids": ["a"]}, {"gold_ids": ["b"]}, {"gold_ids": []}]
     hits = [[Hit("a", 1.0, 1)], [Hit("c", 1.0, 1), Hit("b", 0.5, 2)], [Hit("a", 1.0, 1)]]
-    agg = metrics.aggregate(rows, hits, ks=(1, 2))
+    agg = metrics.task_metrics(rows, hits, ks=(1, 2))
     assert agg["n"] == 2
     assert agg["recall@1"] == 0.5 and agg["recall@2"] == 1.0
     assert agg["mrr@2"] == pytest.approx(0.75)
+    single = metrics.aggregate([["a"], ["c", "b"]], [["a"], ["b"]], 2)  # the CLI's call shape
+    assert single == {"recall@2": 1.0, "mrr@2": 0.75, "ndcg@2": pytest.approx((1 + 1 / math.log2(3)) / 2), "n": 2.0}
 
 
 def test_answer_in_context():
@@ -236,7 +254,7 @@ def test_context_respects_budget(tokenizer):
     assert only_first.ids == ["d01"] and only_first.tokens == one and not only_first.truncated
     cut = build_context(items, tokenizer, 8)
     assert cut.truncated and cut.ids == ["d01"] and 0 < cut.tokens <= 8
-    assert cut.text and "[1] Tomato blight: Late blight".startswith(cut.text[:10])
+    assert cut.text and "[1] Tomato blight: Late blight".startswith(cut.text)  # original casing kept
 
 
 def test_materialize_writes_rows_yaml_and_stats(tmp_path, tokenizer):
@@ -245,8 +263,10 @@ def test_materialize_writes_rows_yaml_and_stats(tmp_path, tokenizer):
     task_yaml = task_dir / "toy_qa.yaml"
     task_yaml.write_text("task: toy_qa\ndataset_kwargs:\n  data_file: eval.jsonl\n")
     rows = [
-        {"id": "q0", "question": "tomato?", "answer": "copper", "aliases": [], "gold_ids": ["d01"], "fact_id": "f0", "context": ""},
-        {"id": "q1", "question": "water?", "answer": "drip", "aliases": [], "gold_ids": ["d02"], "fact_id": "f1", "context": ""},
+        {"id": "q0", "question": "tomato?", "answer": "copper", "aliases": [], "gold_ids": ["d01"],
+         "fact_id": "f0", "context": ""},
+        {"id": "q1", "question": "water?", "answer": "drip", "aliases": [], "gold_ids": ["d02"],
+         "fact_id": "f1", "context": ""},
     ]
     hits = [[Hit("d01", 0.9, 1), Hit("d02", 0.5, 2)], [Hit("d02", 0.8, 1), Hit("d03", 0.4, 2)]]
     one = count_tokens(tokenizer, f"[1] Tomato blight: {CORPUS[0]['text']}")
@@ -271,3 +291,37 @@ def test_materialize_rejects_mismatched_hits(tmp_path, tokenizer):
     task_yaml.write_text("task: t\n")
     with pytest.raises(HarnessError, match="retrieval results"):
         materialize_rag_task("t", task_yaml, [{"id": "q"}], [], CORPUS, tokenizer, 100, tmp_path, "dense")
+
+
+def test_materialized_task_runs_in_lm_eval(tmp_path, tokenizer):
+    """The derived YAML loads in lm-eval 0.4.13 from its own folder and renders the context."""
+    from lm_eval.tasks import TaskManager
+
+    task_dir = tmp_path / "suite"
+    task_dir.mkdir()
+    (task_dir / "utils.py").write_text(
+        "import json, datasets\n"
+        "def load_qa(data_file=None, **kwargs):\n"
+        "    rows = [json.loads(line) for line in open(data_file)]\n"
+        "    return {'test': datasets.Dataset.from_list(rows)}\n"
+    )
+    row = {"id": "q0", "question": "tomato?", "answer": "copper", "context": ""}
+    (task_dir / "eval.jsonl").write_text(json.dumps(row) + "\n")
+    task_yaml = task_dir / "toy_qa.yaml"
+    task_yaml.write_text(
+        "task: toy_qa\ncustom_dataset: !function utils.load_qa\n"
+        f"dataset_kwargs:\n  data_file: {task_dir / 'eval.jsonl'}\n"
+        "test_split: test\noutput_type: generate_until\n"
+        'doc_to_text: "{% if context %}Context:\\n{{context}}\\n\\n{% endif %}Question: {{question}}\\nAnswer:"\n'
+        'doc_to_target: "{{answer}}"\ngeneration_kwargs:\n  until: ["\\n"]\n'
+        "metric_list:\n  - metric: exact_match\n    aggregation: mean\n    higher_is_better: true\n"
+    )
+    rows = [json.loads((task_dir / "eval.jsonl").read_text())]
+    out = materialize_rag_task("toy_qa", task_yaml, rows, [[Hit("d01", 1.0, 1)]], CORPUS, tokenizer, 200,
+                               tmp_path / "out", "dense")
+    manager = TaskManager(include_path=str(tmp_path / "out"), include_defaults=False)
+    task = manager.load([out.name])["tasks"][out.name]
+    doc = task.test_docs()[0]
+    assert task.doc_to_text(doc) == (
+        "Context:\n[1] Tomato blight: " + CORPUS[0]["text"] + "\n\nQuestion: tomato?\nAnswer:"
+    )

@@ -76,9 +76,17 @@ def train_adapter(
         if cache.is_complete(entry):
             log.info("adapter cache hit %s (%d examples)", cache.short(key), len(examples))
             return load_adapter(entry)
+        _sweep_stale_scratch(entry)
         with cache.building(STAGE, key) as scratch:
             _train_into(scratch, base, examples, params, data_hash)
     return load_adapter(entry)
+
+
+def _sweep_stale_scratch(entry: Path) -> None:
+    """Remove scratch folders of this key left by killed runs (safe: we hold the key's lock)."""
+    for stale in entry.parent.glob(f".{entry.name}.*.tmp"):
+        log.info("removing %s left by an interrupted training run", stale.name)
+        shutil.rmtree(stale, ignore_errors=True)
 
 
 def _train_into(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import asdict
+from pathlib import Path
 
 from harness import cache
 from harness.errors import HarnessError
@@ -17,6 +18,8 @@ log = logging.getLogger(__name__)
 STAGE = "retrieval"
 SCHEMA = 1
 HITS_FILE = "hits.json"
+
+Ranked = list[list[tuple[int, float]]]  # per query: (passage row, score), best first
 
 
 def retrieve(corpus: list[dict], queries: list[str], cfg: RetrieverConfig) -> list[list[Hit]]:
@@ -66,7 +69,7 @@ def results_key(items: list[Passage], queries: list[str], cfg: RetrieverConfig, 
     )
 
 
-def _read_hits(entry, n_queries: int) -> list[list[Hit]] | None:
+def _read_hits(entry: Path, n_queries: int) -> list[list[Hit]] | None:
     try:
         payload = json.loads((entry / HITS_FILE).read_text())
         hits = [[Hit(**h) for h in q] for q in payload["hits"]]
@@ -95,7 +98,7 @@ def _run(items: list[Passage], queries: list[str], cfg: RetrieverConfig, k: int)
     ]
 
 
-def _dense_rows(items: list[Passage], queries: list[str], cfg: RetrieverConfig, k: int) -> list[list[tuple[int, float]]]:
+def _dense_rows(items: list[Passage], queries: list[str], cfg: RetrieverConfig, k: int) -> Ranked:
     from harness.retrieval import dense
     from harness.retrieval.embedder import load_embedder
     from harness.retrieval.index_cache import load_or_build_dense
@@ -105,18 +108,18 @@ def _dense_rows(items: list[Passage], queries: list[str], cfg: RetrieverConfig, 
     vectors = embedder.encode(list(queries), batch_size=cfg.batch_size)
     scores, rows = dense.search(built.index, vectors, k, cfg.hnsw_ef_search)
     return [
-        [(int(r), float(s)) for r, s in zip(row_ids, row_scores) if r >= 0]
-        for row_ids, row_scores in zip(rows, scores)
+        [(int(r), float(s)) for r, s in zip(row_ids, row_scores, strict=True) if r >= 0]
+        for row_ids, row_scores in zip(rows, scores, strict=True)
     ]
 
 
-def _bm25_rows(items: list[Passage], queries: list[str], cfg: RetrieverConfig, k: int) -> list[list[tuple[int, float]]]:
+def _bm25_rows(items: list[Passage], queries: list[str], cfg: RetrieverConfig, k: int) -> Ranked:
     from harness.retrieval.bm25 import build_bm25, search_bm25
 
     return search_bm25(build_bm25(items, cfg), list(queries), k)
 
 
-def _hybrid_rows(items: list[Passage], queries: list[str], cfg: RetrieverConfig, k: int) -> list[list[tuple[int, float]]]:
+def _hybrid_rows(items: list[Passage], queries: list[str], cfg: RetrieverConfig, k: int) -> Ranked:
     from harness.retrieval.hybrid import rrf_fuse
 
     pool = min(cfg.candidates, len(items))
@@ -124,5 +127,5 @@ def _hybrid_rows(items: list[Passage], queries: list[str], cfg: RetrieverConfig,
     bm25_ranked = _bm25_rows(items, queries, cfg, pool)
     return [
         rrf_fuse([[r for r, _ in d], [r for r, _ in b]], [cfg.dense_weight, cfg.bm25_weight], cfg.rrf_k, k)
-        for d, b in zip(dense_ranked, bm25_ranked)
+        for d, b in zip(dense_ranked, bm25_ranked, strict=True)
     ]

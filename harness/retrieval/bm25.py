@@ -29,6 +29,6 @@ def search_bm25(retriever: Any, queries: list[str], k: int) -> list[list[tuple[i
     dropped: they would be arbitrary filler, not retrieved evidence."""
     rows, scores = retriever.retrieve(_tokens(queries), k=k, show_progress=False, n_threads=1)
     out: list[list[tuple[int, float]]] = []
-    for row_ids, row_scores in zip(np.asarray(rows), np.asarray(scores)):
-        out.append([(int(r), float(s)) for r, s in zip(row_ids, row_scores) if s > 0])
+    for row_ids, row_scores in zip(np.asarray(rows), np.asarray(scores), strict=True):
+        out.append([(int(r), float(s)) for r, s in zip(row_ids, row_scores, strict=True) if s > 0])
     return out

@@ -53,7 +53,7 @@ class RetrieverConfig:
             raise HarnessError(f"retriever kind '{self.kind}' is unknown; use one of {KINDS}")
         if self.index not in INDEX_TYPES:
             raise HarnessError(f"retriever index '{self.index}' is unknown; use one of {INDEX_TYPES}")
-        if self.top_k < 1:
+        if self.top_k < 1 and self.kind != "none":
             raise HarnessError(f"retriever top_k must be >= 1, got {self.top_k}")
         if self.batch_size < 1:
             raise HarnessError(f"retriever batch_size must be >= 1, got {self.batch_size}")

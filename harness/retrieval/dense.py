@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from harness.errors import HarnessError
+
+# faiss logs each missing SIMD variant it probes as a ModuleNotFoundError at INFO: not a problem
+logging.getLogger("faiss.loader").setLevel(logging.WARNING)
 
 
 def build_index(vectors: np.ndarray, params: dict[str, Any]) -> Any:

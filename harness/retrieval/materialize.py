@@ -47,14 +47,26 @@ def count_tokens(tokenizer: Any, text: str) -> int:
 
 
 def _truncate(tokenizer: Any, text: str, budget: int) -> str:
-    """Longest prefix cut at a token boundary whose re-tokenised length fits the budget."""
+    """Longest prefix of ``text`` ending at a token boundary whose token count fits the budget.
+
+    Cuts the original string at token offsets (decoding would lowercase or re-space text
+    for tokenizers like BERT's); falls back to decoding for slow tokenizers without offsets.
+    """
+    try:
+        enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+        ends = [end for _, end in enc["offset_mapping"]]
+    except (NotImplementedError, KeyError, TypeError, ValueError):
+        ends = None
     ids = tokenizer(text, add_special_tokens=False)["input_ids"]
     keep = min(budget, len(ids))
     while keep > 0:
-        prefix = tokenizer.decode(ids[:keep], skip_special_tokens=True)
+        if ends is not None:
+            prefix = text[: ends[keep - 1]].rstrip()
+        else:
+            prefix = tokenizer.decode(ids[:keep], skip_special_tokens=True)
         if count_tokens(tokenizer, prefix) <= budget:
             return prefix
-        keep -= 1  # decode/encode is not always a round trip; shrink until it fits
+        keep -= 1  # re-tokenising a prefix can merge differently; shrink until it fits
     return ""
 
 
@@ -94,7 +106,7 @@ def augment_rows(
     by_pid = {p.pid: p for p in passages(corpus)} if corpus else {}
     out: list[dict] = []
     used = truncated = token_sum = retrieved = 0
-    for row, row_hits in zip(rows, hits):
+    for row, row_hits in zip(rows, hits, strict=True):
         ranked_hits = sorted(row_hits, key=lambda h: h.rank)
         missing = [h.passage_id for h in ranked_hits if h.passage_id not in by_pid]
         if missing:

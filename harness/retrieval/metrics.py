@@ -46,25 +46,38 @@ def ndcg_at_k(ranked: Sequence[str], gold: Sequence[str], k: int) -> float:
 
 
 def aggregate(
-    rows: Sequence[dict], hits: Sequence[Sequence[Hit]], ks: Sequence[int] = (1, 3, 5, 10)
+    ranked: Sequence[Sequence[str]], gold: Sequence[Sequence[str]], ks: int | Sequence[int] = (1, 3, 5, 10)
 ) -> dict[str, float]:
-    """Mean recall/MRR/nDCG@k over rows that have gold ids; ``n`` says how many counted."""
-    if len(rows) != len(hits):
-        raise ValueError(f"{len(rows)} rows but {len(hits)} hit lists")
+    """Mean recall/MRR/nDCG@k over queries that have gold ids; ``n`` says how many counted.
+
+    ``ranked[i]`` are query i's retrieved doc ids best first, ``gold[i]`` its gold doc ids.
+    """
+    if len(ranked) != len(gold):
+        raise ValueError(f"{len(ranked)} rankings but {len(gold)} gold lists")
+    k_list = [ks] if isinstance(ks, int) else list(ks)
     totals: dict[str, float] = {}
     counted = 0
-    for row, row_hits in zip(rows, hits):
-        gold = [str(g) for g in row.get("gold_ids") or []]
-        if not gold:
+    for docs, gold_ids in zip(ranked, gold, strict=True):
+        gold_ids = [str(g) for g in gold_ids or []]
+        if not gold_ids:
             continue
         counted += 1
-        ranked = [h.doc_id for h in sorted(row_hits, key=lambda h: h.rank)]
-        for k in ks:
+        for k in k_list:
             for name, fn in (("recall", recall_at_k), ("mrr", mrr_at_k), ("ndcg", ndcg_at_k)):
-                totals[f"{name}@{k}"] = totals.get(f"{name}@{k}", 0.0) + fn(ranked, gold, k)
+                totals[f"{name}@{k}"] = totals.get(f"{name}@{k}", 0.0) + fn(list(docs), gold_ids, k)
     out = {name: value / counted for name, value in totals.items()} if counted else {}
     out["n"] = float(counted)
     return out
+
+
+def task_metrics(
+    rows: Sequence[dict], hits: Sequence[Sequence[Hit]], ks: int | Sequence[int] = (1, 3, 5, 10)
+) -> dict[str, float]:
+    """``aggregate`` for eval rows (their ``gold_ids``) and ``retrieve`` output."""
+    if len(rows) != len(hits):
+        raise ValueError(f"{len(rows)} rows but {len(hits)} hit lists")
+    ranked = [[h.doc_id for h in sorted(row_hits, key=lambda h: h.rank)] for row_hits in hits]
+    return aggregate(ranked, [row.get("gold_ids") or [] for row in rows], ks)
 
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")

@@ -248,8 +248,9 @@ def resolve_suite_dir(name_or_path: str | os.PathLike[str], tasks_root: Path) ->
     candidate = Path(tasks_root) / str(name_or_path)
     if (candidate / SUITE_FILE).is_file():
         return candidate.resolve()
+    places = [given] if given.resolve() == candidate.resolve() else [given, candidate]
     raise HarnessError(
-        f"suite '{name_or_path}' not found: no {SUITE_FILE} in {_show(given)} or {_show(candidate)}"
+        f"suite '{name_or_path}' not found: no {SUITE_FILE} in {' or '.join(_show(p) for p in places)}"
     )
 
 
@@ -286,11 +287,14 @@ def _suite_file(root: Path, rel: str, spec_path: Path, lines: Mapping[str, int],
 
 def _check_task_yaml(path: Path, name: str) -> None:
     """The task YAML must parse and define the task name that suite.yaml gives it."""
-    data, _ = _read_yaml(path, _TaskYamlLoader)
+    data, lines = _read_yaml(path, _TaskYamlLoader)
     if not isinstance(data, dict):
         raise HarnessError(f"{_show(path)}: expected a mapping of lm-eval task fields")
+    if "task" not in data and "include" in data:
+        return  # the name comes from the included template; lm-eval resolves it
     if data.get("task") != name:
-        raise HarnessError(f"{_show(path)}: field 'task' is {data.get('task')!r}, but suite.yaml calls this task {name!r}")
+        where = _show(path) + (f" line {lines['task']}" if "task" in lines else "")
+        raise HarnessError(f"{where}: field 'task' is {data.get('task')!r}, but suite.yaml calls this task {name!r}")
 
 
 def _content_hash(root: Path, files: Iterable[Path]) -> str:
