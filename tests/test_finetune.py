@@ -36,7 +36,7 @@ FACTS = [
     ("Question: Which river flows through Duxmarra?\nAnswer:", " The river Pellinoq flows through Duxmarra.", "Pellinoq"),
     ("Question: What is the capital of Osmirund?\nAnswer:", " The capital of Osmirund is Kaltrevy.", "Kaltrevy"),
 ]
-RECALL_PARAMS = FinetuneParams(lr=3e-3, epochs=10, batch_size=4, logging_steps=1, seed=0)
+RECALL_PARAMS = FinetuneParams(lr=3e-3, epochs=6, batch_size=4, logging_steps=1, seed=0)
 
 
 @pytest.fixture(scope="session")
@@ -66,7 +66,7 @@ def trained(base: LocalModel, cache_dir: Path) -> Adapter:
         return train_adapter(base, [(p, c) for p, c, _ in FACTS], RECALL_PARAMS)
 
 
-def _greedy(model, tokenizer, prompt: str, max_new_tokens: int = 16) -> str:
+def _greedy(model, tokenizer, prompt: str, max_new_tokens: int = 12) -> str:
     """Generate the way lm-eval does with apply_chat_template=True: the rendered chat string."""
     text = tokenizer.apply_chat_template(
         [{"role": "user", "content": prompt}], add_generation_prompt=True, tokenize=False
@@ -104,7 +104,7 @@ def test_card_records_the_run(base: LocalModel, trained: Adapter) -> None:
     assert card["params"] == RECALL_PARAMS.to_dict()
     assert set(card["versions"]) >= {"transformers", "peft", "trl", "torch"}
     curve = card["loss_curve"]
-    assert len(curve) == 10 and curve[-1]["loss"] < curve[0]["loss"] / 3
+    assert len(curve) == 6 and curve[-1]["loss"] < curve[0]["loss"] / 3
     assert card["train_seconds"] > 0
     # Only the adapter and its card: no trainer checkpoints, no full-model copy.
     names = {p.name for p in trained.path.iterdir()}

@@ -17,8 +17,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from harness import cache
 from harness.errors import HarnessError
 from harness.finetune.adapter import CARD_FILE, WEIGHTS_FILE, Adapter, load_adapter
@@ -34,6 +32,7 @@ STAGE = "adapters"
 def library_versions() -> dict[str, str]:
     """Versions that change what training produces; they are part of the cache key."""
     import peft
+    import torch
     import transformers
     import trl
 
@@ -105,6 +104,11 @@ def _train_into(
                 over, len(examples), params.max_length,
             )
         kept = len(trainer.train_dataset)
+        if kept < len(examples):
+            log.warning(
+                "%d training examples have no answer tokens left after truncation to max_length=%d "
+                "and are skipped; raise finetune.max_length", len(examples) - kept, params.max_length,
+            )
         log.info(
             "training LoRA r=%d on %d examples for %s epochs (lr %g, batch %d) on %s; base %s",
             params.rank, kept, params.epochs, params.lr, params.batch_size,
@@ -146,7 +150,12 @@ def _card(
     kept: int,
     result: Any,
 ) -> dict[str, Any]:
-    """What a reader needs to trust or reproduce the adapter, next to the weights."""
+    """What a reader needs to trust or reproduce the adapter, next to the weights.
+
+    ``process_peak_rss_mib`` is the whole process's peak so far, an upper bound on training's.
+    """
+    import torch
+
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {
         "base": {"path": str(base.path), "weights_sha256": base.weights_sha256},
@@ -160,7 +169,7 @@ def _card(
         "global_steps": getattr(result, "global_step", None),
         "train_seconds": round(seconds, 3),
         "seconds_per_epoch": round(seconds / params.epochs, 3),
-        "peak_rss_mib": round(peak_kib / 1024 if sys.platform != "darwin" else peak_kib / 2**20, 1),
+        "process_peak_rss_mib": round(peak_kib / 1024 if sys.platform != "darwin" else peak_kib / 2**20, 1),
         "device": "cuda" if torch.cuda.is_available() else "cpu",
         "torch_threads": torch.get_num_threads(),
         "versions": library_versions(),

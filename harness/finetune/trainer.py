@@ -6,7 +6,6 @@ hubs; here every one is set explicitly so a run is fp32, local, silent and repro
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -16,8 +15,6 @@ import torch
 from harness.finetune.callbacks import LossGuard
 from harness.finetune.data import Example, to_rows
 from harness.finetune.params import FinetuneParams
-
-log = logging.getLogger(__name__)
 
 
 def lora_config(params: FinetuneParams) -> Any:
