@@ -1,6 +1,9 @@
-"""Retrieval benchmark: embedder overhead vs raw sentence-transformers, flat vs HNSW recall.
+"""Retrieval benchmark: embedder overhead vs raw sentence-transformers, flat vs HNSW recall,
+and (``--scale``) IVF-PQ vs flat on synthetic random unit vectors at 10k / 100k (/ 1M) rows.
 
-Run: ``python bench/bench_retrieval.py [--n 3000 --queries 200 --batch-size 64]``.
+Run: ``python bench/bench_retrieval.py [--n 3000 --queries 200 --batch-size 64]``, or
+``python bench/bench_retrieval.py --scale 10000 100000 [--threads 1]`` for the index-only part
+(no embedder: random vectors, each size built in a fresh subprocess so its peak RSS is its own).
 Both embedders run side by side in one process on the same texts (interleaved, best of
 ``--rounds``), so the ratio is meaningful on a busy machine; absolute rates are not.
 """
@@ -103,6 +106,85 @@ def bench_cache(corpus: list[dict], queries: list[str]) -> None:
         print(f"retrieve {'bm25 cold':15s} {time.perf_counter() - t0:7.2f} s")
 
 
+SCALE_DIM = 384  # all-MiniLM-L6-v2's dimension
+
+
+def unit_vectors(n: int, dim: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    out = np.empty((n, dim), dtype=np.float32)
+    for start in range(0, n, 65536):  # in blocks: float64 normals for 1M x 384 would be 3 GB
+        block = rng.standard_normal((min(65536, n - start), dim), dtype=np.float32)
+        out[start: start + len(block)] = block / np.linalg.norm(block, axis=1, keepdims=True)
+    return out
+
+
+def scale_one(kind: str, n: int, n_queries: int, nlist: int, m: int, nprobe: int, folder: Path) -> dict:
+    """One index build from an on-disk embedding store (as the harness builds), in this process."""
+    import resource
+
+    from harness.retrieval import dense, embed_store
+
+    store = folder / "vectors.npy"
+    rows = embed_store.NpyRows.open(store)
+    queries = np.load(folder / "queries.npy")
+    params = {"type": kind, "metric": "ip", "normalized": True}
+    if kind == "ivfpq":
+        params.update(nlist=nlist, m=m, nbits=8)
+    t0 = time.perf_counter()
+    index = dense.build_index(rows, params)
+    build = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    _, got = dense.search(index, queries, 10, nprobe=nprobe)
+    qps = n_queries / (time.perf_counter() - t0)
+    np.save(folder / f"hits-{kind}.npy", got)
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"build_s": build, "qps": qps, "peak_rss_mb": peak_mb, "built_as": dense.index_type(index)}
+
+
+def bench_scale(sizes: list[int], n_queries: int, nprobe: int, threads: int) -> None:
+    """IVF-PQ vs flat: build time, peak RSS, q/s and recall@10 against the exact flat answer.
+
+    Queries are database rows plus noise, so each has a true nearest neighbour; the other 9 of
+    the top 10 are near-ties on unstructured random data, which is the hardest case for PQ.
+    """
+    import json
+    import subprocess
+
+    print(f"\nscale: random unit vectors, dim {SCALE_DIM}, {n_queries} queries, faiss threads {threads}")
+    print(f"{'n':>8} {'index':34} {'build s':>8} {'peak RSS MB':>12} {'q/s':>9} {'recall@10':>11} {'top-1':>6}")
+    for n in sizes:
+        nlist = max(16, min(4096, int(4 * np.sqrt(n)), n // 39))  # ~4 sqrt(n), but trainable
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp)
+            vectors = np.lib.format.open_memmap(folder / "vectors.npy", mode="w+", dtype=np.float32,
+                                                shape=(n, SCALE_DIM))
+            for start in range(0, n, 65536):  # write in blocks: the store never lives in RAM whole
+                stop = min(n, start + 65536)
+                vectors[start:stop] = unit_vectors(stop - start, SCALE_DIM, seed=start)
+            source = np.random.default_rng(7).choice(n, n_queries, replace=False)
+            queries = np.array(vectors[np.sort(source)]) + 0.1 * unit_vectors(n_queries, SCALE_DIM, seed=-1 % 997)
+            vectors.flush()
+            del vectors
+            np.save(folder / "queries.npy", queries / np.linalg.norm(queries, axis=1, keepdims=True))
+            results = {}
+            for kind in ("flat", "ivfpq"):
+                code = (f"import json,sys,faiss; sys.path.insert(0,{str(Path(__file__).resolve().parents[1])!r}); "
+                        f"faiss.omp_set_num_threads({threads}); sys.path.insert(0,{str(Path(__file__).parent)!r}); "
+                        f"from bench_retrieval import scale_one; from pathlib import Path; "
+                        f"print(json.dumps(scale_one({kind!r},{n},{n_queries},{nlist},16,{nprobe},Path({tmp!r}))))")
+                proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+                results[kind] = json.loads(proc.stdout.strip().splitlines()[-1])
+            truth, got = np.load(folder / "hits-flat.npy"), np.load(folder / "hits-ivfpq.npy")
+            recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(truth, got, strict=True)])
+            top1 = np.mean(got[:, 0] == np.sort(source))
+            for kind, r in results.items():
+                rec = "1.000 (ref)" if kind == "flat" else f"{recall:.3f}"
+                hit = f"{np.mean(truth[:, 0] == np.sort(source)):.3f}" if kind == "flat" else f"{top1:.3f}"
+                label = kind if r["built_as"] == "flat" else f"ivfpq nlist={nlist} pq=16x8 nprobe={nprobe}"
+                print(f"{n:>8} {label:34} {r['build_s']:8.2f} {r['peak_rss_mb']:12.0f} {r['qps']:9.0f} "
+                      f"{rec:>11} {hit:>6}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=3000)
@@ -110,7 +192,14 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--embed-n", type=int, default=1000, help="passages for the throughput comparison")
+    parser.add_argument("--scale", type=int, nargs="*", default=None,
+                        help="only the IVF-PQ vs flat part, at these corpus sizes (e.g. 10000 100000)")
+    parser.add_argument("--nprobe", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=1, help="faiss threads for --scale")
     args = parser.parse_args()
+    if args.scale:
+        bench_scale(args.scale, args.queries, args.nprobe, args.threads)
+        return
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
 

@@ -21,6 +21,7 @@ VERBS: dict[str, str] = {
     "finetune": "train (or fetch from cache) the LoRA adapter of an experiment's suite",
     "index": "build (or fetch from cache) the retrieval index and score retrieval on the suite",
     "report": "rebuild a run folder's leaderboard from its stored metrics: report <run folder>",
+    "compare": "regression gate: compare <baseline> <run folder> [--tolerance 0.02] [--force]",
 }
 
 USAGE = """usage: python -m harness <verb> [overrides ...]
@@ -144,6 +145,12 @@ def _report(args: list[str]) -> None:
     print(table)
 
 
+def _compare(args: list[str]) -> None:
+    from harness.report import compare
+
+    sys.exit(compare.main(args))
+
+
 JOBS: dict[str, Callable[[dict[str, Any]], None]] = {
     "run": _job_run,
     "finetune": _job_finetune,
@@ -166,6 +173,8 @@ def main(argv: list[str] | None = None) -> None:
     try:
         if verb == "report":
             _report(rest)
+        elif verb == "compare":
+            _compare(rest)
         else:
             _hydra(verb, JOBS[verb], rest)
     except HarnessError as err:

@@ -37,7 +37,7 @@ def only_run(results: Path, exp: str = "agri") -> Path:
 @pytest.fixture(scope="module")
 def small_run(tmp_path_factory, session_cache, smollm2) -> tuple[Path, subprocess.CompletedProcess]:
     results = tmp_path_factory.mktemp("results")
-    proc = harness([*SMALL, f"results_dir={results}"], session_cache)
+    proc = harness(["run", *SMALL, f"results_dir={results}"], session_cache)
     assert proc.returncode == 0, proc.stderr[-4000:]
     return only_run(results), proc
 
@@ -93,7 +93,7 @@ def test_base_and_adapter_never_share_answers(small_run, session_cache):
 
 def test_unchanged_rerun_is_cached_and_identical(small_run, session_cache, tmp_path):
     run_dir, first = small_run
-    proc = harness([*SMALL, f"results_dir={tmp_path}"], session_cache)
+    proc = harness(["run", *SMALL, f"results_dir={tmp_path}"], session_cache)
     assert proc.returncode == 0, proc.stderr[-4000:]
     again = only_run(tmp_path)
     assert (again / "leaderboard.csv").read_text() == (run_dir / "leaderboard.csv").read_text()
@@ -121,7 +121,7 @@ def test_killed_run_resumes_without_recomputing(tmp_path, session_cache, smollm2
     args = ["+exp=agri", "suite.n_docs=6", "conditions=[{adaptation:base,rag:false}]",
             "eval.batch_size=1", f"results_dir={results}"]
     env = dict(os.environ, HARNESS_CACHE=str(cache))
-    proc = subprocess.Popen([sys.executable, "-m", "harness", *args], cwd=REPO, env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "harness", "run", *args], cwd=REPO, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 300
     try:
@@ -135,7 +135,7 @@ def test_killed_run_resumes_without_recomputing(tmp_path, session_cache, smollm2
     # a killed run leaves no folder that looks complete
     assert not [p for p in (results / "agri").iterdir() if not p.name.startswith(".")]
 
-    resumed = harness(args, cache)
+    resumed = harness(["run", *args], cache)
     assert resumed.returncode == 0, resumed.stderr[-4000:]
     cached = sum(int(n) for n in re.findall(r"Cached requests: (\d+)", resumed.stderr))
     assert cached >= done_before
@@ -154,3 +154,13 @@ def test_report_rebuilds_the_leaderboard(small_run, tmp_path):
     proc = harness(["report", str(copy)], Path(os.environ["HARNESS_CACHE"]))
     assert proc.returncode == 0, proc.stderr
     assert (copy / "leaderboard.md").read_text() == expected
+
+
+def test_multirun_sweeps_retrievers(tmp_path, session_cache, smollm2):
+    proc = harness(["run", "-m", "+exp=agri", "retriever=dense,bm25", "suite.n_docs=1",
+                    "conditions=[{adaptation:base,rag:true}]", f"results_dir={tmp_path}"], session_cache)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    runs = sorted(p for p in (tmp_path / "agri").iterdir() if not p.name.startswith("."))
+    assert len(runs) == 2
+    conditions = sorted(pd.read_csv(r / "leaderboard.csv")["condition"].item() for r in runs)
+    assert conditions == ["base+bm25", "base+dense"]

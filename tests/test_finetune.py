@@ -40,17 +40,14 @@ RECALL_PARAMS = FinetuneParams(lr=3e-3, epochs=6, batch_size=4, logging_steps=1,
 
 
 @pytest.fixture(scope="session")
-def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("harness_cache")
+def cache_dir(session_cache: Path) -> Path:
+    return session_cache
 
 
 @pytest.fixture(scope="session")
-def base(cache_dir: Path) -> LocalModel:
-    """Convert the wheel-shipped model once per session (~30 s)."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("HARNESS_CACHE", str(cache_dir))
-        mp.setenv("HF_HUB_OFFLINE", "1")
-        return smollm2_135m_instruct()
+def base(smollm2: LocalModel) -> LocalModel:
+    """The embedded model, converted once per test session (tests/conftest.py)."""
+    return smollm2
 
 
 @pytest.fixture(autouse=True)

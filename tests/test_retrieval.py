@@ -325,3 +325,189 @@ def test_materialized_task_runs_in_lm_eval(tmp_path, tokenizer):
     assert task.doc_to_text(doc) == (
         "Context:\n[1] Tomato blight: " + CORPUS[0]["text"] + "\n\nQuestion: tomato?\nAnswer:"
     )
+
+
+# ---- chunking ----------------------------------------------------------------------------
+
+LONG_DOC = {
+    "id": "guide",
+    "title": "Orchard guide",
+    "text": ("Apple trees need winter chill hours before they flower in spring.\n\n"
+             "Codling moth larvae tunnel into apples; pheromone traps time the sprays.\n\n"
+             "Pear trees suffer fire blight, a bacterial disease; prune infected shoots in dry weather."),
+}
+
+
+def test_chunks_have_stable_ids_and_offsets():
+    from harness.retrieval import ChunkParams
+
+    for params in (ChunkParams("tokens", 8, 3), ChunkParams("paragraph", 12, 2), ChunkParams("paragraph", 40, 0)):
+        chunks = passages([LONG_DOC, CORPUS[0]], params)
+        assert chunks == passages([LONG_DOC, CORPUS[0]], params)  # deterministic
+        for chunk in chunks:
+            doc = LONG_DOC if chunk.doc_id == "guide" else CORPUS[0]
+            assert doc["text"][chunk.start: chunk.end] == chunk.text and chunk.text == chunk.text.strip()
+            assert chunk.title == doc["title"]
+        guide = [c for c in chunks if c.doc_id == "guide"]
+        assert [c.pid for c in guide] == [f"guide#{n}" for n in range(len(guide))]
+        words = LONG_DOC["text"].split()
+        covered = " ".join(c.text for c in guide).split()
+        assert set(covered) == set(words)  # nothing dropped
+    windows = passages([LONG_DOC], ChunkParams("tokens", 8, 3))
+    assert all(len(c.text.split()) <= 8 for c in windows)
+    assert windows[0].text.split()[-3:] == windows[1].text.split()[:3]  # 3-word overlap
+    paras = passages([LONG_DOC], ChunkParams("paragraph", 12, 2))
+    assert paras[0].text == LONG_DOC["text"].split("\n\n")[0]  # whole paragraphs when they fit
+    whole = passages([LONG_DOC], ChunkParams("paragraph", 40, 0))
+    assert len(whole) == 1 and whole[0].text == LONG_DOC["text"]  # all paragraphs packed into one
+
+
+def test_chunking_config_validated():
+    assert RetrieverConfig(chunking="none", chunk_size=0).chunk_params().mode == "none"
+    with pytest.raises(HarnessError, match="chunking"):
+        RetrieverConfig(chunking="sentences")
+    with pytest.raises(HarnessError, match="chunk_overlap"):
+        RetrieverConfig(chunking="tokens", chunk_size=10, chunk_overlap=10)
+
+
+@pytest.mark.parametrize("kind", ["bm25", "dense"])
+def test_chunked_hits_fold_to_documents_for_metrics(kind, tmp_path, tokenizer):
+    cfg = RetrieverConfig(kind=kind, top_k=4, chunking="paragraph", chunk_size=16, chunk_overlap=2)
+    corpus = [LONG_DOC, *CORPUS]
+    hits = retrieve(corpus, ["How should growers prune pear shoots with fire blight?"], cfg)[0]
+    assert hits[0].passage_id == "guide#2" and hits[0].doc_id == "guide"
+    assert (hits[0].start, hits[0].end) == (LONG_DOC["text"].index("Pear"), len(LONG_DOC["text"]))
+    assert metrics.doc_ranking(hits)[0] == "guide" and len(set(metrics.doc_ranking(hits))) == len(
+        metrics.doc_ranking(hits))
+    rows = [{"id": "q", "question": "pear?", "answer": "prune", "gold_ids": ["guide"]}]
+    assert metrics.task_metrics(rows, [hits], ks=(1,))["recall@1"] == 1.0
+    task_yaml = tmp_path / "t.yaml"
+    task_yaml.write_text("task: t\n")
+    out = materialize_rag_task("t", task_yaml, rows, [hits], corpus, tokenizer, 10_000, tmp_path / "o", kind)
+    row = json.loads(out.data_path.read_text())
+    assert row["context"].startswith("[1] Orchard guide: Pear trees suffer fire blight")
+    assert "Codling" not in row["context"].split("\n\n")[0]  # the chunk, not the whole document
+    assert row["retrieved_ids"][0] == "guide#2" and row["retrieved_doc_ids"][0] == "guide"
+
+
+def test_chunking_is_in_the_cache_keys():
+    from harness.retrieval.api import results_key
+    from harness.retrieval.index_cache import dense_index_key
+
+    base = RetrieverConfig(kind="dense", chunking="tokens", chunk_size=8, chunk_overlap=2)
+    other = RetrieverConfig(kind="dense", chunking="tokens", chunk_size=8, chunk_overlap=3)
+    items = passages([LONG_DOC], base.chunk_params())
+    assert dense_index_key(items, base) != dense_index_key(items, other)
+    assert results_key(items, ["q"], base, 3) != results_key(items, ["q"], other, 3)
+    # sizes are irrelevant without chunking, so they do not split the cache
+    assert results_key(items, ["q"], RetrieverConfig(chunk_size=5), 3) == results_key(
+        items, ["q"], RetrieverConfig(chunk_size=50), 3)
+
+
+def test_stale_chunk_span_is_refused(tmp_path, tokenizer):
+    task_yaml = tmp_path / "t.yaml"
+    task_yaml.write_text("task: t\n")
+    bad = Hit("d01", 1.0, 1, "d01#0", 0, 10_000)
+    with pytest.raises(HarnessError, match="does not fit document 'd01'"):
+        materialize_rag_task("t", task_yaml, [{"id": "q"}], [[bad]], CORPUS, tokenizer, 100, tmp_path, "x")
+
+
+# ---- IVF-PQ and the resumable embedding store --------------------------------------------
+
+def _unit(n, dim=32, seed=0):
+    import numpy as np
+
+    x = np.random.default_rng(seed).normal(size=(n, dim))
+    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype("float32")
+
+
+def test_ivfpq_trains_and_approximates_flat():
+    import numpy as np
+
+    vectors = _unit(1500)
+    queries = vectors[:50] + 0.05 * _unit(50, seed=1)  # each query has a clear nearest row
+    params = RetrieverConfig(index="ivfpq", ivf_nlist=8, pq_m=8, pq_nbits=4).index_params()
+    index = dense.build_index(vectors, params, batch_rows=400)  # several add batches
+    assert dense.index_type(index) == "ivfpq" and index.ntotal == 1500 and index.nlist == 8
+    _, truth = dense.search(dense.build_index(vectors, {"type": "flat"}), queries, 10)
+    _, got = dense.search(index, queries, 10, nprobe=8)
+    assert np.mean(got[:, 0] == np.arange(50)) >= 0.9  # compressed codes still find the source row
+    recall = sum(len(set(a) & set(b)) for a, b in zip(truth, got, strict=True)) / truth.size
+    assert recall >= 0.25, recall  # 4-bit codes on unstructured data: approximate, not exact
+    with pytest.raises(HarnessError, match="must divide"):
+        dense.build_index(vectors, dict(params, m=5))
+
+
+def test_ivfpq_falls_back_to_flat_on_a_small_corpus(caplog):
+    with caplog.at_level(logging.WARNING):
+        ivf = retrieve(CORPUS, _queries(), RetrieverConfig(kind="dense", top_k=3, index="ivfpq"))
+    assert "using an exact flat index" in caplog.text
+    flat = retrieve(CORPUS, _queries(), RetrieverConfig(kind="dense", top_k=3))
+    assert [[h.passage_id for h in q] for q in ivf] == [[h.passage_id for h in q] for q in flat]
+
+
+class Interrupted(Exception):
+    pass
+
+
+def test_embedding_store_resumes_after_a_kill(tmp_path):
+    import numpy as np
+
+    from harness.retrieval import embed_store
+
+    texts = [f"text {i}" for i in range(10)]
+    encoded: list[str] = []
+
+    def encode(batch):
+        encoded.extend(batch)
+        return np.array([[len(t), int(t.split()[1]), 1.0] for t in batch], dtype=np.float32)
+
+    def kill_after_two(batches, rows):
+        if batches == 2:
+            raise Interrupted
+
+    with pytest.raises(Interrupted):
+        embed_store.embed_store("k", texts, encode, 3, batch_rows=3, on_batch=kill_after_two)
+    assert encoded == texts[:6]
+    assert not (tmp_path / "cache" / "embeddings" / "k").exists()  # nothing looks complete
+    rows = embed_store.embed_store("k", texts, encode, 3, batch_rows=4)  # another batch size is fine
+    assert encoded == texts  # rows 6..9 only: the two committed batches were not redone
+    assert isinstance(rows, embed_store.NpyRows) and rows.shape == (10, 3)
+    assert np.array_equal(rows[0:10], encode(texts))
+    assert np.lib.format.open_memmap(rows.path, mode="r").dtype == np.float32
+    encoded.clear()
+    embed_store.embed_store("k", texts, encode, 3)  # complete: reused as is
+    assert encoded == []
+
+
+def test_killed_index_build_resumes_embedding(monkeypatch):
+    items, cfg, emb = passages(CORPUS), RetrieverConfig(kind="dense"), load_embedder()
+    progress: list[int] = []
+
+    def kill_after_two(batches, rows):
+        progress.append(rows)
+        if batches == 2:
+            raise Interrupted
+
+    with pytest.raises(Interrupted):
+        load_or_build_dense(items, cfg, emb, on_batch=kill_after_two, commit_rows=4)
+    built = load_or_build_dense(items, cfg, emb, on_batch=lambda b, rows: progress.append(rows), commit_rows=4)
+    assert progress == [4, 8, 12]  # the rerun embedded only the last batch
+    assert built.built and built.index.ntotal == len(CORPUS)
+    hnsw = load_or_build_dense(items, RetrieverConfig(kind="dense", index="hnsw"), emb,
+                               on_batch=lambda b, rows: progress.append(rows))
+    assert hnsw.built and progress == [4, 8, 12]  # another index type reuses the stored embeddings
+
+
+def test_retrieve_debug_returns_passage_text():
+    from harness.retrieval import format_debug, retrieve_debug
+
+    cfg = RetrieverConfig(kind="bm25", top_k=2, chunking="tokens", chunk_size=10, chunk_overlap=0)
+    results = retrieve_debug([LONG_DOC, *CORPUS], "codling moth pheromone traps", cfg)
+    hit, text = results[0]
+    assert hit.passage_id.startswith("guide#") and "pheromone traps" in text
+    assert text == LONG_DOC["text"][hit.start: hit.end]
+    shown = format_debug(results)
+    assert shown.startswith(f" 1. {hit.score:.4f}  {hit.passage_id} [{hit.start}:{hit.end}]")
+    with pytest.raises(HarnessError, match="retrieves nothing"):
+        retrieve_debug(CORPUS, "x", RetrieverConfig(kind="none"))

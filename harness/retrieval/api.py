@@ -16,17 +16,21 @@ from harness.retrieval.passages import Passage, passages, passages_hash
 log = logging.getLogger(__name__)
 
 STAGE = "retrieval"
-SCHEMA = 1
+SCHEMA = 2  # 2: hits carry chunk ids and character spans
 HITS_FILE = "hits.json"
 
 Ranked = list[list[tuple[int, float]]]  # per query: (passage row, score), best first
 
 
 def retrieve(corpus: list[dict], queries: list[str], cfg: RetrieverConfig) -> list[list[Hit]]:
-    """Top-k hits per query, best first. ``kind='none'`` gives empty lists."""
+    """Top-k passage hits per query, best first. ``kind='none'`` gives empty lists.
+
+    With chunking, hits are chunks (a document may appear more than once): contexts use the
+    chunks, while ``metrics.doc_ranking`` folds them to documents for gold-id metrics.
+    """
     if cfg.kind == "none":
         return [[] for _ in queries]
-    items = passages(corpus)
+    items = passages(corpus, cfg.chunk_params())
     k = effective_top_k(cfg.top_k, len(items))
     if not queries:
         return []
@@ -44,6 +48,33 @@ def retrieve(corpus: list[dict], queries: list[str], cfg: RetrieverConfig) -> li
         return hits
 
 
+def retrieve_debug(corpus: list[dict], query: str, cfg: RetrieverConfig) -> list[tuple[Hit, str]]:
+    """Top-k hits for one ad-hoc query with each passage's text, best first.
+
+    Uses the cached index but not the results cache: ad-hoc queries are not worth an entry.
+    """
+    if cfg.kind == "none":
+        raise HarnessError("retriever kind 'none' retrieves nothing; choose retriever=dense, bm25 or hybrid")
+    if not query.strip():
+        raise HarnessError("the query is empty; pass the question to retrieve for in quotes")
+    items = passages(corpus, cfg.chunk_params())
+    by_pid = {p.pid: p for p in items}
+    hits = _run(items, [query], cfg, effective_top_k(cfg.top_k, len(items)))[0]
+    return [(hit, by_pid[hit.passage_id].text) for hit in hits]
+
+
+def format_debug(results: list[tuple[Hit, str]], width: int = 300) -> str:
+    """One block per hit: rank, score, passage id (with its span when chunked), text."""
+    if not results:
+        return "(no passages retrieved)"
+    blocks = []
+    for hit, text in results:
+        span = f" [{hit.start}:{hit.end}]" if hit.passage_id != hit.doc_id else ""
+        shown = text if len(text) <= width else text[: width - 1] + "…"
+        blocks.append(f"{hit.rank:>2}. {hit.score:.4f}  {hit.passage_id}{span}\n    {shown}")
+    return "\n".join(blocks)
+
+
 def effective_top_k(top_k: int, n_passages: int) -> int:
     if top_k > n_passages:
         log.warning("retriever top_k=%d exceeds the corpus size %d; using %d", top_k, n_passages, n_passages)
@@ -52,8 +83,11 @@ def effective_top_k(top_k: int, n_passages: int) -> int:
 
 
 def results_key(items: list[Passage], queries: list[str], cfg: RetrieverConfig, k: int) -> str:
-    """Everything that can change the hits; batch size and the embedder's path do not."""
-    settings = {name: value for name, value in cfg.to_dict().items() if name not in ("batch_size", "embedder")}
+    """Everything that can change the hits (chunking included); batch size and the embedder's
+    path do not."""
+    skip = ("batch_size", "embedder", "chunking", "chunk_size", "chunk_overlap")
+    settings = {name: value for name, value in cfg.to_dict().items() if name not in skip}
+    settings["chunking"] = cfg.chunk_params().to_dict()  # size/overlap only matter when chunking
     settings["top_k"] = k
     from harness.retrieval.embedder import fingerprint
 
@@ -93,9 +127,13 @@ def _run(items: list[Passage], queries: list[str], cfg: RetrieverConfig, k: int)
     else:  # pragma: no cover - RetrieverConfig validates kinds
         raise HarnessError(f"unknown retriever kind '{cfg.kind}'")
     return [
-        [Hit(items[row].doc_id, score, rank, items[row].pid) for rank, (row, score) in enumerate(q, start=1)]
+        [_hit(items[row], score, rank) for rank, (row, score) in enumerate(q, start=1)]
         for q in ranked
     ]
+
+
+def _hit(item: Passage, score: float, rank: int) -> Hit:
+    return Hit(item.doc_id, score, rank, item.pid, item.start, item.end)
 
 
 def _dense_rows(items: list[Passage], queries: list[str], cfg: RetrieverConfig, k: int) -> Ranked:
@@ -106,7 +144,7 @@ def _dense_rows(items: list[Passage], queries: list[str], cfg: RetrieverConfig, 
     embedder = load_embedder(cfg.embedder)
     built = load_or_build_dense(items, cfg, embedder)
     vectors = embedder.encode(list(queries), batch_size=cfg.batch_size)
-    scores, rows = dense.search(built.index, vectors, k, cfg.hnsw_ef_search)
+    scores, rows = dense.search(built.index, vectors, k, cfg.hnsw_ef_search, cfg.ivf_nprobe)
     return [
         [(int(r), float(s)) for r, s in zip(row_ids, row_scores, strict=True) if r >= 0]
         for row_ids, row_scores in zip(rows, scores, strict=True)

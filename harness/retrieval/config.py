@@ -8,10 +8,12 @@ from typing import Any, Literal
 from harness.errors import HarnessError
 
 Kind = Literal["none", "dense", "bm25", "hybrid"]
-IndexType = Literal["flat", "hnsw"]
+IndexType = Literal["flat", "hnsw", "ivfpq"]
+Chunking = Literal["none", "tokens", "paragraph"]
 
 KINDS = ("none", "dense", "bm25", "hybrid")
-INDEX_TYPES = ("flat", "hnsw")
+INDEX_TYPES = ("flat", "hnsw", "ivfpq")
+CHUNKINGS = ("none", "tokens", "paragraph")
 
 
 @dataclass(frozen=True)
@@ -21,7 +23,10 @@ class Hit:
     doc_id: str
     score: float
     rank: int
-    passage_id: str = ""  # equals doc_id until chunking splits documents
+    passage_id: str = ""  # equals doc_id unless chunking split the document (then ``doc_id#n``)
+    # character span of the passage in its document's text; None = the whole document
+    start: int | None = None
+    end: int | None = None
 
     def __post_init__(self) -> None:
         if not self.passage_id:
@@ -47,6 +52,17 @@ class RetrieverConfig:
     bm25_weight: float = 1.0
     # how many candidates each arm contributes to the fusion (0 = max(50, 5 * top_k))
     hybrid_candidates: int = 0
+    # documents -> passages: none (one per document) | tokens (sliding windows) | paragraph
+    # (blank-line paragraphs packed up to chunk_size). Sizes count whitespace-separated words.
+    chunking: Chunking = "none"
+    chunk_size: int = 128
+    chunk_overlap: int = 16
+    # ivfpq: coarse lists, PQ sub-quantisers (must divide the embedding dim), bits per code,
+    # and lists probed per query (search time, like hnsw_ef_search)
+    ivf_nlist: int = 256
+    pq_m: int = 16
+    pq_nbits: int = 8
+    ivf_nprobe: int = 16
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -61,6 +77,13 @@ class RetrieverConfig:
             raise HarnessError("retriever hnsw_m must be >= 2 and hnsw_ef_* >= 1")
         if self.rrf_k < 0 or self.dense_weight < 0 or self.bm25_weight < 0:
             raise HarnessError("retriever rrf_k and fusion weights must be >= 0")
+        if self.chunking not in CHUNKINGS:
+            raise HarnessError(f"retriever chunking '{self.chunking}' is unknown; use one of {CHUNKINGS}")
+        if self.chunking != "none" and not 0 <= self.chunk_overlap < self.chunk_size:
+            raise HarnessError(f"retriever needs chunk_size >= 1 and 0 <= chunk_overlap < chunk_size, got "
+                               f"chunk_size={self.chunk_size} chunk_overlap={self.chunk_overlap}")
+        if self.ivf_nlist < 1 or self.pq_m < 1 or not 1 <= self.pq_nbits <= 16 or self.ivf_nprobe < 1:
+            raise HarnessError("retriever ivf_nlist, pq_m, ivf_nprobe must be >= 1 and pq_nbits in 1..16")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RetrieverConfig:
@@ -83,4 +106,24 @@ class RetrieverConfig:
         params: dict[str, Any] = {"type": self.index, "metric": "ip", "normalized": True}
         if self.index == "hnsw":
             params.update(m=self.hnsw_m, ef_construction=self.hnsw_ef_construction)
+        elif self.index == "ivfpq":
+            params.update(nlist=self.ivf_nlist, m=self.pq_m, nbits=self.pq_nbits)
         return params
+
+    def chunk_params(self) -> ChunkParams:
+        """The passage-splitting settings alone (they name indexes and result caches)."""
+        if self.chunking == "none":
+            return ChunkParams()
+        return ChunkParams(self.chunking, self.chunk_size, self.chunk_overlap)
+
+
+@dataclass(frozen=True)
+class ChunkParams:
+    """How documents become passages; ``mode='none'`` ignores size and overlap."""
+
+    mode: Chunking = "none"
+    size: int = 128
+    overlap: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"mode": "none"} if self.mode == "none" else asdict(self)

@@ -1,4 +1,7 @@
-"""Dense indexes cached on disk, keyed by (passages, embedder weights, index params).
+"""Dense indexes cached on disk, keyed by (passages, chunking, embedder weights, index params).
+
+Embeddings live in a resumable store (``embed_store``) shared by every index type over the
+same passages, so switching flat → hnsw → ivfpq never re-embeds.
 
 An entry holds ``index.faiss``, ``ids.json`` (passage id per row) and ``meta.json``. Loading
 checks every recorded fact against the expectation (dimension, count, ids, embedder, params,
@@ -14,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import cache
-from harness.retrieval import dense
+from harness.retrieval import dense, embed_store
 from harness.retrieval.config import RetrieverConfig
 from harness.retrieval.embedder import Embedder, fingerprint
 from harness.retrieval.passages import Passage, passages_hash
@@ -22,7 +25,8 @@ from harness.retrieval.passages import Passage, passages_hash
 log = logging.getLogger(__name__)
 
 STAGE = "dense_index"
-SCHEMA = 1
+SCHEMA = 2
+EMBED_COMMIT_ROWS = 4096  # passages embedded between two resumable commits
 INDEX_FILE = "index.faiss"
 IDS_FILE = "ids.json"
 META_FILE = "meta.json"
@@ -47,13 +51,29 @@ def dense_index_key(items: list[Passage], cfg: RetrieverConfig) -> str:
         {
             "schema": SCHEMA,
             "passages": passages_hash(items),
+            "chunking": cfg.chunk_params().to_dict(),
             "embedder": fingerprint(cfg.embedder),
             "params": cfg.index_params(),
         }
     )
 
 
-def load_or_build_dense(items: list[Passage], cfg: RetrieverConfig, embedder: Embedder) -> DenseIndex:
+def embeddings_key(items: list[Passage], embedder: Embedder) -> str:
+    """Names the embedding store: index params are not in it, so index types share it."""
+    return cache.hash_json({"schema": 1, "passages": passages_hash(items), "embedder": embedder.weights_sha256})
+
+
+def load_or_build_dense(
+    items: list[Passage],
+    cfg: RetrieverConfig,
+    embedder: Embedder,
+    on_batch: embed_store.OnBatch | None = None,
+    commit_rows: int = EMBED_COMMIT_ROWS,
+) -> DenseIndex:
+    """The cached index over ``items``, built (embedding resumably) when missing or unusable.
+
+    ``on_batch`` is called after each committed embedding batch (progress, or tests that kill
+    a build part-way)."""
     key = dense_index_key(items, cfg)
     entry = cache.entry_dir(STAGE, key)
     expected = {
@@ -72,12 +92,20 @@ def load_or_build_dense(items: list[Passage], cfg: RetrieverConfig, embedder: Em
             except InvalidEntry as err:
                 log.warning("dense index cache entry %s is unusable (%s); rebuilding", entry, err)
         log.info("embedding %d passages with %s", len(items), embedder.spec)
-        vectors = embedder.encode([p.index_text for p in items], batch_size=cfg.batch_size)
+        vectors = embed_store.embed_store(
+            embeddings_key(items, embedder),
+            [p.index_text for p in items],
+            lambda texts: embedder.encode(texts, batch_size=cfg.batch_size),
+            embedder.dimension,
+            commit_rows,
+            on_batch,
+        )
         index = dense.build_index(vectors, cfg.index_params())
         with cache.building(STAGE, key) as scratch:
             dense.save_index(index, scratch / INDEX_FILE)
             (scratch / IDS_FILE).write_text(json.dumps(ids))
-            meta = dict(expected, index_sha256=cache.hash_file(scratch / INDEX_FILE), embedder=embedder.spec)
+            meta = dict(expected, index_sha256=cache.hash_file(scratch / INDEX_FILE), embedder=embedder.spec,
+                        built_as=dense.index_type(index), embeddings=str(vectors.path))
             (scratch / META_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True))
         return DenseIndex(index, ids, key, entry, built=True)
 

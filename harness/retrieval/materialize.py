@@ -18,7 +18,8 @@ import yaml
 
 from harness.errors import HarnessError
 from harness.retrieval.config import Hit
-from harness.retrieval.passages import Passage, passages
+from harness.retrieval.metrics import doc_ranking
+from harness.retrieval.passages import Passage, documents
 
 
 @dataclass(frozen=True)
@@ -95,25 +96,42 @@ def build_context(ranked: list[Passage], tokenizer: Any, budget_tokens: int) -> 
     return Context("\n\n".join(parts), ids, tokens, truncated=False)
 
 
+def resolve_hits(hits: list[Hit], docs: dict[str, Passage]) -> list[Passage]:
+    """The passages hits name, in rank order: whole documents, or chunks cut from their
+    document by the character span the hit carries (so no chunking config is needed here)."""
+    out: list[Passage] = []
+    for hit in sorted(hits, key=lambda h: h.rank):
+        doc = docs.get(hit.doc_id)
+        if doc is None:
+            raise HarnessError(f"retrieved document '{hit.doc_id}' is not in the corpus; the retrieval "
+                               f"cache and corpus disagree")
+        if hit.passage_id == hit.doc_id:
+            out.append(doc)
+            continue
+        if hit.start is None or hit.end is None or not 0 <= hit.start <= hit.end <= len(doc.text):
+            raise HarnessError(f"retrieved chunk '{hit.passage_id}' has span {hit.start}:{hit.end}, which does "
+                               f"not fit document '{hit.doc_id}' ({len(doc.text)} chars); rerun retrieval")
+        out.append(Passage(hit.passage_id, hit.doc_id, doc.title, doc.text[hit.start: hit.end], hit.start, hit.end))
+    return out
+
+
 def augment_rows(
     rows: list[dict], hits: list[list[Hit]], corpus: list[dict], tokenizer: Any, budget_tokens: int
 ) -> tuple[list[dict], dict[str, Any]]:
-    """Rows with ``context``, ``retrieved_ids``, ``context_ids`` and ``context_tokens`` set."""
+    """Rows with ``context``, ``retrieved_ids`` (passage ids, rank order), ``retrieved_doc_ids``
+    (distinct documents), ``context_ids`` and ``context_tokens`` set."""
     if budget_tokens < 1:
         raise HarnessError(f"context budget must be >= 1 token, got {budget_tokens}")
     if len(rows) != len(hits):
         raise HarnessError(f"{len(rows)} eval rows but {len(hits)} retrieval results; rerun retrieval")
-    by_pid = {p.pid: p for p in passages(corpus)} if corpus else {}
+    docs = {p.doc_id: p for p in documents(corpus)} if corpus else {}
     out: list[dict] = []
     used = truncated = token_sum = retrieved = 0
     for row, row_hits in zip(rows, hits, strict=True):
         ranked_hits = sorted(row_hits, key=lambda h: h.rank)
-        missing = [h.passage_id for h in ranked_hits if h.passage_id not in by_pid]
-        if missing:
-            raise HarnessError(f"retrieved ids {missing[:3]} are not in the corpus; the retrieval "
-                               f"cache and corpus disagree")
-        context = build_context([by_pid[h.passage_id] for h in ranked_hits], tokenizer, budget_tokens)
-        out.append(dict(row, context=context.text, retrieved_ids=[h.doc_id for h in ranked_hits],
+        context = build_context(resolve_hits(ranked_hits, docs), tokenizer, budget_tokens)
+        out.append(dict(row, context=context.text, retrieved_ids=[h.passage_id for h in ranked_hits],
+                        retrieved_doc_ids=doc_ranking(ranked_hits),
                         context_ids=context.ids, context_tokens=context.tokens,
                         context_truncated=context.truncated))
         retrieved += len(ranked_hits)

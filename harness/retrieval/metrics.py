@@ -70,13 +70,23 @@ def aggregate(
     return out
 
 
+def doc_ranking(hits: Sequence[Hit]) -> list[str]:
+    """Distinct document ids in rank order: chunk hits folded to the documents that gold ids
+    name (a document counts at its best-ranked chunk)."""
+    seen: dict[str, None] = {}
+    for hit in sorted(hits, key=lambda h: h.rank):
+        seen.setdefault(hit.doc_id, None)
+    return list(seen)
+
+
 def task_metrics(
     rows: Sequence[dict], hits: Sequence[Sequence[Hit]], ks: int | Sequence[int] = (1, 3, 5, 10)
 ) -> dict[str, float]:
-    """``aggregate`` for eval rows (their ``gold_ids``) and ``retrieve`` output."""
+    """``aggregate`` for eval rows (their ``gold_ids``) and ``retrieve`` output, over documents
+    (``doc_ranking``): with chunking, @k counts the first k distinct documents retrieved."""
     if len(rows) != len(hits):
         raise ValueError(f"{len(rows)} rows but {len(hits)} hit lists")
-    ranked = [[h.doc_id for h in sorted(row_hits, key=lambda h: h.rank)] for row_hits in hits]
+    ranked = [doc_ranking(row_hits) for row_hits in hits]
     return aggregate(ranked, [row.get("gold_ids") or [] for row in rows], ks)
 
 
