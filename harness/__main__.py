@@ -20,6 +20,7 @@ VERBS: dict[str, str] = {
     "run": "run an experiment's grid end to end and write a run folder with the leaderboard",
     "finetune": "train (or fetch from cache) the LoRA adapter of an experiment's suite",
     "index": "build (or fetch from cache) the retrieval index and score retrieval on the suite",
+    "retrieve": "print the top-k passages for an ad-hoc query: retrieve \"<query>\" +exp=agri",
     "report": "rebuild a run folder's leaderboard from its stored metrics: report <run folder>",
     "compare": "regression gate: compare <baseline> <run folder> [--tolerance 0.02] [--force]",
 }
@@ -50,6 +51,13 @@ def usage() -> str:
 
 
 def verb_help(verb: str) -> str:
+    if verb == "compare":
+        from harness.report import compare
+
+        return compare.parser().format_help()
+    if verb == "retrieve":
+        return ('usage: python -m harness retrieve "<query>" [overrides ...]\n\n' + VERBS[verb] + "\n"
+                f"Config groups (conf/): {_groups()}\n")
     if verb == "report":
         return "usage: python -m harness report <run folder>\n\n" + VERBS[verb] + "\n"
     return (
@@ -106,7 +114,7 @@ def _job_index(cfg: dict[str, Any]) -> None:
     from harness import pipeline, spec
     from harness.models.wheels import offline_env
     from harness.retrieval import retrieve
-    from harness.retrieval.metrics import aggregate
+    from harness.retrieval.metrics import task_metrics
 
     offline_env()
     run_spec = spec.from_config(cfg)
@@ -117,16 +125,11 @@ def _job_index(cfg: dict[str, Any]) -> None:
     print(f"suite {suite.name}: {len(suite.corpus)} documents; retriever {rcfg.kind} top_k={rcfg.top_k}")
     for task in suite.tasks:
         hits = retrieve(suite.corpus, [r["question"] for r in task.rows], rcfg)
-        scores = aggregate([[h.doc_id for h in row] for row in hits],
-                           [r.get("gold_ids", []) for r in task.rows], rcfg.top_k)
+        scores = task_metrics(task.rows, hits, rcfg.top_k)
         print(f"  {task.name}: " + "  ".join(f"{k}={v:.3f}" for k, v in scores.items()))
 
 
 def _report(args: list[str]) -> None:
-    import json
-
-    import pandas as pd
-
     from harness.report import leaderboard
 
     if len(args) != 1:
@@ -136,12 +139,9 @@ def _report(args: list[str]) -> None:
     if not metrics_file.is_file():
         _fail(f"{metrics_file} not found: give a completed run folder (results/<exp>/<timestamp>-<hash>)")
     try:
-        stored = json.loads(metrics_file.read_text())
-        frame = leaderboard.build(stored["conditions"], stored["primary"], stored["reference"])
+        table = leaderboard.rebuild(run_dir)
     except (ValueError, KeyError) as err:
-        _fail(f"{metrics_file}: unreadable metrics ({err}); the run folder is damaged")
-    table = leaderboard.write(frame, stored["primary"], stored["reference"], run_dir)
-    pd.set_option("display.width", 200)
+        _fail(f"{run_dir}: unreadable run records ({err}); the run folder is damaged")
     print(table)
 
 
@@ -149,6 +149,20 @@ def _compare(args: list[str]) -> None:
     from harness.report import compare
 
     sys.exit(compare.main(args))
+
+
+def _job_retrieve(query: str) -> Callable[[dict[str, Any]], None]:
+    def job(cfg: dict[str, Any]) -> None:
+        from harness import pipeline, spec
+        from harness.models.wheels import offline_env
+        from harness.retrieval import format_debug, retrieve_debug
+
+        offline_env()
+        run_spec = spec.from_config(cfg)
+        suite = pipeline.load_suite(run_spec)
+        print(format_debug(retrieve_debug(suite.corpus, query, pipeline.retriever_config(run_spec))))
+
+    return job
 
 
 JOBS: dict[str, Callable[[dict[str, Any]], None]] = {
@@ -173,6 +187,10 @@ def main(argv: list[str] | None = None) -> None:
     try:
         if verb == "report":
             _report(rest)
+        elif verb == "retrieve":
+            if not rest or rest[0].startswith("-") or "=" in rest[0]:
+                _fail('retrieve needs a query first: python -m harness retrieve "when to sow maize?" +exp=agri')
+            _hydra(verb, _job_retrieve(rest[0]), rest[1:])
         elif verb == "compare":
             _compare(rest)
         else:

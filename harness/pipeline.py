@@ -236,8 +236,9 @@ def run(spec: RunSpec, resolved_config: dict[str, Any]) -> Path:
 
         with timer.stage("report"):
             primary = {t.name: t.primary_metric for t in suite.tasks}
-            frame = leaderboard.build(metrics, primary, spec.reference)
-            table = leaderboard.write(frame, primary, spec.reference, tmp)
+            samples = leaderboard.load_samples(tmp)
+            frame = leaderboard.build(metrics, primary, spec.reference, samples)
+            table = leaderboard.write(frame, primary, spec.reference, tmp, samples)
             cache.write_json_atomic(tmp / "metrics.json", {
                 "conditions": metrics, "primary": primary, "reference": spec.reference,
                 "retrieval": {str(v.name): v.stats for v in variants.get(True, [])},
