@@ -149,6 +149,17 @@ def finetune(spec: RunSpec, suite: Any, base: Any) -> Any:
     return train_adapter(base, examples, FinetuneParams(**settings))
 
 
+def retrieval_metrics(variants: list[TaskVariant], top_k: int) -> dict[str, dict[str, float]]:
+    """recall/MRR/nDCG@k and answer-in-context per RAG task variant, from its materialised rows."""
+    from harness.retrieval.metrics import context_metrics
+
+    out = {}
+    for v in variants:
+        rows = [json.loads(line) for line in v.data_path.read_text(encoding="utf-8").splitlines() if line]
+        out[v.name] = context_metrics(rows, max(1, top_k))
+    return out
+
+
 # ---------------------------------------------------------------- run folder
 
 
@@ -237,11 +248,13 @@ def run(spec: RunSpec, resolved_config: dict[str, Any]) -> Path:
         with timer.stage("report"):
             primary = {t.name: t.primary_metric for t in suite.tasks}
             samples = leaderboard.load_samples(tmp)
+            retrieval = retrieval_metrics(variants.get(True, []), int(spec.retriever.get("top_k", 1)))
             frame = leaderboard.build(metrics, primary, spec.reference, samples)
-            table = leaderboard.write(frame, primary, spec.reference, tmp, samples)
+            table = leaderboard.write(frame, primary, spec.reference, tmp, samples, retrieval=retrieval)
             cache.write_json_atomic(tmp / "metrics.json", {
                 "conditions": metrics, "primary": primary, "reference": spec.reference,
                 "retrieval": {str(v.name): v.stats for v in variants.get(True, [])},
+                "retrieval_metrics": retrieval,
             })
             (tmp / "config.yaml").write_text(yaml.safe_dump(resolved_config, sort_keys=False))
             for vs in variants.values():
@@ -265,11 +278,8 @@ def run(spec: RunSpec, resolved_config: dict[str, Any]) -> Path:
 
 
 def print_summary(run_dir: Path, table: str, timer: Timer, suite: Any) -> None:
-    from rich.console import Console
-
-    console = Console()
-    console.rule(f"[bold]{suite.name}[/bold] leaderboard")
-    console.print(table, markup=False, highlight=False)
-    stages = ", ".join(f"{k} {v:.1f}s" for k, v in timer.stages.items())
-    console.print(f"stages: {stages}", markup=False, highlight=False)
-    console.print(f"run folder: {run_dir}", markup=False, highlight=False)
+    """One screen on stdout: the leaderboard, where time went, where the run folder is."""
+    print(f"\n== {suite.name} leaderboard ==\n")
+    print(table)
+    print("\nstages: " + ", ".join(f"{k} {v:.1f}s" for k, v in timer.stages.items()))
+    print(f"run folder: {run_dir}")

@@ -64,6 +64,10 @@ def test_run_folder_contents(small_run):
     run_dir, _ = small_run
     for name in ("config.yaml", "manifest.json", "metrics.json", "leaderboard.md", "leaderboard.csv"):
         assert (run_dir / name).is_file(), name
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    retrieval = metrics["retrieval_metrics"]["agri_qa__dense"]
+    assert retrieval["recall@1"] >= 0.9 and retrieval["answer_in_context"] >= 0.9
+    assert "Retrieval" in (run_dir / "leaderboard.md").read_text()
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["versions"]["lm-eval"] and manifest["versions"]["torch"]
     assert len(manifest["hashes"]["base_model_sha256"]) == 64
@@ -97,7 +101,7 @@ def test_unchanged_rerun_is_cached_and_identical(small_run, session_cache, tmp_p
     assert proc.returncode == 0, proc.stderr[-4000:]
     again = only_run(tmp_path)
     assert (again / "leaderboard.csv").read_text() == (run_dir / "leaderboard.csv").read_text()
-    log = proc.stderr
+    log = proc.stdout + proc.stderr
     assert "adapter cache hit" in log
     assert not re.search(r"Requests remaining: [1-9]", log), "a cached rerun generated again"
 
@@ -137,7 +141,7 @@ def test_killed_run_resumes_without_recomputing(tmp_path, session_cache, smollm2
 
     resumed = harness(["run", *args], cache)
     assert resumed.returncode == 0, resumed.stderr[-4000:]
-    cached = sum(int(n) for n in re.findall(r"Cached requests: (\d+)", resumed.stderr))
+    cached = sum(int(n) for n in re.findall(r"Cached requests: (\d+)", resumed.stdout + resumed.stderr))
     assert cached >= done_before
     assert _cached_rows(cache) >= done_before
     assert (only_run(results) / "leaderboard.csv").is_file()

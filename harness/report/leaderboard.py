@@ -367,13 +367,24 @@ def to_html(tables: list[tuple[str, pd.DataFrame]]) -> str:
             + "\n".join(body) + "\n</body></html>\n")
 
 
+def retrieval_markdown(retrieval: Mapping[str, Mapping[str, float]] | None) -> str:
+    """Retrieval quality per RAG task variant, shown under the answer metrics."""
+    if not retrieval:
+        return ""
+    table = pd.DataFrame({name: dict(values) for name, values in retrieval.items()}).T
+    table.index.name = "task variant"
+    return "\n\n**Retrieval (gold documents and whether the answer reached the prompt)**\n\n" + \
+        table.to_markdown(floatfmt=".3f")
+
+
 def write(frame: pd.DataFrame, primary: Mapping[str, str], reference: str, out_dir: Path,
-          samples: Samples | None = None, *, seed: int = 0) -> str:
+          samples: Samples | None = None, *, seed: int = 0,
+          retrieval: Mapping[str, Mapping[str, float]] | None = None) -> str:
     """Write leaderboard.{md,csv,parquet,tex,html} (+ rag_x_ft.csv when the 2×2 exists);
     returns the markdown."""
     out_dir = Path(out_dir)
     fact = factorial(frame, primary, samples, seed=seed)
-    markdown = to_markdown(frame, primary, reference, fact)
+    markdown = to_markdown(frame, primary, reference, fact) + retrieval_markdown(retrieval)
     (out_dir / "leaderboard.md").write_text(markdown + "\n")
     frame.to_csv(out_dir / "leaderboard.csv", float_format="%.6g")
     frame.to_parquet(out_dir / "leaderboard.parquet")
@@ -391,4 +402,5 @@ def rebuild(run_dir: Path, *, seed: int = 0) -> str:
     stored = json.loads((run_dir / "metrics.json").read_text())
     samples = load_samples(run_dir)
     frame = build(stored["conditions"], stored["primary"], stored["reference"], samples, seed=seed)
-    return write(frame, stored["primary"], stored["reference"], run_dir, samples, seed=seed)
+    return write(frame, stored["primary"], stored["reference"], run_dir, samples, seed=seed,
+                 retrieval=stored.get("retrieval_metrics"))

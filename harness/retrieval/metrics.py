@@ -109,3 +109,28 @@ def answer_in_context(answer: str, context: str, aliases: Sequence[str] = ()) ->
         if needle and f" {needle} " in haystack:
             return True
     return False
+
+
+def context_metrics(rows: Sequence[dict], k: int) -> dict[str, float]:
+    """Retrieval quality of materialised RAG rows, for the leaderboard's retrieval table.
+
+    Next to recall/MRR/nDCG@k it reports how often the gold answer string reached the prompt
+    (``answer_in_context``), so a RAG loss can be pinned on the retriever or on the generator.
+    """
+    ranked = [list(r.get("retrieved_doc_ids") or r.get("retrieved_ids") or []) for r in rows]
+    out = aggregate(ranked, [r.get("gold_ids") or [] for r in rows], k)
+    found = []
+    for row in rows:
+        if "choices" in row and "label" in row:
+            answer, aliases = str(row["choices"][int(row["label"])]), ()
+        elif "answer" in row:
+            answer, aliases = str(row["answer"]), tuple(row.get("aliases") or ())
+        else:
+            continue
+        found.append(answer_in_context(answer, str(row.get("context", "")), aliases))
+    if found:
+        out["answer_in_context"] = sum(found) / len(found)
+    tokens = [float(r["context_tokens"]) for r in rows if "context_tokens" in r]
+    if tokens:
+        out["mean_context_tokens"] = sum(tokens) / len(tokens)
+    return out
