@@ -372,6 +372,10 @@ def retrieval_markdown(retrieval: Mapping[str, Mapping[str, float]] | None) -> s
     if not retrieval:
         return ""
     table = pd.DataFrame({name: dict(values) for name, values in retrieval.items()}).T
+    order = ("recall@", "mrr@", "ndcg@", "answer_in_context", "mean_context_tokens", "n")
+    table = table[sorted(table.columns, key=lambda c: (next(
+        (i for i, p in enumerate(order) if c == p or (p.endswith("@") and c.startswith(p))), len(order)), c))]
+    table = table.sort_index()
     table.index.name = "task variant"
     return "\n\n**Retrieval (gold documents and whether the answer reached the prompt)**\n\n" + \
         table.to_markdown(floatfmt=".3f")
