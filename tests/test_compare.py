@@ -122,3 +122,20 @@ def test_cli_exit_statuses(tmp_path: Path):
     assert "ft+dense" in proc.stdout and "REGRESSION" in proc.stdout
     proc = subprocess.run([*run, str(baseline), str(tmp_path / "nowhere")], capture_output=True, text=True, env=env)
     assert proc.returncode == 2 and "metrics.json" in proc.stderr
+
+
+def test_committed_baseline_gates_itself_and_refuses_other_suites(tmp_path):
+    """results/baselines/agri is the nightly reference: comparable with itself, not with a subset."""
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parent.parent
+    baseline = repo / "results" / "baselines" / "agri"
+    same = subprocess.run([sys.executable, "-m", "harness", "compare", str(baseline), str(baseline)],
+                          capture_output=True, text=True, cwd=repo, timeout=120)
+    assert same.returncode == 0, same.stderr
+    assert "PASS" in same.stdout
+    other = repo / "tests" / "fixtures" / "agri-run"
+    refused = subprocess.run([sys.executable, "-m", "harness", "compare", str(baseline), str(other)],
+                             capture_output=True, text=True, cwd=repo, timeout=120)
+    assert refused.returncode == 2, refused.stdout + refused.stderr
