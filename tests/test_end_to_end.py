@@ -168,3 +168,23 @@ def test_multirun_sweeps_retrievers(tmp_path, session_cache, smollm2):
     assert len(runs) == 2
     conditions = sorted(pd.read_csv(r / "leaderboard.csv")["condition"].item() for r in runs)
     assert conditions == ["base+bm25", "base+dense"]
+
+
+def test_parallel_sweep_shares_caches_safely(tmp_path, session_cache, smollm2):
+    """Two jobs at once (Hydra's joblib launcher) write the same closed-book task entry and the
+    same per-model response DB; both finish and agree on the condition they share."""
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "models").symlink_to(session_cache / "models")
+    results = tmp_path / "results"
+    proc = harness(["run", "-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "+exp=agri",
+                    "retriever=dense,bm25", "suite.n_docs=2",
+                    "conditions=[{adaptation:base,rag:false},{adaptation:base,rag:true}]",
+                    f"results_dir={results}"], cache)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    runs = sorted(p for p in (results / "agri").iterdir() if not p.name.startswith("."))
+    assert len(runs) == 2
+    boards = [pd.read_csv(r / "leaderboard.csv", index_col="condition") for r in runs]
+    assert sorted(i for b in boards for i in b.index) == ["base", "base", "base+bm25", "base+dense"]
+    assert boards[0].loc["base", "mean"] == boards[1].loc["base", "mean"]
+    assert len(list((cache / "tasks").glob("*/variants.json"))) == 3  # closed, dense, bm25
