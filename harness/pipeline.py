@@ -100,7 +100,7 @@ def materialize_tasks(spec: RunSpec, suite: Any, tokenizer: Any, base_sha: str, 
     from harness.retrieval import materialize_rag_task, retrieve
 
     variant = str(spec.retriever["kind"]) if rag else "closed"
-    budget = int(spec.retriever.get("budget_tokens", 512)) if rag else 1
+    budget = int(spec.retriever.get("budget_tokens", 512)) if rag else 0
     key = cache.hash_json(
         {
             "suite": suite.content_hash,

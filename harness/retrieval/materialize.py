@@ -120,7 +120,7 @@ def augment_rows(
 ) -> tuple[list[dict], dict[str, Any]]:
     """Rows with ``context``, ``retrieved_ids`` (passage ids, rank order), ``retrieved_doc_ids``
     (distinct documents), ``context_ids`` and ``context_tokens`` set."""
-    if budget_tokens < 1:
+    if budget_tokens < 1 and any(hits):  # closed book (no hits) needs no budget
         raise HarnessError(f"context budget must be >= 1 token, got {budget_tokens}")
     if len(rows) != len(hits):
         raise HarnessError(f"{len(rows)} eval rows but {len(hits)} retrieval results; rerun retrieval")
