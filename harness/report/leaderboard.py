@@ -26,6 +26,7 @@ from harness.report import stats
 Samples = dict[str, dict[str, dict[str, dict[str, float]]]]
 Metrics = Mapping[str, Mapping[str, Mapping[str, float]]]
 
+COST_ORDER = ("mean_prompt_tokens", "mean_generated_tokens", "finetune_s", "eval_s")
 SIG_NOTE = "95% CIs (bootstrap); Δ paired per question; * = CI excludes 0 and p < 0.05, ns = not significant"
 
 
@@ -46,24 +47,32 @@ def _score(value: Any) -> float:
         return math.nan
 
 
+def read_records(path: Path) -> list[dict[str, Any]]:
+    """The records of one ``samples/<condition>/<task>.jsonl`` file."""
+    rows = []
+    with open(path, encoding="utf-8") as handle:
+        for line_no, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                rows.append(json.loads(line))
+            except ValueError as err:
+                raise ValueError(f"{path}:{line_no}: not JSON ({err})") from err
+    return rows
+
+
+def record_files(run_dir: Path) -> list[Path]:
+    """``samples/<condition>/<task>.jsonl`` of a run folder, in name order ([] if none)."""
+    root = Path(run_dir) / "samples"
+    return sorted(root.glob("*/*.jsonl")) if root.is_dir() else []
+
+
 def load_samples(run_dir: Path) -> Samples:
     """Per-sample scores of a run folder, keyed by condition, task and sample id ({} if none)."""
     out: Samples = {}
-    root = Path(run_dir) / "samples"
-    if not root.is_dir():
-        return out
-    for path in sorted(root.glob("*/*.jsonl")):
-        per_id: dict[str, dict[str, float]] = {}
-        with open(path, encoding="utf-8") as handle:
-            for line_no, line in enumerate(handle, 1):
-                if not line.strip():
-                    continue
-                try:
-                    record = json.loads(line)
-                except ValueError as err:
-                    raise ValueError(f"{path}:{line_no}: not JSON ({err})") from err
-                per_id[sample_key(record)] = {m: _score(v) for m, v in (record.get("scores") or {}).items()}
-        out.setdefault(path.parent.name, {})[path.stem] = per_id
+    for path in record_files(run_dir):
+        out.setdefault(path.parent.name, {})[path.stem] = {
+            sample_key(r): {m: _score(v) for m, v in (r.get("scores") or {}).items()} for r in read_records(path)}
     return out
 
 
@@ -381,18 +390,110 @@ def retrieval_markdown(retrieval: Mapping[str, Mapping[str, float]] | None) -> s
         table.to_markdown(floatfmt=".3f")
 
 
+# ---------------------------------------------------------------- extra metrics and cost
+
+
+def _extra_cell(values: Mapping[str, Any], name: str) -> str:
+    v = values.get(name)
+    if v is None:
+        return ""
+    low, high = values.get(f"{name}_ci_low"), values.get(f"{name}_ci_high")
+    return f"{v:.3f} [{low:.3f}, {high:.3f}]" if low is not None and high is not None else f"{v:.3f}"
+
+
+def _cost_cell(v: Any, digits: int) -> str:
+    return "" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.{digits}f}"
+
+
+def extra_tables(extras: Any) -> list[tuple[str, pd.DataFrame]]:
+    """The extra-metric and cost tables (``extras``: harness.report.extra_metrics.Extras)."""
+    if extras is None:
+        return []
+    tables = []
+    names = extras.names()
+    index, rows = [], []
+    for task in sorted({t for c in extras.metrics.values() for t in c}):
+        for condition in sorted(extras.metrics):
+            values = extras.metrics[condition].get(task)
+            if values:
+                index.append(f"{task} · {condition}")
+                rows.append({name: _extra_cell(values, name) for name in names})
+    if rows:
+        shown = pd.DataFrame(rows, index=pd.Index(index, name="task · condition"))
+        shown = shown[[n for n in names if shown[n].astype(bool).any()]]
+        tables.append(("Extra metrics (per-sample means, 95% bootstrap CI; not part of the gate)", shown))
+    if extras.cost:
+        names = sorted(extras.cost)
+        shown = pd.DataFrame({
+            "mean prompt tokens": [_cost_cell(extras.cost[c].get("mean_prompt_tokens"), 1) for c in names],
+            "mean generated tokens": [_cost_cell(extras.cost[c].get("mean_generated_tokens"), 1) for c in names],
+            "fine-tuning s": [_cost_cell(extras.cost[c].get("finetune_s"), 1) for c in names],
+            "evaluation s": [_cost_cell(extras.cost[c].get("eval_s"), 1) for c in names],
+        }, index=pd.Index(names, name="condition"))
+        tables.append((f"Cost (tokens counted with: {extras.tokenizer}; wall times from the manifest, "
+                       "evaluation time shared by the conditions of one model)", shown))
+    return tables
+
+
+def extras_markdown(extras: Any) -> str:
+    if extras is None:
+        return ""
+    parts = [f"**{title}**\n\n{table.to_markdown()}" for title, table in extra_tables(extras)]
+    if not parts:
+        return ""
+    parts.append(f"_answer similarity: {extras.similarity}_")
+    return "\n\n" + "\n\n".join(parts)
+
+
+def with_extras(frame: pd.DataFrame, extras: Any) -> pd.DataFrame:
+    """A copy of the numeric frame with ``extra:<task>:<metric>`` (+ ``_ci_low``/``_ci_high``) and
+    ``cost:<key>`` columns. No ``/`` in these names: ``compare`` reads ``<task>/<metric>``
+    columns of a leaderboard.csv as primary metrics."""
+    if extras is None:
+        return frame
+    out = frame.copy()
+    extra: dict[str, dict[str, float]] = {}
+    for condition in out.index:
+        row: dict[str, float] = {}
+        for task, values in sorted(extras.metrics.get(condition, {}).items()):
+            for name in extras.names():
+                for suffix in ("", "_ci_low", "_ci_high"):
+                    v = values.get(f"{name}{suffix}")
+                    if v is not None:
+                        row[f"extra:{task}:{name}{suffix}"] = float(v)
+        for key, v in (extras.cost.get(condition) or {}).items():
+            row[f"cost:{key}"] = math.nan if v is None else float(v)
+        extra[condition] = row
+    table = pd.DataFrame.from_dict(extra, orient="index")
+    rank = {name: i for i, name in enumerate(extras.names())}
+
+    def position(col: str) -> tuple:
+        kind, _, rest = col.partition(":")
+        if kind == "cost":
+            return (1, "", 0, list(COST_ORDER).index(rest) if rest in COST_ORDER else len(COST_ORDER))
+        task, _, name = rest.partition(":")
+        base = next((n for n in rank if name in (n, f"{n}_ci_low", f"{n}_ci_high")), name)
+        return (0, task, rank.get(base, len(rank)), ("", "_ci_low", "_ci_high").index(name[len(base):]))
+
+    for col in sorted(table.columns, key=position):
+        out[col] = table[col]
+    return out
+
+
 def write(frame: pd.DataFrame, primary: Mapping[str, str], reference: str, out_dir: Path,
           samples: Samples | None = None, *, seed: int = 0,
-          retrieval: Mapping[str, Mapping[str, float]] | None = None) -> str:
+          retrieval: Mapping[str, Mapping[str, float]] | None = None, extras: Any = None) -> str:
     """Write leaderboard.{md,csv,parquet,tex,html} (+ rag_x_ft.csv when the 2×2 exists);
-    returns the markdown."""
+    returns the markdown. ``extras`` (harness.report.extra_metrics.Extras) adds the extra-metric
+    and cost tables and columns; the primary columns are the same with or without it."""
     out_dir = Path(out_dir)
     fact = factorial(frame, primary, samples, seed=seed)
-    markdown = to_markdown(frame, primary, reference, fact) + retrieval_markdown(retrieval)
+    markdown = to_markdown(frame, primary, reference, fact) + retrieval_markdown(retrieval) + extras_markdown(extras)
     (out_dir / "leaderboard.md").write_text(markdown + "\n")
-    frame.to_csv(out_dir / "leaderboard.csv", float_format="%.6g")
-    frame.to_parquet(out_dir / "leaderboard.parquet")
-    tables = display_tables(frame, primary, reference, fact)
+    board = with_extras(frame, extras)
+    board.to_csv(out_dir / "leaderboard.csv", float_format="%.6g")
+    board.to_parquet(out_dir / "leaderboard.parquet")
+    tables = display_tables(frame, primary, reference, fact) + extra_tables(extras)
     (out_dir / "leaderboard.tex").write_text(to_latex(tables))
     (out_dir / "leaderboard.html").write_text(to_html(tables))
     if len(fact):

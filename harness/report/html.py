@@ -1,0 +1,287 @@
+"""``report.html``: one self-contained page per run folder.
+
+Leaderboard tables (CIs, deltas, p-values), retrieval, extra-metric and cost tables, inline
+SVG charts, and a browsable table of every question with its context and each condition's
+answer and score. No script, no external resource: a Content-Security-Policy forbids both, and
+every model output, context, question and label is HTML-escaped before it reaches the page.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from html import escape
+from typing import Any
+
+import pandas as pd
+
+from harness.report import extra_metrics, leaderboard, svg
+from harness.report.leaderboard import _score as _num
+
+MAX_SAMPLES_PER_TASK = 500  # the page stays light; the full records are in samples/
+CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+CSS = """
+body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:24px auto;max-width:1280px;
+ padding:0 16px;color:#222;line-height:1.4}
+h1{font-size:22px;margin-bottom:4px}h2{font-size:18px;margin-top:32px;border-bottom:1px solid #ddd;
+ padding-bottom:4px}h3{font-size:14px;margin:18px 0 6px}
+table{border-collapse:collapse;font-size:12px;margin:6px 0 12px}
+th,td{border:1px solid #ddd;padding:4px 7px;text-align:left;vertical-align:top}
+th{background:#f5f6f8}
+table.meta td:first-child{font-weight:600;background:#fafafa}
+nav a{margin-right:14px}
+.plots{display:flex;flex-wrap:wrap;gap:16px}
+.plots figure{margin:0;border:1px solid #eee;padding:6px;background:#fff}
+.plots figcaption{font-size:11px;color:#666;max-width:460px}
+td.ok{background:#e8f5e9}td.bad{background:#fdecea}td.na{background:#fafafa}
+.score{font-size:11px;color:#555;display:block;margin-top:3px}
+pre{white-space:pre-wrap;word-break:break-word;font-size:11px;margin:4px 0;max-width:520px}
+details summary{cursor:pointer;color:#35577d}
+.samples td{max-width:320px}
+.note{color:#666;font-size:12px}
+"""
+
+
+def _e(value: Any) -> str:
+    return escape("" if value is None else str(value), quote=True)
+
+
+def _table(frame: pd.DataFrame, cls: str = "") -> str:
+    html = frame.to_html(escape=True, border=0, na_rep="")
+    return html.replace('<table class="dataframe">', f'<table class="dataframe {cls}">', 1) if cls else html
+
+
+def _meta(run_id: str, manifest: Mapping[str, Any] | None, stored: Mapping[str, Any]) -> str:
+    m = manifest or {}
+    spec = m.get("spec") or {}
+    git = m.get("git") or {}
+    hw = m.get("hardware") or {}
+    rows = [
+        ("run", run_id),
+        ("experiment", spec.get("exp_name", "")),
+        ("suite", (spec.get("suite") or {}).get("name", "")),
+        ("model", (spec.get("model") or {}).get("name", "")),
+        ("retriever", ", ".join(f"{k}={v}" for k, v in (spec.get("retriever") or {}).items()
+                                if k in ("kind", "top_k", "index", "budget_tokens"))),
+        ("conditions", ", ".join(sorted(stored.get("conditions", {})))),
+        ("reference", stored.get("reference", "")),
+        ("git", f"{git.get('sha') or 'unknown'}{' (dirty)' if git.get('dirty') else ''}"),
+        ("spec hash", m.get("spec_hash", "")),
+        ("hardware", ", ".join(f"{k}={v}" for k, v in hw.items() if k in ("machine", "cpu_count", "gpu", "python"))),
+        ("stage times (s)", ", ".join(f"{k} {v:.1f}" for k, v in (m.get("timings_s") or {}).items())),
+        ("command", " ".join(str(a) for a in m.get("argv") or [])),
+    ]
+    body = "".join(f"<tr><td>{_e(k)}</td><td>{_e(v)}</td></tr>" for k, v in rows if v not in ("", None))
+    return f'<table class="meta">{body}</table>'
+
+
+# ---------------------------------------------------------------- charts
+
+
+def task_bars(frame: pd.DataFrame, primary: Mapping[str, str]) -> str:
+    groups, values = [], {}
+    for task, metric in leaderboard.ordered(primary).items():
+        col = f"{task}/{metric}"
+        groups.append(col)
+        for c in frame.index:
+            values[(col, c)] = svg.Value(_num(frame.loc[c, col]), _num(frame.loc[c, f"{col}_ci_low"]),
+                                         _num(frame.loc[c, f"{col}_ci_high"]))
+    if "mean" in frame:
+        groups.append("mean")
+        for c in frame.index:
+            values[("mean", c)] = svg.Value(_num(frame.loc[c, "mean"]), _num(frame.get("mean_ci_low", {}).get(c)),
+                                            _num(frame.get("mean_ci_high", {}).get(c)))
+    return svg.bar_chart("Primary metric per task (95% CI)", groups, list(frame.index), values,
+                         y_label="score", y_range=(0.0, 1.0))
+
+
+def gains_chart(fact: pd.DataFrame) -> list[str]:
+    charts = []
+    if fact is None or not len(fact):
+        return [svg.empty("RAG × FT gains", "needs base, ft, base+r and ft+r conditions")]
+    series = ["FT gain", "RAG gain", "FT+RAG gain", "sum FT + RAG", "interaction"]
+    for retriever, part in fact.groupby("retriever", sort=True):
+        groups, values = [], {}
+        for _, row in part.iterrows():
+            g = row["task"] if row["metric"] == "mean" else f"{row['task']}/{row['metric']}"
+            groups.append(g)
+            values[(g, "FT gain")] = svg.Value(row["ft_gain"])
+            values[(g, "RAG gain")] = svg.Value(row["rag_gain"])
+            values[(g, "FT+RAG gain")] = svg.Value(row["combined_gain"])
+            values[(g, "sum FT + RAG")] = svg.Value(row["sum_of_gains"])
+            values[(g, "interaction")] = svg.Value(row["interaction"], _num(row["interaction_ci_low"]),
+                                                   _num(row["interaction_ci_high"]))
+        charts.append(svg.bar_chart(f"RAG × FT gains vs base (retriever {retriever})", groups, series, values,
+                                    y_label="Δ score"))
+    return charts
+
+
+def cost_scatter(frame: pd.DataFrame, extras: Any) -> str:
+    points = []
+    for c in frame.index:
+        tokens = (extras.cost.get(c) or {}).get("mean_prompt_tokens") if extras is not None else None
+        if tokens is not None:
+            points.append(svg.Point(float(tokens), _num(frame.loc[c, "mean"]), str(c), str(c)))
+    return svg.scatter("Accuracy vs cost", points, x_label="mean prompt tokens per question",
+                       y_label="mean score over tasks", y_range=(0.0, 1.0))
+
+
+def recall_scatter(frame: pd.DataFrame, primary: Mapping[str, str], extras: Any,
+                   retrieval: Mapping[str, Mapping[str, float]] | None) -> str:
+    points = []
+    for c in frame.index:
+        for task, metric in leaderboard.ordered(primary).items():
+            x = math.nan
+            got = (extras.metrics.get(c, {}).get(task, {}) if extras is not None else {})
+            if got.get("gold_retrieved") is not None:
+                x = float(got["gold_retrieved"])
+            elif "+" in str(c) and retrieval:
+                stats_ = retrieval.get(f"{task}__{str(c).split('+', 1)[1]}") or {}
+                recall = [k for k in sorted(stats_) if k.startswith("recall@")]
+                x = float(stats_[recall[0]]) if recall else math.nan
+            if not math.isnan(x):
+                points.append(svg.Point(x, _num(frame.loc[c, f"{task}/{metric}"]), f"{c}", f"{task}/{metric}"))
+    return svg.scatter("Retrieval recall vs answer accuracy", points, x_label="gold documents retrieved (recall)",
+                       y_label="primary metric", y_range=(0.0, 1.0), x_range=(0.0, 1.0))
+
+
+# ---------------------------------------------------------------- samples
+
+
+def _answer(record: Mapping[str, Any]) -> str:
+    if "choices" in record:
+        text = extra_metrics.answer_text(record)
+        return f"({record.get('output')}) {text}" if text is not None else str(record.get("output"))
+    return "" if record.get("output") is None else str(record.get("output"))
+
+
+def _gold(record: Mapping[str, Any]) -> str:
+    refs = extra_metrics.references(record)
+    if "choices" in record:
+        return f"({record.get('target')}) {refs[0]}" if refs else str(record.get("target"))
+    return " | ".join(refs)
+
+
+def _score_class(value: Any) -> str:
+    v = _num(value)
+    if math.isnan(v):
+        return "na"
+    return "ok" if v >= extra_metrics.CORRECT_AT else "bad"
+
+
+def sample_table(task: str, metric: str, by_condition: Mapping[str, Sequence[Mapping[str, Any]]],
+                 extras: Any) -> str:
+    conditions = sorted(by_condition)
+    rows: dict[str, dict[str, Mapping[str, Any]]] = {}
+    order: dict[str, Any] = {}
+    for c in conditions:
+        for r in by_condition[c]:
+            key = leaderboard.sample_key(r)
+            rows.setdefault(key, {})[c] = r
+            order.setdefault(key, r.get("doc_id") if isinstance(r.get("doc_id"), int) else 1 << 30)
+    keys = sorted(rows, key=lambda k: (order[k], k))
+    shown = keys[:MAX_SAMPLES_PER_TASK]
+    head = "".join(f"<th>{_e(c)}</th>" for c in conditions)
+    out = [f'<table class="samples"><thead><tr><th>id</th><th>question / gold</th><th>context</th>{head}</tr></thead><tbody>']
+    for key in shown:
+        got = rows[key]
+        any_row = next(iter(got.values()))
+        question = next((r.get("question") for r in got.values() if r.get("question")), "")
+        contexts: dict[str, list[str]] = {}
+        for c, r in got.items():
+            if str(r.get("context") or "").strip():
+                contexts.setdefault(str(r["context"]), []).append(c)
+        ctx_html = "".join(
+            f"<details><summary>{_e(', '.join(names))} ({len(text)} chars)</summary><pre>{_e(text)}</pre></details>"
+            for text, names in contexts.items()) or '<span class="note">closed book</span>'
+        cells = []
+        for c in conditions:
+            r = got.get(c)
+            if r is None:
+                cells.append('<td class="na"></td>')
+                continue
+            score = (r.get("scores") or {}).get(metric)
+            extra = (extras.per_sample.get(c, {}).get(task, {}).get(key, {}) if extras is not None else {})
+            notes = [f"{metric}={_num(score):g}"] + [f"{n}={extra[n]:.2f}" for n in ("rouge_l", "answer_similarity",
+                                                                                     "supported_by_context")
+                                                     if n in extra and not math.isnan(extra[n])]
+            cells.append(f'<td class="{_score_class(score)}">{_e(_answer(r))}'
+                         f'<span class="score">{_e(" · ".join(notes))}</span></td>')
+        out.append(f"<tr><td>{_e(key)}</td><td>{_e(question)}<span class=\"score\">gold: {_e(_gold(any_row))}</span>"
+                   f"</td><td>{ctx_html}</td>{''.join(cells)}</tr>")
+    out.append("</tbody></table>")
+    if len(keys) > len(shown):
+        out.append(f'<p class="note">first {len(shown)} of {len(keys)} questions; every record is in '
+                   f"samples/&lt;condition&gt;/{_e(task)}.jsonl</p>")
+    return "\n".join(out)
+
+
+# ---------------------------------------------------------------- page
+
+
+def render(run_id: str, stored: Mapping[str, Any], manifest: Mapping[str, Any] | None, frame: pd.DataFrame,
+           fact: pd.DataFrame | None, extras: Any, records: extra_metrics.Records, started: str = "") -> str:
+    """The whole page as a string."""
+    primary, reference = stored["primary"], stored["reference"]
+    tables = leaderboard.display_tables(frame, primary, reference, fact)
+    parts = [
+        "<!doctype html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{_e(run_id)} — report</title><style>{CSS}</style></head><body>",
+        f"<h1>{_e((manifest or {}).get('spec', {}).get('exp_name', 'run'))} · {_e(run_id)}</h1>",
+        f'<p class="note">run started {_e(started or "at an unknown time")}; page written by the harness '
+        "(python -m harness report &lt;run folder&gt; rebuilds it)</p>",
+        '<nav><a href="#leaderboard">leaderboard</a><a href="#plots">plots</a><a href="#extra">extra metrics &amp; '
+        'cost</a><a href="#samples">samples</a><a href="#run">run</a></nav>',
+        '<h2 id="leaderboard">Leaderboard</h2>',
+    ]
+    for title, table in tables:
+        if title:
+            parts.append(f"<h3>{_e(title)}</h3>")
+        parts.append(_table(table))
+    parts.append(f'<p class="note">{_e(leaderboard.SIG_NOTE)}</p>')
+    retrieval = stored.get("retrieval_metrics")
+    if retrieval:
+        table = pd.DataFrame({k: dict(v) for k, v in retrieval.items()}).T.sort_index()
+        table.index.name = "task variant"
+        parts += ["<h3>Retrieval (gold documents and whether the answer reached the prompt)</h3>",
+                  _table(table.map(lambda v: f"{v:.3f}" if isinstance(v, float) else v))]
+    charts = [("Bars: each condition's primary metric per task and their mean; whiskers: 95% bootstrap CI.",
+               task_bars(frame, primary))]
+    charts += [("Gains over base; interaction = FT+RAG gain − (FT gain + RAG gain), whisker: paired 95% CI.", c)
+               for c in gains_chart(fact)]
+    charts.append(("Mean score over tasks against the mean prompt length (the price of retrieval).",
+                   cost_scatter(frame, extras)))
+    charts.append(("Per RAG condition and task: share of gold documents retrieved against the answer score.",
+                   recall_scatter(frame, primary, extras, retrieval)))
+    parts.append('<h2 id="plots">Plots</h2><div class="plots">')
+    parts += [f"<figure>{chart}<figcaption>{_e(caption)}</figcaption></figure>" for caption, chart in charts]
+    parts.append("</div>")
+    parts.append('<h2 id="extra">Extra metrics &amp; cost</h2>')
+    extra = leaderboard.extra_tables(extras)
+    if not extra:
+        parts.append('<p class="note">no extra metrics (the run has no per-sample records)</p>')
+    for title, table in extra:
+        parts += [f"<h3>{_e(title)}</h3>", _table(table)]
+    if extras is not None:
+        parts.append(f'<p class="note">answer similarity: {_e(extras.similarity)}</p><ul class="note">'
+                     + "".join(f"<li><b>{_e(k)}</b>: {_e(v)}</li>" for k, v in extra_metrics.DEFINITIONS.items())
+                     + "</ul>")
+    parts.append('<h2 id="samples">Samples</h2>')
+    tasks = sorted({t for tasks_ in records.values() for t in tasks_})
+    if not tasks:
+        parts.append('<p class="note">the run folder has no per-sample records</p>')
+    for task in tasks:
+        by_condition = {c: rows[task] for c, rows in records.items() if task in rows}
+        n = max(len(v) for v in by_condition.values())
+        parts.append(f"<details open><summary><b>{_e(task)}</b> — {n} questions × {len(by_condition)} conditions "
+                     f"(scored by {_e(primary.get(task, '?'))}; green = correct)</summary>")
+        parts.append(sample_table(task, primary.get(task, ""), by_condition, extras))
+        parts.append("</details>")
+    parts += ['<h2 id="run">Run</h2>', _meta(run_id, manifest, stored), "</body></html>", ""]
+    return "\n".join(parts)
+
+
+__all__ = ["render", "sample_table"]

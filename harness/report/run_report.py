@@ -1,0 +1,87 @@
+"""Everything a run folder's report consists of, rebuilt from its stored files.
+
+``report_run(run_dir)`` reads metrics.json, manifest.json and samples/, computes the extra
+per-sample metrics and the cost columns (harness.report.extra_metrics), stores their summary
+under ``"extra"`` in metrics.json (the primary entries are left as they are), writes the
+leaderboard files with the extra columns, and writes report.html. ``run`` calls it before the
+run folder is renamed into place; ``python -m harness report <run folder>`` calls it later.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from harness import cache
+from harness.report import extra_metrics, html, leaderboard
+
+log = logging.getLogger(__name__)
+
+_STAMP = re.compile(r"^(\d{8}-\d{6})")
+
+
+def run_id(run_dir: Path) -> str:
+    """A run folder's name, without the ``.<name>.tmp`` of one still being written."""
+    name = Path(run_dir).resolve().name
+    if name.startswith(".") and name.endswith(".tmp"):
+        name = name[1:-len(".tmp")]
+    return name
+
+
+def run_time(run_dir: Path) -> str:
+    """ISO time the run started, from its folder name (``YYYYmmdd-HHMMSS-<hash>``), else the
+    manifest's modification time."""
+    match = _STAMP.match(run_id(run_dir))
+    if match:
+        return datetime.strptime(match.group(1), "%Y%m%d-%H%M%S").isoformat()
+    for name in ("manifest.json", "metrics.json"):
+        path = Path(run_dir) / name
+        if path.is_file():
+            return datetime.fromtimestamp(path.stat().st_mtime).replace(microsecond=0).isoformat()
+    return ""
+
+
+def _read_json(path: Path) -> Any:
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def _keep_exact_token_counts(extras: extra_metrics.Extras, previous: dict[str, Any]) -> None:
+    """A later ``report`` without the model's tokenizer keeps the counts the run made with it
+    (the records are the same) rather than degrading them to the whitespace approximation."""
+    before = str(previous.get("tokenizer") or "")
+    if not extras.tokenizer.startswith("approximate") or not before or before.startswith("approximate"):
+        return
+    for condition, got in extras.cost.items():
+        old = (previous.get("cost") or {}).get(condition) or {}
+        for key in ("mean_prompt_tokens", "mean_generated_tokens"):
+            if old.get(key) is not None:
+                got[key] = old[key]
+    extras.tokenizer = before
+
+
+def report_run(run_dir: Path, *, seed: int = 0, similarity: bool = True, tokenizer: Any = None) -> str:
+    """Rebuild the leaderboard files, the extra metrics and report.html; returns the markdown."""
+    run_dir = Path(run_dir)
+    stored = json.loads((run_dir / "metrics.json").read_text())
+    manifest = _read_json(run_dir / "manifest.json")
+    records = extra_metrics.load_records(run_dir)
+    samples = leaderboard.load_samples(run_dir)
+    extras = extra_metrics.compute(records, stored["primary"], manifest, seed=seed, tokenizer=tokenizer,
+                                   similarity=extra_metrics.Similarity(enabled=similarity))
+    _keep_exact_token_counts(extras, stored.get("extra") or {})
+    stored["extra"] = extras.to_json()
+    cache.write_json_atomic(run_dir / "metrics.json", stored)
+    frame = leaderboard.build(stored["conditions"], stored["primary"], stored["reference"], samples, seed=seed)
+    markdown = leaderboard.write(frame, stored["primary"], stored["reference"], run_dir, samples, seed=seed,
+                                 retrieval=stored.get("retrieval_metrics"), extras=extras)
+    fact = leaderboard.factorial(frame, stored["primary"], samples, seed=seed)
+    page = html.render(run_id(run_dir), stored, manifest, frame, fact, extras, records, started=run_time(run_dir))
+    (run_dir / "report.html").write_text(page, encoding="utf-8")
+    return markdown
+
+
+__all__ = ["report_run", "run_id", "run_time"]
