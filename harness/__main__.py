@@ -21,8 +21,9 @@ VERBS: dict[str, str] = {
     "finetune": "train (or fetch from cache) the LoRA adapter of an experiment's suite",
     "index": "build (or fetch from cache) the retrieval index and score retrieval on the suite",
     "retrieve": "print the top-k passages for an ad-hoc query: retrieve \"<query>\" +exp=agri",
-    "report": "rebuild a run folder's leaderboard from its stored metrics: report <run folder>",
+    "report": "rebuild a run folder's leaderboard, extra metrics and report.html: report <run folder>",
     "compare": "regression gate: compare <baseline> <run folder> [--tolerance 0.02] [--force]",
+    "history": "metric trend over runs: history [--exp agri] [--metric mean] [--plot f.svg] | --import <run>",
 }
 
 USAGE = """usage: python -m harness <verb> [overrides ...]
@@ -59,7 +60,12 @@ def verb_help(verb: str) -> str:
         return ('usage: python -m harness retrieve "<query>" [overrides ...]\n\n' + VERBS[verb] + "\n"
                 f"Config groups (conf/): {_groups()}\n")
     if verb == "report":
-        return "usage: python -m harness report <run folder>\n\n" + VERBS[verb] + "\n"
+        return ("usage: python -m harness report <run folder> [--no-similarity]\n\n" + VERBS[verb] + "\n"
+                "--no-similarity: skip the answer-similarity metric (it loads the MiniLM embedder)\n")
+    if verb == "history":
+        from harness.report import history
+
+        return history.parser().format_help()
     return (
         f"usage: python -m harness {verb} [-m] [overrides ...]\n\n{VERBS[verb]}.\n\n"
         f"Config groups (conf/): {_groups()}\n"
@@ -130,8 +136,10 @@ def _job_index(cfg: dict[str, Any]) -> None:
 
 
 def _report(args: list[str]) -> None:
-    from harness.report import leaderboard
+    from harness.report import run_report
 
+    similarity = "--no-similarity" not in args
+    args = [a for a in args if a != "--no-similarity"]
     if len(args) != 1:
         _fail("report takes one argument: the run folder (results/<exp>/<run>)")
     run_dir = Path(args[0])
@@ -139,7 +147,7 @@ def _report(args: list[str]) -> None:
     if not metrics_file.is_file():
         _fail(f"{metrics_file} not found: give a completed run folder (results/<exp>/<timestamp>-<hash>)")
     try:
-        table = leaderboard.rebuild(run_dir)
+        table = run_report.report_run(run_dir, similarity=similarity)
     except (ValueError, KeyError) as err:
         _fail(f"{run_dir}: unreadable run records ({err}); the run folder is damaged")
     print(table)
@@ -193,6 +201,10 @@ def main(argv: list[str] | None = None) -> None:
             _hydra(verb, _job_retrieve(rest[0]), rest[1:])
         elif verb == "compare":
             _compare(rest)
+        elif verb == "history":
+            from harness.report import history
+
+            sys.exit(history.main(rest))
         else:
             _hydra(verb, JOBS[verb], rest)
     except HarnessError as err:
