@@ -24,6 +24,7 @@ VERBS: dict[str, str] = {
     "report": "rebuild a run folder's leaderboard, extra metrics and report.html: report <run folder>",
     "compare": "regression gate: compare <baseline> <run folder> [--tolerance 0.02] [--force]",
     "history": "metric trend over runs: history [--exp agri] [--metric mean] [--plot f.svg] | --import <run>",
+    "generate-qa": "documents → generated Q&A suite + question quality: generate-qa source=<folder> out=<suite>",
 }
 
 USAGE = """usage: python -m harness <verb> [overrides ...]
@@ -40,7 +41,7 @@ Config groups (conf/): {groups}
 
 def _groups() -> str:
     parts = []
-    for group in sorted(p for p in CONF_DIR.iterdir() if p.is_dir()):
+    for group in sorted(p for p in CONF_DIR.iterdir() if p.is_dir() and p.name != "qagen"):  # qagen: generate-qa's
         options = sorted(f.stem for f in group.glob("*.yaml"))
         parts.append(f"{group.name}={{{','.join(options)}}}")
     return "  ".join(parts)
@@ -66,6 +67,12 @@ def verb_help(verb: str) -> str:
         from harness.report import history
 
         return history.parser().format_help()
+    if verb == "generate-qa":
+        gens = ",".join(sorted(f.stem for f in (CONF_DIR / "qagen" / "generator").glob("*.yaml")))
+        return ("usage: python -m harness generate-qa source=<folder> out=<suite folder> [overrides ...]\n\n"
+                f"{VERBS[verb]}.\n\nConfig: conf/qagen/default.yaml; generator={{{gens}}}\n"
+                "Examples: generator=extractive  generator=openai generator.base_url=http://host:8000/v1 "
+                "generator.model=NAME  split.eval_fraction=0.2  quality.similarity=lexical  sections.limit=5\n")
     return (
         f"usage: python -m harness {verb} [-m] [overrides ...]\n\n{VERBS[verb]}.\n\n"
         f"Config groups (conf/): {_groups()}\n"
@@ -79,13 +86,14 @@ def _fail(message: str) -> None:
     sys.exit(2)
 
 
-def _hydra(verb: str, job: Callable[[dict[str, Any]], Any], overrides: list[str]) -> None:
+def _hydra(verb: str, job: Callable[[dict[str, Any]], Any], overrides: list[str],
+           config_dir: Path = CONF_DIR, config_name: str = "config") -> None:
     import hydra
     from omegaconf import DictConfig, OmegaConf
 
     sys.argv = [f"harness-{verb}", *overrides]
 
-    @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
+    @hydra.main(version_base="1.3", config_path=str(config_dir), config_name=config_name)
     def entry(cfg: DictConfig) -> None:
         try:
             job(OmegaConf.to_container(cfg, resolve=True))  # type: ignore[arg-type]
@@ -173,6 +181,12 @@ def _job_retrieve(query: str) -> Callable[[dict[str, Any]], None]:
     return job
 
 
+def _job_generate_qa(cfg: dict[str, Any]) -> None:
+    from harness.qagen import run
+
+    run(cfg)
+
+
 JOBS: dict[str, Callable[[dict[str, Any]], None]] = {
     "run": _job_run,
     "finetune": _job_finetune,
@@ -205,6 +219,8 @@ def main(argv: list[str] | None = None) -> None:
             from harness.report import history
 
             sys.exit(history.main(rest))
+        elif verb == "generate-qa":
+            _hydra(verb, _job_generate_qa, rest, config_dir=CONF_DIR / "qagen", config_name="default")
         else:
             _hydra(verb, JOBS[verb], rest)
     except HarnessError as err:

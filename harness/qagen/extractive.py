@@ -1,0 +1,277 @@
+"""Deterministic extractive question generation: declarative sentences → questions + answer spans.
+
+No model, so the same folder always yields the same questions (what the tests check content
+against). Rules, tried in order on each sentence; the answer is always a span of the sentence:
+
+* **imperative + time/frequency** — "During dry spells, apply irrigation every 27 days." →
+  "How often should you apply irrigation during dry spells?" / "every 27 days";
+  "Sow maize in mid-October, once …" → "When should you sow maize?" / "mid-October".
+* **subject–verb–object** with a known verb — "Blueberries need acidic soil, pH 4.5 to 5.5." →
+  "What do blueberries need?" / "acidic soil"; with a time phrase in the object —
+  "Growers rent bee hives each February to pollinate almonds." → "When do growers rent bee
+  hives to pollinate almonds?" / "February".
+* **copula** — "The recommended variety for the Velmora Plateau is Lusk-9." → "What is the
+  recommended variety for the Velmora Plateau?" / "Lusk-9"; "X is grown in Y" → "Where is X
+  grown?" / "Y".
+* **cloze** (fallback, and a second phrasing up to ``max_per_sentence``) — the sentence with a
+  salient span blanked: a date/season, a frequency, a quantity, a capitalised name (not the first
+  word), else the closing noun phrase: "Fill in the blank: Late blight browns ____." / "tomato
+  leaves".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from harness.qagen.generators import Generated, QAPair
+from harness.qagen.lexical import STOPWORDS, normalize_text
+from harness.qagen.sections import Section
+
+_MONTH = r"(?:January|February|March|April|May|June|July|August|September|October|November|December)"
+_PART = r"(?:(?i:early|mid|late)[- ]?|(?i:the )?(?i:start|beginning|middle|end) of )"
+_SEASON = r"(?i:(?:early |late |mid-?)?(?:spring|summer|autumn|fall|winter|rainy season|dry season|monsoon))"
+_WHEN = rf"(?:{_PART}?{_MONTH}(?:\s+(?:to|and|through|until|or)\s+{_PART}?{_MONTH})?|{_SEASON})"
+_TIME = re.compile(rf"(?:\b(?P<prep>in|during|at|on|by|before|after|until|from|each|every)\s+)?(?P<time>\b{_WHEN})\b")
+_NUMBER_WORD = r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|other|few)"
+_UNIT_TIME = r"(?:days?|weeks?|months?|years?|hours?|seasons?)"
+_FREQUENCY = re.compile(
+    rf"\b(?:(?:every|each)\s+(?:(?:\d+|{_NUMBER_WORD})\s+)?{_UNIT_TIME}"
+    rf"|(?:once|twice|three times|\d+ times)\s+(?:a|per|each|every)\s+(?:day|week|month|year|season)"
+    rf"|daily|weekly|fortnightly|monthly|annually|yearly)\b", re.I)
+_UNITS = (r"%|percent|per cent|kg/ha|t/ha|kg|kilograms?|tonnes?|tons?|grams?|g|mm|cm|metres?|meters?|m|km|"
+          r"hectares?|ha|litres?|liters?|l|days?|weeks?|months?|years?|hours?|°C|degrees?(?: Celsius)?")
+_QUANTITY = re.compile(
+    rf"(?<![\w-])(?:\d+(?:[.,]\d+)?|{_NUMBER_WORD})(?:\s*(?:-|–|to)\s*\d+(?:[.,]\d+)?)?(?:\s*(?:{_UNITS})\b)?(?![\w-])",
+    re.I)
+_NAME = re.compile(r"(?<!^)(?<![\w-])(?:[A-Z][\w'’]*(?:-[\w]+)*)(?:\s+(?:of\s+)?[A-Z][\w'’]*(?:-[\w]+)*)*")
+_LEAD = re.compile(r"^(?P<lead>(?:In|During|After|Before|On|At|For|When|Once|If|From|Until|By|Of|Across|Throughout)\b[^,]{1,60}),\s+(?P<rest>.+)$")
+_COPULA = re.compile(
+    r"^(?P<subj>[A-Z][^,;:()]{1,90}?)\s+(?P<verb>is|are|was|were)\s+(?P<comp>[^,;()]{1,120}?)\s*(?:[,;(].*)?[.!]$")
+_PRONOUNS = frozenset("it this that these those there he she they we you i one here such".split())
+_PARTICIPLES = frozenset("grown sown known found given done made seen taken kept held built born shown".split())
+# Verbs whose object makes a "What do/does <subject> <verb>?" question: 3rd person → base form.
+_VERBS = {
+    "needs": "need", "requires": "require", "prefers": "prefer", "produces": "produce", "yields": "yield",
+    "contains": "contain", "causes": "cause", "attacks": "attack", "tolerates": "tolerate", "damages": "damage",
+    "controls": "control", "reduces": "reduce", "increases": "increase", "improves": "improve",
+    "protects": "protect", "recommends": "recommend", "advises": "advise", "suggests": "suggest", "uses": "use",
+    "grows": "grow", "releases": "release", "supports": "support", "prevents": "prevent", "slows": "slow",
+    "raises": "raise", "lowers": "lower", "plants": "plant", "sows": "sow", "harvests": "harvest",
+    "rents": "rent", "applies": "apply", "sprays": "spray", "feeds": "feed", "provides": "provide",
+    "lacks": "lack", "affects": "affect", "spreads": "spread", "kills": "kill", "favours": "favour",
+    "favors": "favor", "breeds": "breed", "buys": "buy", "sells": "sell", "stores": "store",
+}
+_BASE_VERBS = frozenset(_VERBS.values())
+_IMPERATIVES = frozenset(
+    """sow plant apply irrigate water harvest spray use keep grow add avoid remove rotate fertilize fertilise
+    prune check test mulch till plough plow weed transplant thin store dry cut feed graze lime drain select
+    choose treat inspect monitor scout sample cover stake top hill""".split()
+)
+_AGENTS = frozenset("farmer grower officer agent expert adviser advisor researcher breeder producer scientist "
+                    "agronomist extension".split())
+_SENTENCE_MIN_WORDS, _SENTENCE_MAX_WORDS, _ANSWER_MAX_WORDS = 4, 45, 10
+
+
+def _words(text: str) -> int:
+    return len(text.split())
+
+
+def _tidy(text: str) -> str:
+    text = re.sub(r"\s+([,.;:!?])", r"\1", " ".join(text.split()))
+    return text.strip(" ,;:")
+
+
+def _strip_end(sentence: str) -> str:
+    return sentence.rstrip().rstrip(".!;:").rstrip()
+
+
+def _proper_words(section: Section) -> set[str]:
+    """Words written capitalised somewhere other than a sentence start: names to keep capitalised."""
+    names = set()
+    for sentence in section.sentences:
+        for word in sentence.split()[1:]:
+            if word[:1].isupper():
+                names.add(re.sub(r"[^\w'’-]", "", word))
+    return names
+
+
+def _lower_first(text: str, names: set[str]) -> str:
+    first = text.split(" ", 1)[0]
+    if re.sub(r"[^\w'’-]", "", first) in names or first.isupper() and len(first) > 1:
+        return text
+    return text[:1].lower() + text[1:]
+
+
+def _without(text: str, start: int, end: int) -> str:
+    return _tidy(text[:start] + " " + text[end:])
+
+
+def _time_answer(match: re.Match[str]) -> tuple[str, int]:
+    """(answer, start of the removed span): "in mid-May" → "mid-May"; "before May" keeps "before"."""
+    prep = (match.group("prep") or "").lower()
+    time = match.group("time")
+    if prep in ("before", "after", "by", "until", "from"):
+        return f"{prep} {time}", match.start()
+    return time, match.start()
+
+
+def _imperative(sentence: str, names: set[str]) -> Iterator[tuple[str, str, str]]:
+    lead, body = _split_lead(_strip_end(sentence))
+    core = body.split(",", 1)[0]
+    first = core.split(" ", 1)[0]
+    if first.lower() not in _IMPERATIVES or _words(core) < 2:
+        return
+    core = first.lower() + core[len(first):]
+    lead_time = _TIME.search(lead) if lead else None
+    tail = f" {_lower_first(lead, names)}" if lead and not lead_time else ""
+    freq = _FREQUENCY.search(core)
+    if freq:
+        yield f"How often should you {_without(core, freq.start(), freq.end())}{tail}?", freq.group(0), "imperative-frequency"
+        return
+    when = _TIME.search(core) or lead_time
+    if when:
+        answer, start = _time_answer(when)
+        rest = _without(core, start, when.end()) if when is not lead_time else core
+        yield f"When should you {rest}{tail}?", answer, "imperative-time"
+
+
+def _split_lead(body: str) -> tuple[str, str]:
+    match = _LEAD.match(body)
+    return (match.group("lead"), match.group("rest")) if match else ("", body)
+
+
+def _third_person(verb: str) -> str:
+    return next((third for third, base in _VERBS.items() if base == verb), verb)
+
+
+def _subject_verb(sentence: str, names: set[str]) -> Iterator[tuple[str, str, str]]:
+    lead, body = _split_lead(_strip_end(sentence))
+    words = body.split()
+    if not words or words[0].lower() in _IMPERATIVES or words[0].lower() in _PRONOUNS:
+        return
+    candidates = [i for i, w in enumerate(words[1:7], start=1)
+                  if (w.lower() in _VERBS or w.lower() in _BASE_VERBS) and words[i - 1].lower() not in STOPWORDS]
+    if not candidates:
+        return
+    i = candidates[0]
+    if i + 1 in candidates:  # "Copper sprays slow …": a noun-verb look-alike, then the verb
+        i += 1
+    verb = words[i].lower()
+    subject = " ".join(words[:i])
+    if any(c in subject for c in ",;:()"):
+        return
+    obj = " ".join(words[i + 1:]).split(",", 1)[0].split(";", 1)[0].strip()
+    if not obj:
+        return
+    aux, base = ("does", _VERBS[verb]) if verb in _VERBS else ("do", verb)
+    subject_q = _lower_first(subject, names)
+    tail = f" {_lower_first(lead, names)}" if lead else ""
+    when = _TIME.search(obj)
+    if when:
+        answer, start = _time_answer(when)
+        rest = _without(obj, start, when.end())
+        yield _tidy(f"When {aux} {subject_q} {base} {rest}{tail}") + "?", answer, "svo-time"
+        return
+    if _words(obj) <= _ANSWER_MAX_WORDS:
+        yield f"What {aux} {subject_q} {base}{tail}?", obj, "svo-object"
+    if _words(subject) <= _ANSWER_MAX_WORDS:
+        who = "Who" if words[i - 1].lower().rstrip("s") in _AGENTS else "What"
+        yield f"{who} {_third_person(verb) if verb in _BASE_VERBS else verb} {obj}{tail}?", subject, "svo-subject"
+
+
+def _copula(sentence: str, names: set[str]) -> Iterator[tuple[str, str, str]]:
+    match = _COPULA.match(sentence.strip())
+    if not match:
+        return
+    subject, verb, comp = match.group("subj"), match.group("verb"), match.group("comp").strip()
+    first = subject.split()[0].lower()
+    if first in _PRONOUNS or _words(subject) > 10 or not comp:
+        return
+    comp_first = comp.split()[0].lower()
+    subject = _lower_first(subject, names)
+    if comp_first in _PARTICIPLES or comp_first.endswith("ed"):
+        place = re.match(r"^(?P<part>\w+)\s+in\s+(?P<place>(?:the\s+)?[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*)$", comp)
+        if place:
+            yield f"Where {verb} {subject} {place.group('part')}?", place.group("place"), "copula-where"
+        return
+    if comp_first in ("not", "also", "often", "usually", "generally", "very", "too", "more", "less", "still"):
+        return
+    single_plain = _words(comp) == 1 and comp.islower() and not (_TIME.search(comp) or _QUANTITY.search(comp))
+    if _words(comp) > _ANSWER_MAX_WORDS or single_plain:
+        return
+    yield f"What {verb} {subject}?", comp, "copula"
+
+
+def _cloze_spans(sentence: str) -> Iterator[tuple[int, int]]:
+    """Candidate answer spans, most salient first."""
+    for match in _TIME.finditer(sentence):
+        yield match.start("time"), match.end("time")
+    for match in _FREQUENCY.finditer(sentence):
+        yield match.span()
+    for match in _QUANTITY.finditer(sentence):
+        if any(c.isdigit() for c in match.group(0)) or _words(match.group(0)) > 1:
+            yield match.span()
+    for match in _NAME.finditer(sentence):
+        if match.group(0).lower() not in STOPWORDS:
+            yield match.span()
+    body = _strip_end(sentence)
+    tail = re.search(r"((?:[\w'’-]+\s+)?[\w'’-]+)$", body)
+    if tail:
+        words = tail.group(1).split()
+        while words and words[0].lower() in STOPWORDS:
+            words.pop(0)
+        if words:
+            yield body.rindex(" ".join(words)), len(body)
+
+
+def _cloze(sentence: str, taken: set[str], prefix: str) -> Iterator[tuple[str, str, str]]:
+    for start, end in _cloze_spans(sentence):
+        answer = sentence[start:end].strip(" ,;:.")
+        padded = f" {normalize_text(answer)} "
+        if not answer.strip() or _words(answer) > _ANSWER_MAX_WORDS or any(
+                f" {t} " in padded or padded in f" {t} " for t in taken):
+            continue
+        if start == 0 and _words(sentence[end:]) < 3:
+            continue
+        blanked = _tidy(sentence[:start] + " ____ " + sentence[end:])
+        yield f"{prefix} {blanked}".strip(), answer, "cloze"
+        return
+
+
+class ExtractiveGenerator:
+    """Rule-based questions; ``max_per_sentence`` caps the phrasings per sentence (rule + cloze)."""
+
+    name = "extractive"
+
+    def __init__(self, max_per_sentence: int = 2, cloze: bool = True, cloze_prefix: str = "Fill in the blank:"):
+        self.max_per_sentence = max(1, max_per_sentence)
+        self.cloze = cloze
+        self.cloze_prefix = cloze_prefix
+
+    def questions(self, sentence: str, names: set[str]) -> list[tuple[str, str, str]]:
+        if sentence.rstrip().endswith("?") or not _SENTENCE_MIN_WORDS <= _words(sentence) <= _SENTENCE_MAX_WORDS:
+            return []
+        found: list[tuple[str, str, str]] = []
+        for rule in (_imperative, _subject_verb, _copula):
+            found.extend(rule(sentence, names))
+            if found:
+                break
+        if self.cloze and len(found) < self.max_per_sentence:
+            taken = {normalize_text(a) for _, a, _ in found}
+            found.extend(_cloze(sentence, taken, self.cloze_prefix))
+            if not found:  # no other span: blank the rule's answer after all
+                found.extend(_cloze(sentence, set(), self.cloze_prefix))
+        return [(_tidy(q[:1].upper() + q[1:]), a.strip(" ,;:."), rule) for q, a, rule in found[: self.max_per_sentence]]
+
+    def generate(self, sections: list[Section]) -> Generated:
+        result = Generated()
+        for section in sections:
+            names = _proper_words(section)
+            for index, sentence in enumerate(section.sentences):
+                result.outputs += 1
+                made = self.questions(sentence, names)
+                result.skipped += not made
+                for question, answer, rule in made:
+                    result.pairs.append(QAPair(question, answer, section.id, index, rule))
+        return result

