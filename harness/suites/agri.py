@@ -12,16 +12,27 @@ The task YAMLs, ``utils.py`` and ``README.md`` beside the data are hand-written,
 
 from __future__ import annotations
 
-import argparse
-import json
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.suites.gen import (
+    MONTHS,
+    TaskSpec,
+    balanced_labels,
+    cap,
+    cli,
+    jsonl,
+    mc_row,
+    number_word,
+    qa_row,
+    suite_yaml,
+    write_files,
+)
+
 SEED = 1234
-DEFAULT_OUT = Path("tasks/agri")
 GENERATED_FILES = ("corpus.jsonl", "train.jsonl", "eval/qa.jsonl", "eval/mc.jsonl", "suite.yaml")
 PRACTICES = ("sowing", "variety", "pest", "irrigation")
 
@@ -96,15 +107,6 @@ PEST_ADJECTIVES: tuple[str, ...] = (
 VARIETY_STEMS: tuple[str, ...] = (
     "Tessaly", "Morvane", "Quillon", "Brennet", "Okaro", "Sileth", "Harrow", "Vantis",
     "Ombrel", "Caddis", "Ferrin", "Lusk", "Pellam", "Dorran", "Ysolde",
-)  # fmt: skip
-MONTHS: tuple[str, ...] = (
-    "January", "February", "March", "April", "May", "June", "July", "August", "September",
-    "October", "November", "December",
-)  # fmt: skip
-NUMBER_WORDS: tuple[str, ...] = (
-    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
-    "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
-    "nineteen", "twenty",
 )  # fmt: skip
 
 # Question templates. TRAIN, QA and MC sets are disjoint so evaluation uses held-out phrasings.
@@ -210,13 +212,6 @@ class Fact:
         return {"region": self.region, "crop": self.crop, "value": self.value}
 
 
-def _number_word(n: int) -> str:
-    if n < len(NUMBER_WORDS):
-        return NUMBER_WORDS[n]
-    tens = {2: "twenty", 3: "thirty", 4: "forty"}[n // 10]
-    return tens if n % 10 == 0 else f"{tens}-{NUMBER_WORDS[n % 10]}"
-
-
 def _sowing_aliases(value: str) -> tuple[str, ...]:
     part, month = value.split("-", 1) if value.startswith("mid-") else value.split(" ", 1)
     phrase = {"early": "beginning", "mid": "middle", "late": "end"}[part]
@@ -242,7 +237,7 @@ def _draw_values(rng: random.Random) -> dict[tuple[int, str, str], tuple[str, tu
             values[(r, crop, "sowing")] = (sowing[k], _sowing_aliases(sowing[k]))
             values[(r, crop, "variety")] = (varieties[k], (varieties[k].replace("-", ""),))
             values[(r, crop, "pest")] = (pest, ())
-            values[(r, crop, "irrigation")] = (f"every {days} days", (f"every {_number_word(days)} days",))
+            values[(r, crop, "irrigation")] = (f"every {days} days", (f"every {number_word(days)} days",))
             k += 1
     return values
 
@@ -261,10 +256,6 @@ def build_facts(rng: random.Random) -> list[Fact]:
     return facts
 
 
-def _cap(text: str) -> str:
-    return text[:1].upper() + text[1:]
-
-
 def build_corpus(facts: Sequence[Fact], rng: random.Random) -> list[dict[str, Any]]:
     """One extension-guide paragraph per (region, crop) stating its four practices."""
     profiles = {region.name: region.profile for region in REGIONS}
@@ -278,9 +269,9 @@ def build_corpus(facts: Sequence[Fact], rng: random.Random) -> list[dict[str, An
         parts = [rng.choice(DOC_INTROS).format(**slots), rng.choice(profiles[region])]
         order = list(doc_facts)
         rng.shuffle(order)
-        parts += [_cap(rng.choice(DOC_SENTENCES[f.practice]).format(**f.slots())) for f in order]
+        parts += [cap(rng.choice(DOC_SENTENCES[f.practice]).format(**f.slots())) for f in order]
         parts.append(rng.choice(DOC_CLOSINGS))
-        title = f"{_cap(crop)} in the {region}: extension guide"
+        title = f"{cap(crop)} in the {region}: extension guide"
         rows.append({"id": doc_id, "title": title, "text": " ".join(p for p in parts if p)})
     return rows
 
@@ -294,7 +285,7 @@ def build_train(facts: Sequence[Fact], rng: random.Random) -> list[dict[str, Any
             rows.append(
                 {
                     "id": f"agri-train-{len(rows) + 1:04d}",
-                    "question": _cap(template.format(**fact.slots())),
+                    "question": cap(template.format(**fact.slots())),
                     "answer": answer,
                     "doc_id": fact.doc_id,
                     "fact_id": fact.fact_id,
@@ -305,77 +296,35 @@ def build_train(facts: Sequence[Fact], rng: random.Random) -> list[dict[str, Any
 
 def build_qa(facts: Sequence[Fact], rng: random.Random) -> list[dict[str, Any]]:
     """One held-out open question per fact; the target is the short value."""
-    rows = []
-    for i, fact in enumerate(facts, start=1):
-        template = rng.choice(QA_TEMPLATES[fact.practice])
-        rows.append(
-            {
-                "id": f"agri-qa-{i:03d}",
-                "question": _cap(template.format(**fact.slots())),
-                "answer": fact.value,
-                "aliases": list(fact.aliases),
-                "gold_ids": [fact.doc_id],
-                "fact_id": fact.fact_id,
-                "context": "",
-            }
-        )
-    return rows
+    return [
+        qa_row(f"agri-qa-{i:03d}", cap(rng.choice(QA_TEMPLATES[fact.practice]).format(**fact.slots())), fact)
+        for i, fact in enumerate(facts, start=1)
+    ]
 
 
 def build_mc(facts: Sequence[Fact], rng: random.Random) -> list[dict[str, Any]]:
     """One 4-way question per fact; distractors are the same crop+practice in other regions."""
-    labels = [i % 4 for i in range(len(facts))]
-    rng.shuffle(labels)  # exactly balanced, and not tied to the practice order
+    labels = balanced_labels(len(facts), 4, rng)  # exactly balanced, and not tied to the practice order
     rows = []
     for i, (fact, label) in enumerate(zip(facts, labels, strict=True), start=1):
         others = sorted(
             {f.value for f in facts if f.crop == fact.crop and f.practice == fact.practice} - {fact.value}
         )
-        choices = rng.sample(others, 3)
-        choices.insert(label, fact.value)
-        rows.append(
-            {
-                "id": f"agri-mc-{i:03d}",
-                "question": _cap(MC_TEMPLATES[fact.practice].format(**fact.slots())),
-                "choices": choices,
-                "label": label,
-                "gold_ids": [fact.doc_id],
-                "fact_id": fact.fact_id,
-                "context": "",
-            }
-        )
+        question = cap(MC_TEMPLATES[fact.practice].format(**fact.slots()))
+        rows.append(mc_row(f"agri-mc-{i:03d}", question, fact, rng.sample(others, 3), label))
     return rows
 
 
-SUITE_YAML = """\
-# Generated by `python -m harness.suites.agri`; do not edit by hand (see README.md).
-name: agri
-version: "1"
-description: >-
-  Location-specific agronomy for six fictional regions and five crops: sowing window,
-  recommended variety, main pest and irrigation interval. Answers differ by region, so only
-  knowledge of the place (retrieved or fine-tuned in) helps.
-corpus: corpus.jsonl
-train: train.jsonl
-train_format:
-  prompt: "Question: {question}\\nAnswer:"
-  completion: " {answer}"
-tasks:
-  - name: agri_qa
-    yaml: agri_qa.yaml
-    data: eval/qa.jsonl
-    kind: open_qa
-    primary_metric: contains
-  - name: agri_mc
-    yaml: agri_mc.yaml
-    data: eval/mc.jsonl
-    kind: multiple_choice
-    primary_metric: acc
-"""
-
-
-def _jsonl(rows: Sequence[dict[str, Any]]) -> str:
-    return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+SUITE_YAML = suite_yaml(
+    "agri",
+    """
+Location-specific agronomy for six fictional regions and five crops: sowing window,
+recommended variety, main pest and irrigation interval. Answers differ by region, so only
+knowledge of the place (retrieved or fine-tuned in) helps.
+""",
+    [TaskSpec("agri_qa", "eval/qa.jsonl", "open_qa", "contains"),
+     TaskSpec("agri_mc", "eval/mc.jsonl", "multiple_choice", "acc")],
+)
 
 
 def generate() -> dict[str, str]:
@@ -387,32 +336,21 @@ def generate() -> dict[str, str]:
     qa = build_qa(facts, rng)
     mc = build_mc(facts, rng)
     return {
-        "corpus.jsonl": _jsonl(corpus),
-        "train.jsonl": _jsonl(train),
-        "eval/qa.jsonl": _jsonl(qa),
-        "eval/mc.jsonl": _jsonl(mc),
+        "corpus.jsonl": jsonl(corpus),
+        "train.jsonl": jsonl(train),
+        "eval/qa.jsonl": jsonl(qa),
+        "eval/mc.jsonl": jsonl(mc),
         "suite.yaml": SUITE_YAML,
     }
 
 
 def write_suite(out: Path) -> dict[str, int]:
     """Write the generated files under ``out``; returns rows per file (lines for jsonl)."""
-    sizes = {}
-    for name, text in generate().items():
-        path = out / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8", newline="\n")
-        sizes[name] = text.count("\n") if name.endswith(".jsonl") else 1
-    return sizes
+    return write_files(out, generate())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m harness.suites.agri", description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="suite folder (default: tasks/agri)")
-    args = parser.parse_args(argv)
-    for name, count in write_suite(args.out).items():
-        print(f"{args.out / name}: {count} {'rows' if name.endswith('.jsonl') else 'file'}")
-    return 0
+    return cli("agri", __doc__ or "", generate, argv)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ from harness.errors import HarnessError
 from harness.suites.text import normalize_text
 
 SUITE_FILE = "suite.yaml"
-TASK_KINDS = ("open_qa", "multiple_choice")
+TASK_KINDS = ("open_qa", "multiple_choice", "classification")
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,7 @@ class SuiteTask:
     kind: str
     primary_metric: str
     rows: list[dict[str, Any]]
+    labels: tuple[str, ...] = ()  # classification: the label set, in choice order
 
 
 @dataclass(frozen=True)
@@ -204,7 +205,9 @@ def _check_train(path: Path, rows: Sequence[tuple[int, dict[str, Any]]], corpus_
                 raise HarnessError(f"{where}: train_format.{part} uses field {err}, which this row lacks") from err
 
 
-def _check_task_rows(path: Path, kind: str, rows: Sequence[tuple[int, dict[str, Any]]], corpus_ids: set[str]) -> None:
+def _check_task_rows(
+    path: Path, kind: str, rows: Sequence[tuple[int, dict[str, Any]]], corpus_ids: set[str], labels: Sequence[str] = ()
+) -> None:
     _unique_ids(path, rows)
     for lineno, row in rows:
         where = f"{_show(path)} line {lineno}"
@@ -214,6 +217,14 @@ def _check_task_rows(path: Path, kind: str, rows: Sequence[tuple[int, dict[str, 
         if kind == "open_qa":
             _field(row, "answer", str, where)
             _str_list(row, "aliases", where, required=False)
+        elif kind == "classification":
+            label = _field(row, "label", str, where)
+            if label not in labels:
+                raise HarnessError(
+                    f"{where}: field 'label' is {label!r}, which is not in the task's label set ({', '.join(labels)})"
+                )
+            if "choices" in row:
+                raise HarnessError(f"{where}: field 'choices' is not allowed in a classification row (the label set is)")
         else:
             choices = _str_list(row, "choices", where, required=True)
             if len(choices) < 2:
@@ -297,6 +308,23 @@ def _check_task_yaml(path: Path, name: str) -> None:
         raise HarnessError(f"{where}: field 'task' is {data.get('task')!r}, but suite.yaml calls this task {name!r}")
 
 
+def _task_labels(task_spec: Mapping[str, Any], kind: str, path: Path, lines: Mapping[str, int], key: str) -> tuple[str, ...]:
+    """A classification task's label set (``labels:``: ≥ 2 distinct non-empty strings); () otherwise."""
+    full = f"{key}.labels"
+    if kind != "classification":
+        if "labels" in task_spec:
+            raise HarnessError(f"{_show(path)} line {lines.get(full)}: field '{full}' only applies to kind classification")
+        return ()
+    labels = _spec_field(task_spec, "labels", list, path, lines, prefix=key)
+    for i, label in enumerate(labels):
+        if not isinstance(label, str) or not label.strip():
+            line = lines.get(f"{full}[{i}]") or lines.get(full)
+            raise HarnessError(f"{_show(path)} line {line}: field '{full}[{i}]' must be a non-empty string, got {label!r}")
+    if len(labels) < 2 or len(set(labels)) != len(labels):
+        raise HarnessError(f"{_show(path)} line {lines.get(full)}: field '{full}' needs at least 2 distinct labels, got {labels!r}")
+    return tuple(labels)
+
+
 def _content_hash(root: Path, files: Iterable[Path]) -> str:
     """sha256 over every file the suite reads, plus the task code beside them (metrics live there)."""
     every = set(files) | set(root.glob("*.py"))
@@ -343,14 +371,17 @@ def load_suite(name_or_path: str | os.PathLike[str], tasks_root: Path) -> Suite:
             )
         if any(t.name == get["name"] for t in tasks):
             raise HarnessError(f"{_show(spec_path)} line {lines.get(key + '.name')}: duplicate task name {get['name']!r}")
+        labels = _task_labels(task_spec, get["kind"], spec_path, lines, key)
         yaml_path = _suite_file(root, get["yaml"], spec_path, lines, key + ".yaml")
         data_path = _suite_file(root, get["data"], spec_path, lines, key + ".data")
         _check_task_yaml(yaml_path, get["name"])
         rows = read_jsonl(data_path)
-        _check_task_rows(data_path, get["kind"], rows, corpus_ids)
+        _check_task_rows(data_path, get["kind"], rows, corpus_ids, labels)
         _check_leakage(train_path, train, data_path, rows)
         files += [yaml_path, data_path]
-        tasks.append(SuiteTask(get["name"], yaml_path, data_path, get["kind"], get["primary_metric"], [r for _, r in rows]))
+        tasks.append(
+            SuiteTask(get["name"], yaml_path, data_path, get["kind"], get["primary_metric"], [r for _, r in rows], labels)
+        )
 
     return Suite(
         name=name,
