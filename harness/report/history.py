@@ -19,11 +19,13 @@ import csv
 import json
 import logging
 import math
+import re
 import sqlite3
 import sys
 from collections.abc import Iterable
 from contextlib import closing
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +55,30 @@ DESCRIPTION = """Results history across runs (SQLite).
 
 --metric: `mean` (default: the mean over tasks), a task's metric `agri_qa/contains`, a metric
 name alone (`contains`, `rouge_l`: every task that has it), or a cost `cost/mean_prompt_tokens`."""
+
+
+_STAMP = re.compile(r"^(\d{8}-\d{6})")
+
+
+def run_id(run_dir: Path) -> str:
+    """A run folder's name, without the ``.<name>.tmp`` of one still being written."""
+    name = Path(run_dir).resolve().name
+    if name.startswith(".") and name.endswith(".tmp"):
+        name = name[1:-len(".tmp")]
+    return name
+
+
+def run_time(run_dir: Path) -> str:
+    """ISO time the run started, from its folder name (``YYYYmmdd-HHMMSS-<hash>``), else the
+    manifest's modification time."""
+    match = _STAMP.match(run_id(run_dir))
+    if match:
+        return datetime.strptime(match.group(1), "%Y%m%d-%H%M%S").isoformat()
+    for name in ("manifest.json", "metrics.json"):
+        path = Path(run_dir) / name
+        if path.is_file():
+            return datetime.fromtimestamp(path.stat().st_mtime).replace(microsecond=0).isoformat()
+    return ""
 
 
 @dataclass(frozen=True)
@@ -99,8 +125,6 @@ def _board(run_dir: Path) -> dict[str, dict[str, str]]:
 
 def run_rows(run_dir: Path) -> list[Row]:
     """The history rows of one completed run folder."""
-    from harness.report.run_report import run_id, run_time
-
     run_dir = Path(run_dir)
     metrics_file = run_dir / "metrics.json"
     if not metrics_file.is_file():
@@ -333,4 +357,5 @@ def main(argv: list[str], out: Any = None) -> int:
     return 0
 
 
-__all__ = ["DEFAULT_DB", "append", "import_run", "main", "query", "record_run", "run_rows", "trend"]
+__all__ = ["DEFAULT_DB", "append", "import_run", "main", "query", "record_run", "run_id", "run_rows", "run_time",
+           "trend"]

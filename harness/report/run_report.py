@@ -11,39 +11,14 @@ from __future__ import annotations
 
 import json
 import logging
-import re
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from harness import cache
 from harness.report import extra_metrics, html, leaderboard
+from harness.report.history import run_id, run_time
 
 log = logging.getLogger(__name__)
-
-_STAMP = re.compile(r"^(\d{8}-\d{6})")
-
-
-def run_id(run_dir: Path) -> str:
-    """A run folder's name, without the ``.<name>.tmp`` of one still being written."""
-    name = Path(run_dir).resolve().name
-    if name.startswith(".") and name.endswith(".tmp"):
-        name = name[1:-len(".tmp")]
-    return name
-
-
-def run_time(run_dir: Path) -> str:
-    """ISO time the run started, from its folder name (``YYYYmmdd-HHMMSS-<hash>``), else the
-    manifest's modification time."""
-    match = _STAMP.match(run_id(run_dir))
-    if match:
-        return datetime.strptime(match.group(1), "%Y%m%d-%H%M%S").isoformat()
-    for name in ("manifest.json", "metrics.json"):
-        path = Path(run_dir) / name
-        if path.is_file():
-            return datetime.fromtimestamp(path.stat().st_mtime).replace(microsecond=0).isoformat()
-    return ""
-
 
 def _read_json(path: Path) -> Any:
     return json.loads(path.read_text()) if path.is_file() else None

@@ -54,10 +54,9 @@ def nice_ticks(low: float, high: float, n: int = 5) -> list[float]:
     mag = 10 ** math.floor(math.log10(raw))
     step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
     start = math.floor(low / step) * step
-    ticks, t = [], start
-    while t <= high + step * 1e-9:
-        ticks.append(round(t, 10))
-        t += step
+    ticks = [round(start, 10)]
+    while ticks[-1] < high - step * 1e-9:  # the last tick reaches the top of the data
+        ticks.append(round(ticks[-1] + step, 10))
     return ticks
 
 
