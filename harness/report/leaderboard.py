@@ -101,6 +101,10 @@ def _delta(ref: dict[str, float] | None, got: dict[str, float] | None, ref_agg: 
         if a.size:
             return stats.paired_delta(a, b, seed=seed)
         return stats.unpaired_delta(list(ref.values()), list(got.values()), seed=seed)
+    if math.isnan(ref_agg[1]) and math.isnan(got_agg[1]):
+        # no per-question scores and no stderr (a corpus-level metric such as macro-F1): the
+        # delta is known, its uncertainty is not — never claim a collapsed CI or significance
+        return stats.Delta(got_agg[0] - ref_agg[0], math.nan, math.nan, math.nan, 0, "none", False)
     return stats.normal_delta(ref_agg[0], ref_agg[1], got_agg[0], got_agg[1])
 
 
