@@ -269,7 +269,7 @@ def run(spec: RunSpec, resolved_config: dict[str, Any]) -> Path:
         }
         cache.write_json_atomic(tmp / "manifest.json", manifest.build(
             spec.to_dict(), spec.hash, hashes, timer.stages, sys.argv))
-        table = run_report.report_run(tmp, tokenizer=tokenizer)  # extra metrics, cost, report.html
+        table = run_report.report_run(tmp, tokenizer=tokenizer, adapter=adapter)  # extras, report.html
         os.replace(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

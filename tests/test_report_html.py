@@ -135,10 +135,25 @@ def test_cost_counts_tokens_and_says_how(tmp_path: Path):
     outputs = [r["output"] for r in records["ft"]["agri_qa"]]
     assert exact.tokenizer == "smollm2-135m-instruct tokenizer"
     assert exact.cost["ft"]["mean_generated_tokens"] == pytest.approx(sum(map(len, outputs)) / len(outputs))
-    assert exact.cost["ft"]["finetune_s"] == manifest["timings_s"]["finetune"]
-    assert exact.cost["base"]["finetune_s"] == 0.0
-    assert exact.cost["base+dense"]["eval_s"] == manifest["timings_s"]["evaluate:base"]
+    assert exact.cost["ft"]["finetune_s"] == manifest["timings_s"]["finetune"]  # no adapter card: the stage time
+    assert exact.cost["base"]["finetune_s"] == 0.0 and exact.finetune_source == extra_metrics.FROM_MANIFEST
     assert exact.cost["base+dense"]["mean_prompt_tokens"] > exact.cost["base"]["mean_prompt_tokens"]
+
+
+def test_finetune_time_is_the_adapters_and_survives_a_later_report(tmp_path: Path):
+    """A cached rerun must print the same leaderboard: the fine-tuning cost is the adapter's
+    training time (its card), not this run's stage time (~0 s on a cache hit)."""
+    run = full_run(tmp_path)
+
+    class Adapter:
+        card = {"train_seconds": 337.5}
+
+    run_report.report_run(run, similarity=False, adapter=Adapter())
+    board = pd.read_csv(run / "leaderboard.csv", index_col="condition")
+    assert board.loc["ft+dense", "cost:finetune_s"] == 337.5 and board.loc["base", "cost:finetune_s"] == 0
+    markdown = run_report.report_run(run, similarity=False)  # `report` later: no adapter at hand
+    assert pd.read_csv(run / "leaderboard.csv", index_col="condition").loc["ft", "cost:finetune_s"] == 337.5
+    assert "fine-tuning s: the adapter's training time (its card)" in markdown
 
 
 # ---------------------------------------------------------------- the run folder

@@ -15,8 +15,9 @@ any run folder without a model (the optional answer-similarity metric needs the 
   ``supported_by_context`` — the answer string, or every claim word of it, occurs in the
   context (for multiple choice: the chosen option occurs in it); ``self_knowledge`` — answered correctly although the context lacked the gold answer
   (the model knew it without retrieval).
-- cost per condition: mean prompt tokens, mean generated tokens (generation tasks), the
-  fine-tuning and evaluation wall time from the manifest.
+- cost per condition: mean prompt tokens, mean generated tokens (generation tasks), and the
+  fine-tuning time: the adapter's training time from its card when the run had it (it stays
+  the same on a cached rerun), else the fine-tuning stage time from the manifest.
 
 Text comparisons use the suites' answer normalisation (``harness.suites.text.normalize_text``),
 the same one the ``contains`` score uses.
@@ -56,7 +57,9 @@ DEFINITIONS = {
     "faithfulness": "share of the answer's claim words (content words not in the question) found in the context",
     "self_knowledge": "correct although the context lacked the gold answer",
 }
-COST_KEYS = ("mean_prompt_tokens", "mean_generated_tokens", "finetune_s", "eval_s")
+COST_KEYS = ("mean_prompt_tokens", "mean_generated_tokens", "finetune_s")
+FROM_CARD = "the adapter's training time (its card)"
+FROM_MANIFEST = "the fine-tuning stage wall time of this run (manifest; ~0 s when the adapter came from the cache)"
 CORRECT_AT = 0.5  # a primary score at or above this counts as a correct answer
 STEM_LEN = 5
 SUFFIXES = ("ations", "ation", "ings", "ing", "ions", "ion", "ed", "es", "s", "e")
@@ -337,10 +340,13 @@ def _mean(values: list[float]) -> float | None:
     return float(np.mean(values)) if values else None
 
 
-def cost(records: Records, counter: TokenCounter, manifest: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
+def cost(records: Records, counter: TokenCounter, manifest: Mapping[str, Any] | None,
+         finetune_s: float | None = None) -> dict[str, dict[str, Any]]:
     """Per condition: mean prompt tokens, mean generated tokens (generation tasks only), and the
-    fine-tuning / evaluation wall time of this run from the manifest (a cached adapter costs ~0 s)."""
+    fine-tuning time of ft conditions: ``finetune_s`` (the adapter's training time) when given,
+    else the manifest's fine-tuning stage time."""
     timings = (manifest or {}).get("timings_s") or {}
+    trained = finetune_s if finetune_s is not None else timings.get("finetune")
     adaptations = {c.get("name"): c.get("adaptation")
                    for c in ((manifest or {}).get("spec") or {}).get("conditions", [])}
     out: dict[str, dict[str, Any]] = {}
@@ -349,12 +355,11 @@ def cost(records: Records, counter: TokenCounter, manifest: Mapping[str, Any] | 
         prompts = [counter.count(r["prompt"]) for r in rows if r.get("prompt")]
         generated = [counter.count(r["output"]) for r in rows if is_generation(r)]
         adaptation = adaptations.get(condition) or condition.split("+", 1)[0]
-        finetune = timings.get("finetune") if adaptation == "ft" else 0.0
+        finetune = trained if adaptation == "ft" else 0.0
         out[condition] = {
             "mean_prompt_tokens": _mean(prompts),
             "mean_generated_tokens": _mean(generated),
             "finetune_s": None if finetune is None else float(finetune),
-            "eval_s": None if f"evaluate:{adaptation}" not in timings else float(timings[f"evaluate:{adaptation}"]),
         }
     return out
 
@@ -372,10 +377,13 @@ class Extras:
     per_sample: dict[str, dict[str, dict[str, dict[str, float]]]]  # condition -> task -> sample key -> name
     tokenizer: str
     similarity: str
+    finetune_source: str = FROM_MANIFEST
+    finetune_train_s: float | None = None  # the adapter's training time, when known
 
     def to_json(self) -> dict[str, Any]:
         return {"metrics": self.metrics, "cost": self.cost, "tokenizer": self.tokenizer,
-                "similarity": self.similarity, "definitions": DEFINITIONS}
+                "similarity": self.similarity, "finetune_source": self.finetune_source,
+                "finetune_train_s": self.finetune_train_s, "definitions": DEFINITIONS}
 
     def names(self) -> list[str]:
         """Metric names present, in the documented order."""
@@ -392,8 +400,10 @@ def _summary(values: Iterable[float], seed: int) -> dict[str, float | None]:
 
 
 def compute(records: Records, primary: Mapping[str, str], manifest: Mapping[str, Any] | None = None, *,
-            similarity: Similarity | None = None, tokenizer: Any = None, seed: int = 0) -> Extras:
-    """Extra metrics of every condition × task, and the cost of every condition."""
+            similarity: Similarity | None = None, tokenizer: Any = None, finetune_s: float | None = None,
+            seed: int = 0) -> Extras:
+    """Extra metrics of every condition × task, and the cost of every condition (``finetune_s``:
+    the adapter's training time, when known; else the manifest's stage time is used)."""
     from harness.report.leaderboard import sample_key
 
     similarity = similarity or Similarity()
@@ -429,8 +439,9 @@ def compute(records: Records, primary: Mapping[str, str], manifest: Mapping[str,
             if out:
                 metrics.setdefault(condition, {})[task] = out
     counter = token_counter(manifest, tokenizer)
-    return Extras(metrics, cost(records, counter, manifest), per_sample, counter.name,
-                  similarity.status if pairs else "not needed (no open-QA records)")
+    return Extras(metrics, cost(records, counter, manifest, finetune_s), per_sample, counter.name,
+                  similarity.status if pairs else "not needed (no open-QA records)",
+                  FROM_CARD if finetune_s is not None else FROM_MANIFEST, finetune_s)
 
 
 __all__ = ["Extras", "Similarity", "TokenCounter", "compute", "cost", "faithfulness", "lcs_length",

@@ -38,24 +38,48 @@ def _keep_exact_token_counts(extras: extra_metrics.Extras, previous: dict[str, A
     extras.tokenizer = before
 
 
-def report_run(run_dir: Path, *, seed: int = 0, similarity: bool = True, tokenizer: Any = None) -> str:
-    """Rebuild the leaderboard files, the extra metrics and report.html; returns the markdown."""
+def _finetune_seconds(adapter: Any, previous: dict[str, Any]) -> float | None:
+    """The adapter's training time: from its card when ``run`` passes the adapter, else what the
+    run stored (a later ``report`` has no adapter at hand)."""
+    seconds = (getattr(adapter, "card", None) or {}).get("train_seconds")
+    if seconds is None:
+        seconds = previous.get("finetune_train_s")
+    return None if seconds is None else float(seconds)
+
+
+def report_run(run_dir: Path, *, seed: int = 0, similarity: bool = True, tokenizer: Any = None,
+               adapter: Any = None) -> str:
+    """Rebuild the leaderboard files, the extra metrics and report.html; returns the markdown.
+
+    ``tokenizer`` and ``adapter`` are what ``run`` has at hand (token counts with the model's
+    tokenizer, the adapter's training time); without them the values the run stored are kept.
+    A failure in the extras or the page is logged and leaves the leaderboard files complete."""
     run_dir = Path(run_dir)
     stored = json.loads((run_dir / "metrics.json").read_text())
     manifest = _read_json(run_dir / "manifest.json")
     records = extra_metrics.load_records(run_dir)
     samples = leaderboard.load_samples(run_dir)
-    extras = extra_metrics.compute(records, stored["primary"], manifest, seed=seed, tokenizer=tokenizer,
-                                   similarity=extra_metrics.Similarity(enabled=similarity))
-    _keep_exact_token_counts(extras, stored.get("extra") or {})
-    stored["extra"] = extras.to_json()
-    cache.write_json_atomic(run_dir / "metrics.json", stored)
+    previous = stored.get("extra") or {}
+    extras: extra_metrics.Extras | None = None
+    try:
+        extras = extra_metrics.compute(records, stored["primary"], manifest, seed=seed, tokenizer=tokenizer,
+                                       finetune_s=_finetune_seconds(adapter, previous),
+                                       similarity=extra_metrics.Similarity(enabled=similarity))
+        _keep_exact_token_counts(extras, previous)
+        stored["extra"] = extras.to_json()
+        cache.write_json_atomic(run_dir / "metrics.json", stored)
+    except Exception:  # extras are a bonus: never lose a run's leaderboard over them
+        log.exception("extra metrics of %s failed; the leaderboard is written without them", run_dir)
     frame = leaderboard.build(stored["conditions"], stored["primary"], stored["reference"], samples, seed=seed)
     markdown = leaderboard.write(frame, stored["primary"], stored["reference"], run_dir, samples, seed=seed,
                                  retrieval=stored.get("retrieval_metrics"), extras=extras)
-    fact = leaderboard.factorial(frame, stored["primary"], samples, seed=seed)
-    page = html.render(run_id(run_dir), stored, manifest, frame, fact, extras, records, started=run_time(run_dir))
-    (run_dir / "report.html").write_text(page, encoding="utf-8")
+    try:
+        fact = leaderboard.factorial(frame, stored["primary"], samples, seed=seed)
+        page = html.render(run_id(run_dir), stored, manifest, frame, fact, extras, records,
+                           started=run_time(run_dir))
+        (run_dir / "report.html").write_text(page, encoding="utf-8")
+    except Exception:
+        log.exception("report.html of %s could not be written", run_dir)
     return markdown
 
 

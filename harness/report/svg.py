@@ -234,7 +234,7 @@ def scatter(title: str, points: Sequence[Point], *, x_label: str, y_label: str,
 
 
 def line_chart(title: str, x_labels: Sequence[str], series: dict[str, Sequence[Value | None]], *,
-               y_label: str = "", width: int | None = None, height: int = 320) -> str:
+               y_label: str = "", width: int | None = None, height: int = 360) -> str:
     """One line per series over ordered x labels (runs), with CI whiskers where known."""
     known = [v for vs in series.values() for v in vs if v is not None and v.ok]
     if not x_labels or not known:
@@ -245,7 +245,7 @@ def line_chart(title: str, x_labels: Sequence[str], series: dict[str, Sequence[V
     pad = (hi - lo) * 0.1 or max(abs(hi) * 0.1, 0.05)
     ticks = nice_ticks(lo - pad, hi + pad)
     width = width or max(420, 80 + 70 * len(x_labels))
-    f = _Frame(width, height, (ticks[0], ticks[-1]), (-0.5, len(x_labels) - 0.5), bottom=74)
+    f = _Frame(width, height, (ticks[0], ticks[-1]), (-0.5, len(x_labels) - 0.5), bottom=100)
     parts = _open(width, height, title) + _y_axis(f, ticks, y_label)
     for i, label in enumerate(x_labels):
         x = f.x(i)
