@@ -1,8 +1,8 @@
-"""lm-eval hooks for the knowledge tasks: dataset loaders and the open-QA scorer.
+"""lm-eval hooks for knowledge_mem and knowledge_gen: both open QA, each from its own file.
 
-Self-contained (stdlib + datasets) so that plain ``lm_eval --include_path tasks/`` runs these
-tasks with no harness installed; the loader and the scorer are those of ``tasks/agri/utils.py``
-(executed by path), so every suite scores open answers the same way.
+Needs only the standard library and ``datasets`` (no harness install): the JSON-lines loader and
+the answer scorer are taken from ``tasks/agri/utils.py`` by path, so memorization and
+generalization answers are scored exactly as every other suite's open answers.
 """
 
 from __future__ import annotations
