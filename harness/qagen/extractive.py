@@ -13,6 +13,9 @@ against). Rules, tried in order on each sentence; the answer is always a span of
 * **copula** — "The recommended variety for the Velmora Plateau is Lusk-9." → "What is the
   recommended variety for the Velmora Plateau?" / "Lusk-9"; "X is grown in Y" → "Where is X
   grown?" / "Y".
+* **context** — a question that names under half of its document title's content words gets
+  the title in front ("Maize in the Velmora Plateau — When should you sow maize?"), since a
+  location-specific fact is no question without its place (``context: false`` turns it off).
 * **cloze** (fallback, and a second phrasing up to ``max_per_sentence``) — the sentence with a
   salient span blanked: a date/season, a frequency, a quantity, a capitalised name (not the first
   word), else the closing noun phrase: "Fill in the blank: Late blight browns ____." / "tomato
@@ -25,7 +28,7 @@ import re
 from collections.abc import Iterator
 
 from harness.qagen.generators import Generated, QAPair
-from harness.qagen.lexical import STOPWORDS, normalize_text
+from harness.qagen.lexical import STOPWORDS, content_tokens, normalize_text, tokens
 from harness.qagen.sections import Section
 
 _MONTH = r"(?:January|February|March|April|May|June|July|August|September|October|November|December)"
@@ -244,10 +247,21 @@ class ExtractiveGenerator:
 
     name = "extractive"
 
-    def __init__(self, max_per_sentence: int = 2, cloze: bool = True, cloze_prefix: str = "Fill in the blank:"):
+    def __init__(self, max_per_sentence: int = 2, cloze: bool = True, cloze_prefix: str = "Fill in the blank:",
+                 context: bool = True, context_format: str = "{title} — {question}"):
         self.max_per_sentence = max(1, max_per_sentence)
         self.cloze = cloze
         self.cloze_prefix = cloze_prefix
+        self.context = context
+        self.context_format = context_format
+
+    def with_context(self, question: str, title: str) -> str:
+        """Name the document when the question names under half of its title's content words:
+        "When should you sow maize?" alone does not say where (the study's facts are local)."""
+        wanted = set(content_tokens(title)) if self.context and title.strip() else set()
+        if not wanted or len(wanted & set(tokens(question))) * 2 >= len(wanted):
+            return question
+        return self.context_format.format(title=title.strip()[:1].upper() + title.strip()[1:], question=question)
 
     def questions(self, sentence: str, names: set[str]) -> list[tuple[str, str, str]]:
         if sentence.rstrip().endswith("?") or not _SENTENCE_MIN_WORDS <= _words(sentence) <= _SENTENCE_MAX_WORDS:
@@ -273,5 +287,6 @@ class ExtractiveGenerator:
                 made = self.questions(sentence, names)
                 result.skipped += not made
                 for question, answer, rule in made:
+                    question = self.with_context(question, section.title or section.heading)
                     result.pairs.append(QAPair(question, answer, section.id, index, rule))
         return result

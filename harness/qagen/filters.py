@@ -12,8 +12,9 @@ Deduplication, over the survivors in generation order (the first of a group is k
 
 * ``exact`` — same normalised question and answer (lowercase, punctuation → space, articles
   dropped — the suite loader's leakage normalisation);
-* ``near`` — token Jaccard of question + answer ≥ ``near_duplicate``. Including the answer keeps
-  "When to sow maize in A?" and "… in B?" apart when their answers differ.
+* ``near`` — question token Jaccard ≥ ``near_duplicate`` and matching answers (equal after
+  normalisation or token Jaccard ≥ 0.5). The answer condition keeps templated questions about
+  different facts ("… above ____." / "1,400 metres" vs "900 metres") apart.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.qagen.generators import QAPair
-from harness.qagen.lexical import content_tokens, contains_phrase, normalize_text, similar_pairs, tokens
+from harness.qagen.lexical import (content_tokens, contains_phrase, normalize_text, same_answer, similar_pairs,
+                                   tokens)
 from harness.qagen.sections import Section
 
 REASONS = ("question_length", "answer_length", "answer_in_question", "answer_unsupported")
@@ -93,11 +95,10 @@ def deduplicate(pairs: list[QAPair], settings: FilterSettings, report: FilterRep
         else:
             seen.add(key)
             unique.append(pair)
-    sets = [frozenset(tokens(p.question) + tokens(p.answer)) for p in unique]
-    earlier = similar_pairs(sets, settings.near_duplicate)
+    earlier = similar_pairs([frozenset(tokens(p.question)) for p in unique], settings.near_duplicate)
     kept_flags = [True] * len(unique)
     for i in range(len(unique)):
-        if any(kept_flags[j] for j in earlier(i)):
+        if any(kept_flags[j] and same_answer(unique[j].answer, unique[i].answer) for j in earlier(i)):
             kept_flags[i] = False
             report.duplicates_near += 1
     return [p for p, keep in zip(unique, kept_flags) if keep]

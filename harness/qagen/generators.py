@@ -161,7 +161,9 @@ def build_generator(cfg: dict[str, Any], prompt: dict[str, Any]) -> Generator:
 
         return ExtractiveGenerator(max_per_sentence=int(cfg.get("max_per_sentence", 2)),
                                    cloze=bool(cfg.get("cloze", True)),
-                                   cloze_prefix=str(cfg.get("cloze_prefix", "Fill in the blank:")))
+                                   cloze_prefix=str(cfg.get("cloze_prefix", "Fill in the blank:")),
+                                   context=bool(cfg.get("context", True)),
+                                   context_format=str(cfg.get("context_format", "{title} — {question}")))
     if kind == "llm":
         from harness.qagen.llm import LLMGenerator, backend_from_config
 

@@ -39,6 +39,12 @@ def jaccard(a: set[str] | frozenset[str], b: set[str] | frozenset[str]) -> float
     return len(a & b) / len(a | b)
 
 
+def same_answer(a: str, b: str) -> bool:
+    """Equal after normalisation, or sharing at least half their tokens (Jaccard ≥ 0.5)."""
+    ta, tb = tokens(a), tokens(b)
+    return ta == tb or jaccard(set(ta), set(tb)) >= 0.5
+
+
 def contains_phrase(haystack: str, needle: str) -> bool:
     """``needle`` occurs in ``haystack`` on word boundaries, after normalisation."""
     hay, need = normalize_text(haystack), normalize_text(needle)

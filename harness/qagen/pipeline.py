@@ -63,10 +63,12 @@ def run(cfg: dict[str, Any], stream: TextIO | None = None) -> dict[str, Any]:
     tally = FilterReport()
     kept = deduplicate(apply_filters(generated.pairs, by_id, settings, tally), settings, tally)
     if len(kept) < 2:
+        dropped = ", ".join(f"{k} {v}" for k, v in tally.as_dict()["filtered"].items() if v)
         raise HarnessError(
-            f"only {len(kept)} of {len(generated.pairs)} generated pairs survived the filters "
-            f"({generated.unparsable} of {generated.outputs} outputs unparsable); a suite needs at least 2 "
-            f"(one to train, one to evaluate) — add documents, or try generator=extractive")
+            f"only {len(kept)} of {len(generated.pairs)} parsed pairs survived ({generated.outputs} outputs, "
+            f"{generated.unparsable} unparsable; filtered: {dropped or 'none'}; duplicates: exact "
+            f"{tally.duplicates_exact}, near {tally.duplicates_near}); a suite needs at least 2 (one to train, "
+            f"one to evaluate) — add documents, or try generator=extractive")
     split = split_pairs(kept, by_id, name=name, unit=str(split_cfg.get("unit", "fact")),
                         eval_fraction=float(split_cfg.get("eval_fraction", 0.3)),
                         fact_similarity=float(split_cfg.get("fact_similarity", 0.5)),
@@ -103,7 +105,7 @@ def summary(report: dict[str, Any], out: Path) -> str:
     return "\n".join([
         f"suite {report['suite']} → {out}",
         f"  {c['documents']} documents, {c['sections']} sections; generator {report['generator']}",
-        f"  generated {c['generated']} pairs from {c['outputs']} outputs ({c['unparsable_outputs']} unparsable, "
+        f"  generated {c['generated']} pairs ({c['outputs']} outputs, {c['unparsable_outputs']} unparsable, "
         f"{c['inputs_without_question']} inputs without a question) in {t['generate_s']:.2f}s "
         f"({t['questions_per_s']} questions/s)",
         f"  filtered: {filtered}; duplicates: exact {f['duplicates']['exact']}, near {f['duplicates']['near']}",

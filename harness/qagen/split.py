@@ -4,8 +4,11 @@ Pairs are joined into groups (union-find) and whole groups go to one side:
 
 * the split ``unit``: ``fact`` — the source sentence that holds the answer; ``section``; or
   ``document``;
-* always: pairs whose source sentences have token Jaccard ≥ ``fact_similarity`` (the same fact
-  restated elsewhere, in this or another document);
+* always: pairs asked about the same sentence text, wherever it stands;
+* always: pairs with matching answers (``same_answer``) whose source sentences have token
+  Jaccard ≥ ``fact_similarity`` — the same fact restated elsewhere, in this or another
+  document. Templated sentences about different facts ("Sow maize in mid-October, once …" /
+  "Sow sorghum in mid-March, once …") have different answers and stay apart;
 * always: pairs of one document with the same normalised answer (one fact, asked two ways).
 
 Groups are ordered by a seeded hash of their first member's key and filled into eval until
@@ -23,7 +26,7 @@ from typing import Any
 
 from harness.errors import HarnessError
 from harness.qagen.generators import QAPair
-from harness.qagen.lexical import normalize_text, similar_pairs, tokens
+from harness.qagen.lexical import normalize_text, same_answer, similar_pairs, tokens
 from harness.qagen.sections import Section
 
 UNITS = ("fact", "section", "document")
@@ -78,14 +81,18 @@ def split_pairs(pairs: list[QAPair], sections: dict[str, Section], *, name: str,
     distinct = sorted(set(sentence_of))
     where = {s: i for i, s in enumerate(distinct)}
     earlier = similar_pairs([frozenset(tokens(s)) for s in distinct], fact_similarity)
-    holder: dict[int, int] = {}  # distinct sentence → a pair that uses it
+    users: dict[int, list[int]] = {}  # distinct sentence → the pairs asked about it
     for i, sentence in enumerate(sentence_of):
-        holder.setdefault(where[sentence], i)
+        users.setdefault(where[sentence], []).append(i)
+    for k, members_k in users.items():
+        for i in members_k[1:]:  # one sentence, wherever it stands, is one statement
+            groups.join(members_k[0], i)
     for k in range(len(distinct)):
         for j in earlier(k):
-            groups.join(holder[k], holder[j])
-    for i, sentence in enumerate(sentence_of):
-        groups.join(holder[where[sentence]], i)
+            for a in users[k]:
+                for b in users[j]:
+                    if same_answer(pairs[a].answer, pairs[b].answer):
+                        groups.join(a, b)
 
     members: dict[int, list[int]] = {}
     for i in range(len(pairs)):

@@ -1,0 +1,288 @@
+"""generate-qa: documents (Markdown, text, JSONL and a PDF written here) → a validated suite.
+
+Content is checked with the deterministic extractive generator through the CLI; the embedded
+LLM runs once on one tiny section (only that it runs and reports parsed/unparsable counts);
+the OpenAI-compatible generator is checked against an unreachable URL (one clear error, no key).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness.errors import HarnessError
+from harness.qagen import run
+from harness.qagen.extractive import ExtractiveGenerator
+from harness.qagen.filters import FilterReport, FilterSettings, apply_filters, deduplicate
+from harness.qagen.generators import QAPair, parse_pairs
+from harness.qagen.quality import fluency, measure
+from harness.qagen.sections import Section, document_sections, split_sentences
+from harness.qagen.split import split_pairs
+from harness.suites import load_suite
+from tests.conftest import REPO
+from tests.test_ingest import make_pdf
+
+MAIZE = """# Maize in the Velmora Plateau
+
+Fields on the Velmora Plateau sit on shallow red loam above 1,400 metres.
+Sow maize in mid-October, once the topsoil is moist to a hand's depth.
+The recommended maize variety for the Velmora Plateau is Lusk-9.
+
+## Pests and water
+
+Of all pests, the pewter stem borer causes the greatest losses here.
+During dry spells, apply irrigation every 27 days.
+Keep records of planting dates and yields to compare seasons.
+
+## Summary
+
+Sow maize in mid-October, once the topsoil is moist to a hand's depth.
+"""
+
+ORCHARDS = """Orchard Notes
+
+Growers rent bee hives each February to pollinate almonds. Coffee is grown in the Kestrel Highlands.
+Blueberries need acidic soil, pH 4.5 to 5.5. Merino sheep yield five kilograms of wool.
+
+Keep records of planting dates and yields to compare seasons.
+"""
+
+MEASURES = ("relevance", "global_relevance", "coverage", "overlap", "diversity", "detail", "fluency")
+
+
+def harness(*args: str, env: dict[str, str] | None = None, cwd: Path = REPO) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "harness", "generate-qa", *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=300, env=env or dict(os.environ))
+
+
+@pytest.fixture
+def docs(tmp_path: Path) -> Path:
+    root = tmp_path / "docs"
+    (root / "guides").mkdir(parents=True)
+    (root / "maize.md").write_text(MAIZE)
+    (root / "orchards.txt").write_text(ORCHARDS)
+    (root / "guides" / "tomato.pdf").write_bytes(make_pdf(
+        ["Tomato Blight", "Late blight browns tomato leaves in wet weather.",
+         "Spray copper fungicide every 10 days during wet spells."], title="Tomato blight"))
+    (root / "rice.jsonl").write_text(json.dumps(
+        {"id": "rice-01", "title": "Rice", "text": "Transplant rice seedlings in late June. Flooded rice fields "
+                                                    "release methane."}) + "\n")
+    return root
+
+
+def _jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+# ----------------------------------------------------------------------------- the verb, end to end
+
+
+def test_generate_qa_writes_a_valid_suite_with_quality(docs, tmp_path):
+    out = tmp_path / "agri_generated"
+    proc = harness(f"source={docs}", f"out={out}", "generator=extractive", "filters.max_question_words=16")
+    assert proc.returncode == 0, proc.stderr
+    assert "quality (embedding cosine" in proc.stdout and "relevance" in proc.stdout
+
+    suite = load_suite(out, out.parent)  # the loader's validation: ids, gold ids, task YAML, leakage
+    assert suite.name == "agri_generated" and [t.name for t in suite.tasks] == ["agri_generated_qa"]
+    assert {d["id"] for d in suite.corpus} == {"maize.md", "orchards.txt", "guides/tomato.pdf", "rice-01"}
+
+    report = json.loads((out / "qa_quality.json").read_text())
+    measures = report["measures"]
+    assert all(m in measures for m in MEASURES)
+    assert 0 < measures["relevance"] <= 1 and 0 < measures["global_relevance"] <= 1
+    assert 0.5 < measures["coverage"]["sections"] <= 1.0 and 0.5 < measures["coverage"]["sentences"] <= 1.0
+    assert measures["overlap"]["answer"] == 1.0  # extractive answers are spans of the section
+    assert 0 < measures["diversity"]["distinct_2"] <= 1 and measures["fluency"] > 0.9
+    # the summary repeats a sentence, so its questions come twice: removed as duplicates
+    assert report["filters"]["duplicates"]["exact"] >= 1
+    # long fill-in-the-blank questions exceed max_question_words=16 and are counted
+    assert report["filters"]["filtered"]["question_length"] >= 1
+    counts = report["counts"]
+    assert counts["kept"] == counts["generated"] - sum(report["filters"]["filtered"].values()) - sum(
+        report["filters"]["duplicates"].values())
+    assert report["split"]["train"] + report["split"]["eval"] == counts["kept"] == len(suite.train) + len(
+        suite.tasks[0].rows)
+
+    rows = suite.train + suite.tasks[0].rows
+    pairs = {(r["question"], r["answer"]) for r in rows}
+    # a question that does not name its document's subject gets the document title in front
+    assert ("Maize in the Velmora Plateau — When should you sow maize?", "mid-October") in pairs
+    assert ("What is the recommended maize variety for the Velmora Plateau?", "Lusk-9") in pairs
+    assert ("Maize in the Velmora Plateau — How often should you apply irrigation during dry spells?",
+            "every 27 days") in pairs
+    assert ("Orchards — What do blueberries need?", "acidic soil") in pairs
+    assert ("Tomato blight — How often should you spray copper fungicide during wet spells?",
+            "every 10 days") in pairs  # the PDF
+    assert ("When should you transplant rice seedlings?", "late June") in pairs  # the JSONL row
+    # no fact on both sides of the split
+    train_facts, eval_facts = {r["fact_id"] for r in suite.train}, {r["fact_id"] for r in suite.tasks[0].rows}
+    assert train_facts and eval_facts and not train_facts & eval_facts
+    for row in suite.tasks[0].rows:
+        assert row["gold_ids"] == [row["section_id"].split("#")[0]] and row["context"] == ""
+
+    # the task code is the agri suite's, and its loader and scorer work on the generated rows
+    agri_utils = (REPO / "tasks" / "agri" / "utils.py").read_text()
+    assert (out / "utils.py").read_text().endswith(agri_utils)
+    spec = importlib.util.spec_from_file_location("generated_utils", out / "utils.py")
+    utils = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(utils)
+    data = utils.load_qa()["test"]
+    assert len(data) == len(suite.tasks[0].rows)
+    assert utils.process_qa(data[0], [f"It is {data[0]['answer']}."])["contains"] == 1.0
+    assert (out / "README.md").is_file() and not list(tmp_path.glob(".*.tmp"))
+
+
+def test_same_documents_give_the_same_suite(docs, tmp_path):
+    base = {"source": str(docs), "generator": {"kind": "extractive"}, "quality": {"similarity": "lexical"}}
+    for name in ("a", "b"):
+        run({**base, "out": str(tmp_path / name), "name": "same"}, stream=io.StringIO())
+    for rel in ("corpus.jsonl", "train.jsonl", "eval/qa.jsonl", "suite.yaml", "same_qa.yaml", "utils.py"):
+        assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes()
+    with pytest.raises(HarnessError, match="already exists"):
+        run({**base, "out": str(tmp_path / "a")})
+    printed = io.StringIO()
+    run({**base, "out": str(tmp_path / "a"), "overwrite": True}, stream=printed)
+    assert "fluency" in printed.getvalue() and load_suite(tmp_path / "a", tmp_path).name == "a"
+
+
+@pytest.mark.parametrize(
+    ("setup", "args", "message"),
+    [
+        ("empty", [], r"holds no documents"),
+        ("broken_pdf", [], r"broken\.pdf: unreadable PDF"),
+        ("docs", ["out=<docs>/suite"], r"lies inside source"),
+        ("docs", ["out=<existing>", "overwrite=true"], r"was not written by generate-qa"),
+        ("nosource", [], r"needs source="),
+    ],
+)
+def test_bad_input_is_one_clear_error(tmp_path, docs, setup, args, message):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    if setup == "broken_pdf":
+        (folder / "broken.pdf").write_bytes(b"%PDF-1.4\nnot really a pdf")
+    if setup == "docs":
+        folder = docs
+    (tmp_path / "existing").mkdir()
+    argv = [] if setup == "nosource" else [f"source={folder}"]
+    argv += [a.replace("<docs>", str(docs)).replace("<existing>", str(tmp_path / "existing")) for a in args]
+    if not any(a.startswith("out=") for a in argv):
+        argv.append(f"out={tmp_path / 'out'}")
+    proc = harness(*argv, "generator=extractive", "quality.similarity=lexical")
+    assert proc.returncode == 2
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and re.search(message, errors[0]), proc.stderr
+    assert "Traceback" not in proc.stderr and not (tmp_path / "out").exists()
+
+
+def test_llm_generator_runs_and_reports_parse_counts(tmp_path, smollm2):
+    root = tmp_path / "tiny"
+    root.mkdir()
+    (root / "maize.md").write_text("# Maize\n\nSow maize in mid-October. The best maize variety here is Lusk-9.\n")
+    proc = harness(f"source={root}", f"out={tmp_path / 'out'}", "generator=smollm2", "sections.limit=1",
+                   "generator.max_new_tokens=40", "generator.threads=1", "quality.similarity=lexical")
+    text = proc.stdout + proc.stderr
+    found = re.search(r"(\d+) pairs \((\d+) outputs, (\d+) unparsable", text) or re.search(
+        r"of (\d+) parsed pairs survived \((\d+) outputs, (\d+) unparsable", text)
+    assert found, text
+    parsed, outputs, unparsable = map(int, found.groups())
+    assert outputs == 1 and unparsable in (0, 1) and (parsed == 0) == (unparsable == 1)
+    if proc.returncode == 0:  # enough usable pairs: a real suite
+        report = json.loads((tmp_path / "out" / "qa_quality.json").read_text())
+        assert report["counts"]["outputs"] == 1 and report["generator"].startswith("llm[hf:")
+    else:  # too few: one clear error that still reports what was parsed
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("client", ["auto", "urllib"])
+def test_unreachable_endpoint_fails_once_without_the_key(docs, tmp_path, client):
+    secret = "sk-test-DO-NOT-PRINT-4242"
+    env = {**os.environ, "QAGEN_TEST_KEY": secret}
+    proc = harness(f"source={docs}", f"out={tmp_path / 'out'}", "generator=openai",
+                   "generator.base_url=http://127.0.0.1:9/v1", "generator.model=some-model",
+                   "generator.api_key_env=QAGEN_TEST_KEY", "generator.max_retries=0", "generator.timeout_s=5",
+                   f"generator.client={client}", "quality.similarity=lexical", env=env)
+    assert proc.returncode == 2
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "cannot reach http://127.0.0.1:9/v1" in errors[0], proc.stderr
+    assert secret not in proc.stdout + proc.stderr and "Traceback" not in proc.stderr
+    unset = harness(f"source={docs}", f"out={tmp_path / 'out'}", "generator=openai", "generator.model=m",
+                    "generator.api_key_env=QAGEN_UNSET_VARIABLE", env=env)
+    assert unset.returncode == 2 and "QAGEN_UNSET_VARIABLE, which is not set" in unset.stderr
+
+
+# ----------------------------------------------------------------------------- the pieces
+
+
+def test_sections_keep_structure():
+    pdf_text = "Irrigation Guide\nDrip lines water the roots directly and save water in dry irri-\ngation seasons.\n" \
+               "Harvest Timing\nHarvest when the kernels dent, e.g. in late summer. Dr. Okafor agrees."
+    sections, _ = document_sections({"id": "g.pdf", "text": pdf_text, "source": "/x/g.pdf"}, min_words=3)
+    assert [s.heading for s in sections] == ["Irrigation Guide", "Harvest Timing"]
+    assert sections[0].sentences == ("Drip lines water the roots directly and save water in dry irrigation seasons.",)
+    assert sections[1].sentences[-1] == "Dr. Okafor agrees." and sections[1].id == "g.pdf#2"
+    md = "# Soil\n\n- Lime raises **pH** slowly.\n- See [the guide](http://x) for rates.\n\n" \
+         "| crop | pH |\n|---|---|\n| rice | 6 |\n"
+    (section,), _ = document_sections({"id": "s.md", "text": md, "source": "/x/s.md"}, min_words=3)
+    assert section.sentences == ("Lime raises pH slowly.", "See the guide for rates.", "crop: rice; pH: 6.")
+    assert split_sentences("Apply 4.5 kg per ha. Then water.") == ["Apply 4.5 kg per ha.", "Then water."]
+
+
+def test_parse_pairs_reads_lines_and_json_and_counts_garbage():
+    assert parse_pairs("Q: When to sow?\nA: mid-October\n\n2. Question: Which variety?\nAnswer: Lusk-9") == [
+        ("When to sow?", "mid-October"), ("Which variety?", "Lusk-9")]
+    assert parse_pairs("Q1: When to sow? A: In mid-October.") == [("When to sow?", "In mid-October")]
+    assert parse_pairs('Sure!\n```json\n[{"question": "When?", "answer": "May"}]\n```') == [("When?", "May")]
+    assert parse_pairs('{"questions": [{"Q": "Which pest?", "A": "stem borer"}]}') == [("Which pest?", "stem borer")]
+    assert parse_pairs("The text is about maize.") == [] and parse_pairs('[{"question": "no answer"}]') == []
+
+
+def test_filters_and_dedup_count_every_drop():
+    section = Section("d#1", "d", "t", "", ("Sow maize in mid-October.", "The best maize is maize."))
+    pairs = [
+        QAPair("When should you sow maize?", "mid-October", "d#1", 0, "x"),
+        QAPair("When should you sow maize ?", "mid October", "d#1", 0, "x"),  # exact after normalisation
+        QAPair("When, exactly, should you sow maize?", "mid-October", "d#1", 0, "x"),  # near duplicate
+        QAPair("What is the best maize?", "maize", "d#1", 1, "x"),  # answer in question
+        QAPair("Which pest attacks maize?", "the fall armyworm", "d#1", 0, "x"),  # not in the section
+        QAPair("When?", "mid-October", "d#1", 0, "x"),  # question too short
+    ]
+    report = FilterReport()
+    settings = FilterSettings()
+    kept = deduplicate(apply_filters(pairs, {"d#1": section}, settings, report), settings, report)
+    assert [p.question for p in kept] == ["When should you sow maize?"]
+    assert report.as_dict() == {"filtered": {"question_length": 1, "answer_length": 0, "answer_in_question": 1,
+                                             "answer_unsupported": 1}, "duplicates": {"exact": 1, "near": 1}}
+
+
+def test_split_keeps_restated_facts_on_one_side():
+    a = Section("a#1", "a", "", "", ("Sow maize in mid-October in the Velmora Plateau.", "Plant beans in May."))
+    b = Section("b#1", "b", "", "", ("In the Velmora Plateau, sow maize in mid-October.", "Harvest tea in June.",
+                                     "Prune coffee in July.", "Lime fields in March."))
+    gen = ExtractiveGenerator(max_per_sentence=1)
+    pairs = gen.generate([a, b]).pairs
+    split = split_pairs(pairs, {"a#1": a, "b#1": b}, name="t", eval_fraction=0.4)
+    maize = [(p, f) for p, f in split.train + split.eval if "maize" in p.question]
+    assert {p.section_id for p, _ in maize} == {"a#1", "b#1"} and len({f for _, f in maize}) == 1
+    train_facts, eval_facts = {f for _, f in split.train}, {f for _, f in split.eval}
+    assert split.train and split.eval and not train_facts & eval_facts
+    with pytest.raises(HarnessError, match="one fact group"):
+        split_pairs(pairs[:1], {"a#1": a, "b#1": b}, name="t")
+
+
+def test_quality_measures_lexical_and_fluency():
+    section = Section("d#1", "d", "", "", ("Sow maize in mid-October.", "Growers rent hives each February."))
+    pairs = [QAPair("When should you sow maize?", "mid-October", "d#1", 0, "x")]
+    m = measure(pairs, [section], similarity="lexical")
+    assert m["similarity"] == "lexical TF-IDF cosine" and m["relevance"] > 0.3
+    assert m["coverage"] == {"sections": 1.0, "sentences": 0.5} and m["overlap"]["answer"] == 1.0
+    assert m["diversity"]["distinct_1"] == 1.0 and m["detail"]["question_words"] == 5.0
+    assert fluency("When should you sow maize?") == 1.0 and fluency("the the ### ((") < 0.5
