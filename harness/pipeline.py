@@ -6,6 +6,7 @@ re-reads caches, and a killed run resumes from the last committed generation.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -65,23 +66,52 @@ def load_suite(spec: RunSpec) -> Any:
     return subset_suite(suite, int(n_docs)) if n_docs else suite
 
 
+@dataclass(frozen=True)
+class HubModel:
+    """A model named by its hub id (``hf:org/name[@revision]``), resolved by the backend itself.
+
+    Its identity for caches is the id and revision: weights are not on this machine to hash.
+    """
+
+    path: str
+    weights_sha256: str
+
+
 def resolve_base_model(spec: RunSpec) -> Any:
     from harness.models import wheels
 
     source = str(spec.model.get("source", ""))
+    backend = str(spec.model.get("backend", "hf"))
     if source in wheels.WHEEL_MODELS:
         return wheels.WHEEL_MODELS[source]()
-    if spec.model.get("backend") == "hf" and source.startswith("path:"):
+    if source.startswith("path:"):
         path = resolve_path(source[len("path:"):])
         if not (path / "config.json").is_file():
             raise HarnessError(f"model.source={source}: no transformers model folder at {path}")
         weights = sorted(path.glob("*.safetensors"))
         return wheels.LocalModel(path, cache.hash_json([cache.hash_file(w) for w in weights]))
+    if source.startswith("hf:") and backend in ("vllm", "vllm-inprocess", "openai"):
+        model_id, _, revision = source[len("hf:"):].partition("@")
+        return HubModel(model_id, cache.hash_json({"hub": model_id, "revision": revision or "main"}))
+    if backend == "openai":
+        identity = {"base_url": spec.model.get("base_url"), "served_name": spec.model.get("served_name")}
+        return HubModel(str(spec.model.get("tokenizer") or ""), cache.hash_json(identity))
     raise HarnessError(
-        f"model.source={source!r} (backend {spec.model.get('backend')}) cannot run in this version: "
-        "use the embedded default (model=smollm2-135m) or model.source=path:<local transformers folder> "
-        "with model.backend=hf"
+        f"model.source={source!r} (backend {backend}) cannot run: use the embedded default "
+        "(model=smollm2-135m), model.source=path:<local transformers folder>, or a hub id "
+        "(model.source=hf:org/name) with a served backend (model.backend=vllm)"
     )
+
+
+def tokenizer_source(spec: RunSpec, base: Any) -> str:
+    """Where prompts are tokenized from: ``model.tokenizer`` if set, else the base model."""
+    source = str(spec.model.get("tokenizer") or base.path or "")
+    if not source:
+        raise HarnessError(
+            "model.tokenizer is not set: the harness counts the RAG token budget and renders the chat "
+            "template with the model's tokenizer; set it to a hub id or local folder"
+        )
+    return source
 
 
 def retriever_config(spec: RunSpec) -> Any:
@@ -160,6 +190,49 @@ def retrieval_metrics(variants: list[TaskVariant], top_k: int) -> dict[str, dict
     return out
 
 
+def load_tokenizer(source: str) -> Any:
+    from transformers import AutoTokenizer
+
+    try:
+        return AutoTokenizer.from_pretrained(source)
+    except (OSError, ValueError) as exc:
+        raise HarnessError(
+            f"cannot load the tokenizer '{source}' ({str(exc).splitlines()[0]}); runs are offline "
+            "(HF_HUB_OFFLINE=1): download it first, or point model.tokenizer at a local folder"
+        ) from None
+
+
+def client_settings(spec: RunSpec) -> dict[str, Any]:
+    """How a served model is queried (API, concurrency); the context length follows the server's."""
+    client = dict(spec.model.get("client") or {})
+    server_len = (spec.model.get("server") or {}).get("max_model_len")
+    if server_len and "max_length" not in client:
+        client["max_length"] = int(server_len)
+    return client
+
+
+def model_under_test(spec: RunSpec, base: Any, adapter: Any, label: str, endpoint: Any) -> Any:
+    """The fingerprinted model one adaptation is evaluated as (its generation cache key)."""
+    from harness.evaluate.fingerprint import ModelUnderTest
+
+    backend = str(spec.model.get("backend", "hf"))
+    adapter_sha = adapter.sha256 if adapter is not None else None
+    if backend == "openai" and endpoint is not None:  # a remote model is identified by its endpoint name
+        adapter_sha = cache.hash_json({"served": endpoint.model}) if label != "base" else None
+    return ModelUnderTest(
+        label=label,
+        base_path=Path(str(base.path)),
+        base_sha256=base.weights_sha256,
+        adapter_path=adapter.path if adapter is not None else None,
+        adapter_sha256=adapter_sha,
+        backend=backend,
+        dtype=str(spec.model.get("dtype", "float32")),
+        chat_template=bool(spec.eval.get("apply_chat_template", True)),
+        endpoint=endpoint,
+        tokenizer=tokenizer_source(spec, base),
+    )
+
+
 # ---------------------------------------------------------------- run folder
 
 
@@ -190,11 +263,11 @@ def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
 
 def run(spec: RunSpec, resolved_config: dict[str, Any]) -> Path:
     """Run the whole grid; returns the completed run folder."""
-    from harness.evaluate.fingerprint import ModelUnderTest
     from harness.evaluate.records import sample_record, task_metrics
     from harness.evaluate.runner import evaluate_model
     from harness.models.wheels import offline_env
     from harness.report import history, leaderboard, manifest, run_report
+    from harness.serving import model_endpoints
 
     offline_env()
     timer = Timer()
@@ -204,9 +277,7 @@ def run(spec: RunSpec, resolved_config: dict[str, Any]) -> Path:
             suite = load_suite(spec)
         with timer.stage("model"):
             base = resolve_base_model(spec)
-            from transformers import AutoTokenizer
-
-            tokenizer = AutoTokenizer.from_pretrained(str(base.path))
+            tokenizer = load_tokenizer(tokenizer_source(spec, base))
         with timer.stage("retrieval"):
             variants: dict[bool, list[TaskVariant]] = {}
             if any(not c.rag for c in spec.conditions):
@@ -214,36 +285,32 @@ def run(spec: RunSpec, resolved_config: dict[str, Any]) -> Path:
             if spec.needs_retrieval:
                 variants[True] = materialize_tasks(spec, suite, tokenizer, base.weights_sha256, rag=True)
         adapter = None
-        if spec.needs_adapter:
+        if spec.needs_adapter and spec.model.get("backend") != "openai":  # a remote API brings its own
             with timer.stage("finetune"):
                 adapter = finetune(spec, suite, base)
 
         metrics: dict[str, dict[str, dict[str, float]]] = {}
         include = sorted({str(v.yaml_path.parent) for vs in variants.values() for v in vs})
-        for adaptation in ("base", "ft"):
-            conditions = [c for c in spec.conditions if c.adaptation == adaptation]
-            if not conditions:
-                continue
-            model = ModelUnderTest(
-                label=adaptation,
-                base_path=base.path,
-                base_sha256=base.weights_sha256,
-                adapter_path=adapter.path if adaptation == "ft" else None,
-                adapter_sha256=adapter.sha256 if adaptation == "ft" else None,
-                backend=str(spec.model.get("backend", "hf")),
-                dtype=str(spec.model.get("dtype", "float32")),
-                chat_template=bool(spec.eval.get("apply_chat_template", True)),
-            )
-            task_names = [v.name for c in conditions for v in variants[c.rag]]
-            with timer.stage(f"evaluate:{adaptation}"):
-                results = evaluate_model(model, task_names, [Path(p) for p in include], spec.eval, spec.seed)
-            for condition in conditions:
-                metrics[condition.name] = {}
-                for v in variants[condition.rag]:
-                    metrics[condition.name][v.base_task] = task_metrics(results, v.name)
-                    records = [sample_record(condition.name, v.base_task, s)
-                               for s in results.get("samples", {}).get(v.name, [])]
-                    write_jsonl(tmp / "samples" / condition.name / f"{v.base_task}.jsonl", records)
+        adaptations = [a for a in ("base", "ft") if any(c.adaptation == a for c in spec.conditions)]
+        adapters = {"ft": adapter.path if adapter is not None else None} if "ft" in adaptations else {}
+        with contextlib.ExitStack() as serving:
+            with timer.stage("serve"):
+                endpoints = serving.enter_context(model_endpoints(spec.model, str(base.path), adapters))
+            for adaptation in adaptations:
+                conditions = [c for c in spec.conditions if c.adaptation == adaptation]
+                model = model_under_test(spec, base, adapter if adaptation == "ft" else None, adaptation,
+                                         endpoints.get(adaptation))
+                task_names = [v.name for c in conditions for v in variants[c.rag]]
+                with timer.stage(f"evaluate:{adaptation}"):
+                    results = evaluate_model(model, task_names, [Path(p) for p in include],
+                                             dict(spec.eval, client=client_settings(spec)), spec.seed)
+                for condition in conditions:
+                    metrics[condition.name] = {}
+                    for v in variants[condition.rag]:
+                        metrics[condition.name][v.base_task] = task_metrics(results, v.name)
+                        records = [sample_record(condition.name, v.base_task, s)
+                                   for s in results.get("samples", {}).get(v.name, [])]
+                        write_jsonl(tmp / "samples" / condition.name / f"{v.base_task}.jsonl", records)
 
         with timer.stage("report"):
             primary = {t.name: t.primary_metric for t in suite.tasks}

