@@ -191,7 +191,7 @@ def test_llm_generator_runs_and_reports_parse_counts(tmp_path, smollm2):
                    "generator.max_new_tokens=40", "generator.threads=1", "quality.similarity=lexical")
     text = proc.stdout + proc.stderr
     found = re.search(r"(\d+) pairs \((\d+) outputs, (\d+) unparsable", text) or re.search(
-        r"of (\d+) parsed pairs survived \((\d+) outputs, (\d+) unparsable", text)
+        r"of (\d+) parsed pairs kept \((\d+) outputs, (\d+) unparsable", text)
     assert found, text
     parsed, outputs, unparsable = map(int, found.groups())
     assert outputs == 1 and unparsable in (0, 1) and (parsed == 0) == (unparsable == 1)

@@ -62,17 +62,20 @@ def run(cfg: dict[str, Any], stream: TextIO | None = None) -> dict[str, Any]:
     settings = FilterSettings.from_config(fcfg)
     tally = FilterReport()
     kept = deduplicate(apply_filters(generated.pairs, by_id, settings, tally), settings, tally)
+    dropped = ", ".join(f"{k} {v}" for k, v in tally.as_dict()["filtered"].items() if v)
+    tallies = (f"{len(kept)} of {len(generated.pairs)} parsed pairs kept ({generated.outputs} outputs, "
+               f"{generated.unparsable} unparsable; filtered: {dropped or 'none'}; duplicates: exact "
+               f"{tally.duplicates_exact}, near {tally.duplicates_near})")
     if len(kept) < 2:
-        dropped = ", ".join(f"{k} {v}" for k, v in tally.as_dict()["filtered"].items() if v)
-        raise HarnessError(
-            f"only {len(kept)} of {len(generated.pairs)} parsed pairs survived ({generated.outputs} outputs, "
-            f"{generated.unparsable} unparsable; filtered: {dropped or 'none'}; duplicates: exact "
-            f"{tally.duplicates_exact}, near {tally.duplicates_near}); a suite needs at least 2 (one to train, "
-            f"one to evaluate) — add documents, or try generator=extractive")
-    split = split_pairs(kept, by_id, name=name, unit=str(split_cfg.get("unit", "fact")),
-                        eval_fraction=float(split_cfg.get("eval_fraction", 0.3)),
-                        fact_similarity=float(split_cfg.get("fact_similarity", 0.5)),
-                        near_duplicate=settings.near_duplicate, seed=int(cfg.get("seed", 1234)))
+        raise HarnessError(f"a suite needs at least 2 questions (one to train, one to evaluate); {tallies} — "
+                           f"add documents, or try generator=extractive")
+    try:
+        split = split_pairs(kept, by_id, name=name, unit=str(split_cfg.get("unit", "fact")),
+                            eval_fraction=float(split_cfg.get("eval_fraction", 0.3)),
+                            fact_similarity=float(split_cfg.get("fact_similarity", 0.5)),
+                            near_duplicate=settings.near_duplicate, seed=int(cfg.get("seed", 1234)))
+    except HarnessError as err:
+        raise HarnessError(f"{err}; {tallies}") from err
     measures = measure(kept, sections, str(qcfg.get("similarity", "auto")),
                        str(qcfg.get("embedder", "wheel:all-minilm-l6-v2")), int(cfg.get("seed", 1234)))
     report = {
