@@ -23,6 +23,7 @@ VERBS: dict[str, str] = {
     "retrieve": "print the top-k passages for an ad-hoc query: retrieve \"<query>\" +exp=agri",
     "report": "rebuild a run folder's leaderboard, extra metrics and report.html: report <run folder>",
     "compare": "regression gate: compare <baseline> <run folder> [--tolerance 0.02] [--force]",
+    "merge": "one leaderboard across runs (a sweep): merge <run folder|folder of runs> ... [--out DIR] [--force]",
     "history": "metric trend over runs: history [--exp agri] [--metric mean] [--plot f.svg] | --import <run>",
     "generate-qa": "documents → generated Q&A suite + question quality: generate-qa source=<folder> out=<suite>",
 }
@@ -57,6 +58,10 @@ def verb_help(verb: str) -> str:
         from harness.report import compare
 
         return compare.parser().format_help()
+    if verb == "merge":
+        from harness.report import merge
+
+        return merge.parser().format_help()
     if verb == "retrieve":
         return ('usage: python -m harness retrieve "<query>" [overrides ...]\n\n' + VERBS[verb] + "\n"
                 f"Config groups (conf/): {_groups()}\n")
@@ -215,6 +220,10 @@ def main(argv: list[str] | None = None) -> None:
             _hydra(verb, _job_retrieve(rest[0]), rest[1:])
         elif verb == "compare":
             _compare(rest)
+        elif verb == "merge":
+            from harness.report import merge
+
+            sys.exit(merge.main(rest))
         elif verb == "history":
             from harness.report import history
 
