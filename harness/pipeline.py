@@ -121,11 +121,13 @@ def retriever_config(spec: RunSpec) -> Any:
     return RetrieverConfig.from_dict(settings)
 
 
-def materialize_tasks(spec: RunSpec, suite: Any, tokenizer: Any, base_sha: str, rag: bool) -> list[TaskVariant]:
+def materialize_tasks(spec: RunSpec, suite: Any, tokenizer: Any, base_sha: str, rag: bool,
+                      *, subset: bool = True) -> list[TaskVariant]:
     """Write every eval task's rows (closed book, or with retrieved contexts) into a cache entry.
 
     Closed-book tasks are materialised too so a suite subset (``suite.n_docs``) applies to
     every condition alike and every condition reads its rows from the same kind of file.
+    ``subset=False``: a suite other than the experiment's (the forgetting suite), taken whole.
     """
     from harness.retrieval import materialize_rag_task, retrieve
 
@@ -134,22 +136,14 @@ def materialize_tasks(spec: RunSpec, suite: Any, tokenizer: Any, base_sha: str, 
     key = cache.hash_json(
         {
             "suite": suite.content_hash,
-            "n_docs": spec.suite.get("n_docs"),
+            "n_docs": spec.suite.get("n_docs") if subset else None,
             "retriever": spec.retriever if rag else None,
             "tokenizer": base_sha,
             "variant": variant,
         }
     )
-    entry = cache.entry_dir("tasks", key)
-    manifest_file = entry / "variants.json"
-    with cache.file_lock(entry.parent / f"{key}.lock"):
-        if cache.is_complete(entry) and manifest_file.is_file():
-            stored = json.loads(manifest_file.read_text())
-            return [TaskVariant(v["base_task"], v["name"], Path(v["yaml_path"]), Path(v["data_path"]), v["stats"])
-                    for v in stored]
-        if entry.exists():
-            shutil.rmtree(entry)  # an incomplete entry from a killed run: rebuild, never use
-        entry.mkdir(parents=True)
+
+    def build(entry: Path) -> list[TaskVariant]:
         cfg = retriever_config(spec) if rag else None
         variants = []
         for task in suite.tasks:
@@ -158,6 +152,58 @@ def materialize_tasks(spec: RunSpec, suite: Any, tokenizer: Any, base_sha: str, 
             made = materialize_rag_task(task.name, task.yaml_path, rows, hits, suite.corpus, tokenizer,
                                         budget, entry, variant)
             variants.append(TaskVariant(task.name, made.name, made.yaml_path, made.data_path, made.stats))
+        return variants
+
+    return _cached_variants(key, build)
+
+
+def materialize_icl_tasks(spec: RunSpec, suite: Any, tasks: list[Any], variants: list[TaskVariant],
+                          tokenizer: Any) -> list[TaskVariant]:
+    """The k-shot variant of already materialised task variants: the same rows, with ``icl.k``
+    examples of ``suite``'s training set (seeded draw, one set per run) before every prompt."""
+    from harness.finetune.icl import draw_shots, materialize_icl_task, render_prefix
+    from harness.retrieval.materialize import count_tokens
+    from harness.suites import render_train_example
+
+    k, seed = int(spec.icl["k"]), int(spec.icl["seed"])
+    n_docs = spec.suite.get("n_docs")
+    where = f"the training set of suite '{suite.name}'" + (f" with n_docs={n_docs}" if n_docs else "")
+    shots = draw_shots(suite.train, k, seed, where=where)
+    prefix = render_prefix([render_train_example(suite, row) for row in shots])
+    shot_ids = [str(row.get("id")) for row in shots]
+    key = cache.hash_json({"variants": [[v.name, cache.hash_file(v.data_path)] for v in variants],
+                           "prefix": prefix, "shot_ids": shot_ids, "tokenizer": tokenizer_name(tokenizer)})
+    yamls = {t.name: t.yaml_path for t in tasks}
+
+    def build(entry: Path) -> list[TaskVariant]:
+        made = []
+        for v in variants:
+            rows = [json.loads(line) for line in v.data_path.read_text(encoding="utf-8").splitlines() if line]
+            name = f"{v.name}_icl"
+            yaml_path, data_path = materialize_icl_task(yamls[v.base_task], name, rows, prefix, shot_ids, entry)
+            stats = dict(v.stats, icl_k=k, icl_ids=shot_ids, icl_prefix_tokens=count_tokens(tokenizer, prefix))
+            made.append(TaskVariant(v.base_task, name, yaml_path, data_path, stats))
+        return made
+
+    return _cached_variants(key, build)
+
+
+def tokenizer_name(tokenizer: Any) -> str:
+    return str(getattr(tokenizer, "name_or_path", "") or type(tokenizer).__name__)
+
+
+def _cached_variants(key: str, build: Any) -> list[TaskVariant]:
+    """A ``tasks`` cache entry of task variants: read it, or ``build(entry)`` it under the lock."""
+    entry = cache.entry_dir("tasks", key)
+    manifest_file = entry / "variants.json"
+    with cache.file_lock(entry.parent / f"{key}.lock"):
+        if cache.is_complete(entry) and manifest_file.is_file():
+            return [TaskVariant(v["base_task"], v["name"], Path(v["yaml_path"]), Path(v["data_path"]), v["stats"])
+                    for v in json.loads(manifest_file.read_text())]
+        if entry.exists():
+            shutil.rmtree(entry)
+        entry.mkdir(parents=True)
+        variants = build(entry)
         manifest_file.write_text(json.dumps(
             [{"base_task": v.base_task, "name": v.name, "yaml_path": str(v.yaml_path),
               "data_path": str(v.data_path), "stats": v.stats} for v in variants], indent=2))
@@ -165,18 +211,81 @@ def materialize_tasks(spec: RunSpec, suite: Any, tokenizer: Any, base_sha: str, 
     return variants
 
 
-def finetune(spec: RunSpec, suite: Any, base: Any) -> Any:
-    from harness.finetune import FinetuneParams, train_adapter
-    from harness.suites import render_train_example
+FINETUNE_RUN_KEYS = ("method", "seeds", "augment", "augment_n")  # not LoRA hyper-parameters
 
-    settings = {k: v for k, v in spec.finetune.items() if k != "method"}
+
+def finetune_params(spec: RunSpec, seed: int | None = None, **overrides: Any) -> Any:
+    from harness.finetune import FinetuneParams
+
+    settings = {k: v for k, v in spec.finetune.items() if k not in FINETUNE_RUN_KEYS}
     if spec.finetune.get("method", "lora") != "lora":
         raise HarnessError(f"finetune.method={spec.finetune.get('method')}: only 'lora' is available")
     unknown = set(settings) - set(FinetuneParams.__dataclass_fields__)
     if unknown:
         raise HarnessError(f"unknown finetune setting(s) {sorted(unknown)}")
+    if seed is not None:
+        settings["seed"] = seed
+    return FinetuneParams(**(settings | overrides))
+
+
+def sft_examples(spec: RunSpec, suite: Any) -> list[tuple[str, str]]:
+    """The SFT pairs: the suite's training rows in its train_format (+ paraphrases if asked)."""
+    from harness.suites import render_train_example
+
     examples = [render_train_example(suite, row) for row in suite.train]
-    return train_adapter(base, examples, FinetuneParams(**settings))
+    if spec.finetune.get("augment") == "paraphrase":
+        from harness.finetune.augment import paraphrase_rows
+
+        extra = paraphrase_rows(suite.train, int(spec.finetune.get("augment_n") or 2))
+        examples += [render_train_example(suite, row) for row in extra]
+    return examples
+
+
+def finetune(spec: RunSpec, suite: Any, base: Any, seed: int | None = None) -> Any:
+    """The SFT adapter (``ft``) for one fine-tuning seed (default: ``finetune.seed``)."""
+    from harness.finetune import train_adapter
+
+    return train_adapter(base, sft_examples(spec, suite), finetune_params(spec, seed))
+
+
+def raft_examples(spec: RunSpec, suite: Any) -> list[Any]:
+    """RAFT examples of the suite's training rows, with the configured retriever's hits."""
+    from harness.finetune.icl import doc_to_text_template
+    from harness.finetune.raft import build_examples
+    from harness.retrieval import RetrieverConfig, retrieve
+
+    settings = {k: v for k, v in spec.retriever.items() if k != "budget_tokens"}
+    settings["top_k"] = int(spec.raft["distractors"]) + 2  # the gold passage may be among them
+    hits = retrieve(suite.corpus, [row["question"] for row in suite.train], RetrieverConfig.from_dict(settings))
+    task = next((t for t in suite.tasks if t.kind == "open_qa"), suite.tasks[0])
+    return build_examples(suite.train, suite.corpus, hits, doc_to_text_template(task.yaml_path),
+                          suite.train_format["completion"], distractors=int(spec.raft["distractors"]),
+                          p_gold=float(spec.raft["p_gold"]), seed=int(spec.raft["seed"]))
+
+
+def finetune_raft(spec: RunSpec, suite: Any, base: Any, seed: int | None = None) -> Any:
+    """The RAFT adapter: LoRA on retrieved-context examples; keyed also by RAFT and retriever settings."""
+    from harness.finetune import data_sha256, train_adapter
+    from harness.finetune.raft import summary
+
+    made = raft_examples(spec, suite)
+    examples = [(e.prompt, e.completion) for e in made]
+    log.info("RAFT data: %s", summary(made))
+    params = finetune_params(spec, seed)
+    params = finetune_params(spec, seed, max_length=max(params.max_length, int(spec.raft["max_length"])))
+    data_hash = cache.hash_json({"raft": spec.raft, "retriever": spec.retriever, "suite": suite.content_hash,
+                                 "examples": data_sha256(examples)})
+    return train_adapter(base, examples, params, data_hash=data_hash)
+
+
+def train_adapters(spec: RunSpec, suite: Any, base: Any, timer: Timer) -> dict[str, dict[int, Any]]:
+    """Every adapter the grid needs: adaptation -> fine-tuning seed -> Adapter."""
+    out: dict[str, dict[int, Any]] = {}
+    for adaptation in spec.trained_adaptations:
+        train = finetune if adaptation == "ft" else finetune_raft
+        with timer.stage("finetune" if adaptation == "ft" else f"finetune:{adaptation}"):
+            out[adaptation] = {seed: train(spec, suite, base, seed) for seed in spec.finetune_seeds}
+    return out
 
 
 def retrieval_metrics(variants: list[TaskVariant], top_k: int) -> dict[str, dict[str, float]]:
@@ -261,6 +370,74 @@ def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
 # ---------------------------------------------------------------- the verb
 
 
+@dataclass(frozen=True)
+class EvalPass:
+    """One model evaluated once: the base model (base and icl conditions) or one adapter × seed."""
+
+    label: str
+    adaptation: str
+    seed: int | None
+    adapter: Any
+    conditions: list[Any]
+
+
+def eval_passes(spec: RunSpec, adapters: dict[str, dict[int, Any]]) -> list[EvalPass]:
+    passes = []
+    untrained = [c for c in spec.conditions if c.adaptation in ("base", "icl")]
+    if untrained:
+        passes.append(EvalPass("base", "base", None, None, untrained))
+    for adaptation in spec.trained_adaptations:
+        conditions = [c for c in spec.conditions if c.adaptation == adaptation]
+        for seed in spec.finetune_seeds:
+            label = f"{adaptation}-seed{seed}" if spec.multi_seed else adaptation
+            adapter = adapters.get(adaptation, {}).get(seed)
+            passes.append(EvalPass(label, adaptation, seed if spec.multi_seed else None, adapter, conditions))
+    return passes
+
+
+def _mean_metrics(per_seed: list[dict[str, dict[str, float]]]) -> dict[str, dict[str, float]]:
+    """Task metrics averaged over seeds (every numeric entry, stderr included)."""
+    out: dict[str, dict[str, float]] = {}
+    for task in per_seed[0]:
+        keys = set.intersection(*(set(m.get(task, {})) for m in per_seed))
+        out[task] = {k: sum(m[task][k] for m in per_seed) / len(per_seed) for k in sorted(keys)}
+    return out
+
+
+def _mean_records(per_seed: dict[int, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """The first seed's records with every score averaged over the seeds, question by question
+    (so CIs and paired deltas are over questions of the seed-averaged model); each seed's score
+    and output kept under ``seed_scores`` / ``seed_outputs``."""
+    from harness.report.leaderboard import sample_key
+
+    by_seed = {seed: {sample_key(r): r for r in rows} for seed, rows in per_seed.items()}
+    first = next(iter(per_seed.values()))
+    merged = []
+    for record in first:
+        key = sample_key(record)
+        got = {seed: rows[key] for seed, rows in by_seed.items() if key in rows}
+        scores = {}
+        for metric in record.get("scores") or {}:
+            values = [float(r["scores"][metric]) for r in got.values()
+                      if isinstance((r.get("scores") or {}).get(metric), (int, float))]
+            scores[metric] = sum(values) / len(values) if values else record["scores"][metric]
+        merged.append(dict(record, scores=scores,
+                           seed_scores={str(s): r.get("scores") for s, r in got.items()},
+                           seed_outputs={str(s): r.get("output") for s, r in got.items()}))
+    return merged
+
+
+def _load_forgetting_suite(spec: RunSpec, suite: Any) -> Any:
+    from harness.suites import load_suite as load
+
+    other = load(str(spec.forgetting_suite), tasks_root=PROJECT_ROOT / "tasks")
+    clash = sorted({t.name for t in other.tasks} & {t.name for t in suite.tasks})
+    if clash:
+        raise HarnessError(f"forgetting_suite={spec.forgetting_suite}: its tasks {clash} have the names of the "
+                           f"experiment's own tasks; choose another suite than '{suite.name}'")
+    return other
+
+
 def run(spec: RunSpec, resolved_config: dict[str, Any]) -> Path:
     """Run the whole grid; returns the completed run folder."""
     from harness.evaluate.records import sample_record, task_metrics
@@ -275,65 +452,118 @@ def run(spec: RunSpec, resolved_config: dict[str, Any]) -> Path:
     try:
         with timer.stage("suite"):
             suite = load_suite(spec)
+            other = _load_forgetting_suite(spec, suite) if spec.forgetting_suite else None
         with timer.stage("model"):
             base = resolve_base_model(spec)
             tokenizer = load_tokenizer(tokenizer_source(spec, base))
+        # (icl, rag) -> task variants; forgetting: icl -> the other suite's closed-book variants
+        variants: dict[tuple[bool, bool], list[TaskVariant]] = {}
+        forgetting: dict[bool, list[TaskVariant]] = {}
+        uses_icl = any(c.adaptation == "icl" for c in spec.conditions)
         with timer.stage("retrieval"):
-            variants: dict[bool, list[TaskVariant]] = {}
-            if any(not c.rag for c in spec.conditions):
-                variants[False] = materialize_tasks(spec, suite, tokenizer, base.weights_sha256, rag=False)
-            if spec.needs_retrieval:
-                variants[True] = materialize_tasks(spec, suite, tokenizer, base.weights_sha256, rag=True)
-        adapter = None
-        if spec.needs_adapter and spec.model.get("backend") != "openai":  # a remote API brings its own
-            with timer.stage("finetune"):
-                adapter = finetune(spec, suite, base)
+            for rag in (False, True):
+                wanted = [c for c in spec.conditions if c.rag == rag]
+                if not wanted:
+                    continue
+                plain = materialize_tasks(spec, suite, tokenizer, base.weights_sha256, rag=rag)
+                if any(c.adaptation != "icl" for c in wanted):
+                    variants[(False, rag)] = plain
+                if any(c.adaptation == "icl" for c in wanted):
+                    variants[(True, rag)] = materialize_icl_tasks(spec, suite, suite.tasks, plain, tokenizer)
+            if other is not None:
+                closed = materialize_tasks(spec, other, tokenizer, base.weights_sha256, rag=False, subset=False)
+                forgetting[False] = closed
+                if uses_icl:
+                    forgetting[True] = materialize_icl_tasks(spec, suite, other.tasks, closed, tokenizer)
+        adapters: dict[str, dict[int, Any]] = {}
+        if spec.trained_adaptations and spec.model.get("backend") != "openai":  # a remote API brings its own
+            adapters = train_adapters(spec, suite, base, timer)
+        adapter = next(iter(adapters.get("ft", {}).values()), None)
+
+        def tasks_of(condition: Any) -> list[TaskVariant]:
+            icl = condition.adaptation == "icl"
+            extra = forgetting.get(icl, []) if not condition.rag else []
+            return variants[(icl, condition.rag)] + extra
 
         metrics: dict[str, dict[str, dict[str, float]]] = {}
-        include = sorted({str(v.yaml_path.parent) for vs in variants.values() for v in vs})
-        adaptations = [a for a in ("base", "ft") if any(c.adaptation == a for c in spec.conditions)]
-        adapters = {"ft": adapter.path if adapter is not None else None} if "ft" in adaptations else {}
+        per_seed: dict[str, dict[str, dict[str, dict[str, float]]]] = {}
+        seed_records: dict[str, dict[str, dict[int, list[dict[str, Any]]]]] = {}
+        every = [v for vs in list(variants.values()) + list(forgetting.values()) for v in vs]
+        include = sorted({str(v.yaml_path.parent) for v in every})
+        passes = eval_passes(spec, adapters)
+        served = {p.label: (p.adapter.path if p.adapter is not None else None) for p in passes if p.label != "base"}
+        forgetting_tasks = {v.base_task for vs in forgetting.values() for v in vs}
         with contextlib.ExitStack() as serving:
             with timer.stage("serve"):
-                endpoints = serving.enter_context(model_endpoints(spec.model, str(base.path), adapters))
-            for adaptation in adaptations:
-                conditions = [c for c in spec.conditions if c.adaptation == adaptation]
-                model = model_under_test(spec, base, adapter if adaptation == "ft" else None, adaptation,
-                                         endpoints.get(adaptation))
-                task_names = [v.name for c in conditions for v in variants[c.rag]]
-                with timer.stage(f"evaluate:{adaptation}"):
+                endpoints = serving.enter_context(model_endpoints(spec.model, str(base.path), served))
+            for one in passes:
+                model = model_under_test(spec, base, one.adapter, one.label, endpoints.get(one.label))
+                task_names = list(dict.fromkeys(v.name for c in one.conditions for v in tasks_of(c)))
+                with timer.stage(f"evaluate:{one.label}"):
                     results = evaluate_model(model, task_names, [Path(p) for p in include],
                                              dict(spec.eval, client=client_settings(spec)), spec.seed)
-                for condition in conditions:
-                    metrics[condition.name] = {}
-                    for v in variants[condition.rag]:
-                        metrics[condition.name][v.base_task] = task_metrics(results, v.name)
+                for condition in one.conditions:
+                    folder = tmp / "samples" / condition.name
+                    if one.seed is not None:
+                        folder = folder / f"seed{one.seed}"
+                    got = {}
+                    for v in tasks_of(condition):
+                        got[v.base_task] = task_metrics(results, v.name)
                         records = [sample_record(condition.name, v.base_task, s)
                                    for s in results.get("samples", {}).get(v.name, [])]
-                        write_jsonl(tmp / "samples" / condition.name / f"{v.base_task}.jsonl", records)
+                        sub = "forgetting" if v.base_task in forgetting_tasks else ""
+                        write_jsonl(folder / sub / f"{v.base_task}.jsonl", records)
+                        seed_records.setdefault(condition.name, {}).setdefault(v.base_task, {})[one.seed] = records
+                    if one.seed is None:
+                        metrics[condition.name] = got
+                    else:
+                        per_seed.setdefault(condition.name, {})[str(one.seed)] = got
+        for name, by_seed in per_seed.items():  # multi-seed: the condition is the mean over seeds
+            metrics[name] = _mean_metrics(list(by_seed.values()))
+            for task, rows in seed_records[name].items():
+                sub = "forgetting" if task in forgetting_tasks else ""
+                write_jsonl(tmp / "samples" / name / sub / f"{task}.jsonl", _mean_records(rows))
+        order = dict.fromkeys(c.name for one in passes for c in one.conditions)  # base pass first
+        metrics = {name: metrics[name] for name in order}
 
         with timer.stage("report"):
             primary = {t.name: t.primary_metric for t in suite.tasks}
-            samples = leaderboard.load_samples(tmp)
-            retrieval = retrieval_metrics(variants.get(True, []), int(spec.retriever.get("top_k", 1)))
-            frame = leaderboard.build(metrics, primary, spec.reference, samples)
-            table = leaderboard.write(frame, primary, spec.reference, tmp, samples, retrieval=retrieval)
-            cache.write_json_atomic(tmp / "metrics.json", {
-                "conditions": metrics, "primary": primary, "reference": spec.reference,
-                "retrieval": {str(v.name): v.stats for v in variants.get(True, [])},
+            main = {c: {t: m for t, m in tasks.items() if t not in forgetting_tasks} for c, tasks in metrics.items()}
+            rag_variants = [v for (icl, rag), vs in variants.items() if rag and not icl for v in vs]
+            retrieval = retrieval_metrics(rag_variants, int(spec.retriever.get("top_k", 1)))
+            stored: dict[str, Any] = {
+                "conditions": main, "primary": primary, "reference": spec.reference,
+                "retrieval": {str(v.name): v.stats for v in rag_variants},
                 "retrieval_metrics": retrieval,
-            })
+            }
+            if uses_icl:
+                stored["icl"] = {v.name: v.stats for (icl, _), vs in variants.items() if icl for v in vs}
+            if other is not None:
+                stored["forgetting"] = {
+                    "suite": other.name, "primary": {t.name: t.primary_metric for t in other.tasks},
+                    "conditions": {c: {t: m for t, m in tasks.items() if t in forgetting_tasks}
+                                   for c, tasks in metrics.items() if any(t in forgetting_tasks for t in tasks)}}
+            if per_seed:
+                stored["seeds"] = spec.finetune_seeds
+                stored["per_seed"] = per_seed
+            samples = leaderboard.load_samples(tmp)
+            frame = leaderboard.build(main, primary, spec.reference, samples, **leaderboard.variant_args(stored, tmp))
+            leaderboard.write(frame, primary, spec.reference, tmp, samples, retrieval=retrieval)
+            cache.write_json_atomic(tmp / "metrics.json", stored)
             (tmp / "config.yaml").write_text(yaml.safe_dump(resolved_config, sort_keys=False))
-            for vs in variants.values():
-                for v in vs:
-                    (tmp / "tasks").mkdir(exist_ok=True)
-                    shutil.copy2(v.data_path, tmp / "tasks" / v.data_path.name)
+            for v in every:
+                (tmp / "tasks").mkdir(exist_ok=True)
+                shutil.copy2(v.data_path, tmp / "tasks" / v.data_path.name)
         hashes = {
             "suite": suite.content_hash,
             "base_model_sha256": base.weights_sha256,
             "adapter_sha256": adapter.sha256 if adapter else None,
-            "task_data_sha256": {v.name: cache.hash_file(v.data_path) for vs in variants.values() for v in vs},
+            "task_data_sha256": {v.name: cache.hash_file(v.data_path) for v in every},
         }
+        if set(adapters) - {"ft"} or spec.multi_seed:
+            hashes["adapters_sha256"] = {p.label: p.adapter.sha256 for p in passes if p.adapter is not None}
+        if other is not None:
+            hashes["forgetting_suite"] = other.content_hash
         cache.write_json_atomic(tmp / "manifest.json", manifest.build(
             spec.to_dict(), spec.hash, hashes, timer.stages, sys.argv))
         table = run_report.report_run(tmp, tokenizer=tokenizer, adapter=adapter)  # extras, report.html

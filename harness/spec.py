@@ -14,7 +14,10 @@ from harness import cache
 from harness.errors import HarnessError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-ADAPTATIONS = ("base", "ft")
+ADAPTATIONS = ("base", "ft", "icl", "raft")
+TRAINED = ("ft", "raft")  # adaptations that train an adapter (one per fine-tuning seed)
+ICL_DEFAULTS = {"k": 3, "seed": 0}
+RAFT_DEFAULTS = {"distractors": 2, "p_gold": 0.8, "seed": 0, "max_length": 512}
 
 
 @dataclass(frozen=True)
@@ -42,11 +45,18 @@ class RunSpec:
     conditions: tuple[Condition, ...]
     reference: str
     results_dir: Path = field(compare=False)
+    icl: dict[str, Any] = field(default_factory=dict)  # set only when a condition uses icl
+    raft: dict[str, Any] = field(default_factory=dict)  # set only when a condition uses raft
+    forgetting_suite: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["results_dir"] = str(self.results_dir)
         data["conditions"] = [asdict(c) | {"name": c.name} for c in self.conditions]
+        # unused variant settings stay out, so a spec without them hashes as it always did
+        for key in ("icl", "raft", "forgetting_suite"):
+            if not data[key]:
+                data.pop(key)
         return data
 
     @property
@@ -59,6 +69,21 @@ class RunSpec:
     @property
     def needs_adapter(self) -> bool:
         return any(c.adaptation == "ft" for c in self.conditions)
+
+    @property
+    def trained_adaptations(self) -> list[str]:
+        """Adaptations that need a trained adapter, in grid order (ft before raft)."""
+        return [a for a in TRAINED if any(c.adaptation == a for c in self.conditions)]
+
+    @property
+    def finetune_seeds(self) -> list[int]:
+        """``finetune.seeds`` when set, else the single ``finetune.seed``."""
+        seeds = self.finetune.get("seeds")
+        return [int(s) for s in seeds] if seeds else [int(self.finetune.get("seed", 0))]
+
+    @property
+    def multi_seed(self) -> bool:
+        return len(self.finetune_seeds) > 1
 
     @property
     def needs_retrieval(self) -> bool:
@@ -90,6 +115,11 @@ def _conditions(raw: list[Any], retriever_kind: str) -> tuple[Condition, ...]:
         if unknown:
             raise HarnessError(f"conditions[{i}]: unknown field(s) {sorted(unknown)}")
         rag = bool(item.get("rag", False))
+        if adaptation == "raft" and retriever_kind == "none":
+            raise HarnessError(
+                f"conditions[{i}].adaptation: raft trains on retrieved passages, but retriever.kind is "
+                "'none'; choose a retriever (retriever=dense|bm25|hybrid) or drop the raft conditions"
+            )
         if rag and retriever_kind == "none":
             continue  # retriever=none turns the grid into closed-book only
         conditions.append(Condition(adaptation, rag, retriever_kind if rag else "none"))
@@ -99,6 +129,54 @@ def _conditions(raw: list[Any], retriever_kind: str) -> tuple[Condition, ...]:
     if len(set(names)) != len(names):
         raise HarnessError(f"conditions: duplicate entries {names}")
     return tuple(conditions)
+
+
+def _settings(cfg: dict[str, Any], key: str, defaults: dict[str, Any]) -> dict[str, Any]:
+    """``cfg[key]`` over ``defaults``, naming unknown keys."""
+    given = dict(cfg.get(key) or {})
+    unknown = sorted(set(given) - set(defaults))
+    if unknown:
+        raise HarnessError(f"unknown {key} setting(s) {unknown}; known: {sorted(defaults)}")
+    return {**defaults, **given}
+
+
+def _icl_settings(cfg: dict[str, Any]) -> dict[str, Any]:
+    icl = _settings(cfg, "icl", ICL_DEFAULTS)
+    icl = {"k": int(icl["k"]), "seed": int(icl["seed"])}
+    if icl["k"] < 1:
+        raise HarnessError(f"icl.k={icl['k']}: the number of in-context examples must be >= 1")
+    return icl
+
+
+def _raft_settings(cfg: dict[str, Any]) -> dict[str, Any]:
+    raft = _settings(cfg, "raft", RAFT_DEFAULTS)
+    raft = {"distractors": int(raft["distractors"]), "p_gold": float(raft["p_gold"]),
+            "seed": int(raft["seed"]), "max_length": int(raft["max_length"])}
+    if raft["distractors"] < 0:
+        raise HarnessError(f"raft.distractors={raft['distractors']} must be >= 0")
+    if not 0.0 <= raft["p_gold"] <= 1.0:
+        raise HarnessError(f"raft.p_gold={raft['p_gold']} must be in [0, 1]")
+    if raft["max_length"] < 1:
+        raise HarnessError(f"raft.max_length={raft['max_length']} must be >= 1")
+    return raft
+
+
+def _finetune_settings(raw: dict[str, Any]) -> dict[str, Any]:
+    """The finetune section; ``seeds``/``augment`` are kept only when set (spec hash stability)."""
+    out = dict(raw)
+    for key in ("seeds", "augment", "augment_n"):
+        if out.get(key) is None:
+            out.pop(key, None)
+    if "seeds" in out:
+        seeds = out["seeds"]
+        if isinstance(seeds, (int, str)) or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds):
+            raise HarnessError(f"finetune.seeds={seeds!r}: expected a list of integers, e.g. [0,1,2]")
+        if not seeds or len(set(seeds)) != len(seeds):
+            raise HarnessError(f"finetune.seeds={list(seeds)!r}: expected distinct integers")
+        out["seeds"] = [int(s) for s in seeds]
+    if "augment" in out and out["augment"] != "paraphrase":
+        raise HarnessError(f"finetune.augment={out['augment']!r}: the only augmentation is 'paraphrase' (or null)")
+    return out
 
 
 def from_config(cfg: dict[str, Any]) -> RunSpec:
@@ -116,9 +194,12 @@ def from_config(cfg: dict[str, Any]) -> RunSpec:
         model=dict(cfg["model"]),
         retriever=dict(cfg["retriever"]),
         suite=dict(cfg["suite"]),
-        finetune=dict(cfg["finetune"]),
+        finetune=_finetune_settings(dict(cfg["finetune"])),
         eval=dict(cfg["eval"]),
         conditions=conditions,
         reference=reference,
         results_dir=resolve_path(cfg.get("results_dir", "results")),
+        icl=_icl_settings(cfg) if any(c.adaptation == "icl" for c in conditions) else {},
+        raft=_raft_settings(cfg) if any(c.adaptation == "raft" for c in conditions) else {},
+        forgetting_suite=str(cfg["forgetting_suite"]) if cfg.get("forgetting_suite") else None,
     )

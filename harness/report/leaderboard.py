@@ -61,17 +61,19 @@ def read_records(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def record_files(run_dir: Path) -> list[Path]:
-    """``samples/<condition>/<task>.jsonl`` of a run folder, in name order ([] if none)."""
+def record_files(run_dir: Path, sub: str = "") -> list[Path]:
+    """``samples/<condition>/<task>.jsonl`` of a run folder, in name order ([] if none);
+    ``sub="forgetting"``: the forgetting suite's ``samples/<condition>/forgetting/<task>.jsonl``."""
     root = Path(run_dir) / "samples"
-    return sorted(root.glob("*/*.jsonl")) if root.is_dir() else []
+    return sorted(root.glob(f"*/{sub}/*.jsonl" if sub else "*/*.jsonl")) if root.is_dir() else []
 
 
-def load_samples(run_dir: Path) -> Samples:
+def load_samples(run_dir: Path, sub: str = "") -> Samples:
     """Per-sample scores of a run folder, keyed by condition, task and sample id ({} if none)."""
     out: Samples = {}
-    for path in record_files(run_dir):
-        out.setdefault(path.parent.name, {})[path.stem] = {
+    for path in record_files(run_dir, sub):
+        condition = path.parent.parent.name if sub else path.parent.name
+        out.setdefault(condition, {})[path.stem] = {
             sample_key(r): {m: _score(v) for m, v in (r.get("scores") or {}).items()} for r in read_records(path)}
     return out
 
@@ -115,8 +117,21 @@ def _put_delta(row: dict[str, Any], prefix: str, delta: stats.Delta) -> None:
     row[f"{prefix}_p"] = delta.p_value
 
 
+def variant_args(stored: Mapping[str, Any], run_dir: Path) -> dict[str, Any]:
+    """The keyword arguments of ``build`` for a run with multiple fine-tuning seeds or a
+    forgetting suite, from its metrics.json contents and samples ({} for other runs)."""
+    out: dict[str, Any] = {}
+    if stored.get("per_seed"):
+        out["per_seed"] = stored["per_seed"]
+    if stored.get("forgetting"):
+        out["forgetting"] = stored["forgetting"]
+        out["forgetting_samples"] = load_samples(run_dir, "forgetting")
+    return out
+
+
 def build(metrics: Metrics, primary: Mapping[str, str], reference: str, samples: Samples | None = None,
-          *, seed: int = 0) -> pd.DataFrame:
+          *, seed: int = 0, per_seed: Mapping[str, Mapping[str, Metrics]] | None = None,
+          forgetting: Mapping[str, Any] | None = None, forgetting_samples: Samples | None = None) -> pd.DataFrame:
     """``metrics[condition][task][metric]`` (+ per-sample records) → one numeric row per condition.
 
     Columns: ``<task>/<metric>`` with ``_stderr``, ``_ci_low``, ``_ci_high``, ``_n``; ``mean`` with
@@ -154,7 +169,73 @@ def build(metrics: Metrics, primary: Mapping[str, str], reference: str, samples:
     frame = pd.DataFrame(rows).set_index("condition")
     if has_ref and reference in frame.index:
         _add_deltas(frame, metrics, primary, reference, samples, seed)
+    if per_seed:
+        _add_seed_spread(frame, per_seed, primary)
+    if forgetting:
+        _add_forgetting(frame, forgetting, forgetting_samples or {}, reference, seed)
     return frame
+
+
+SEEDS_COL = "n_seeds"
+SPREAD_PREFIX = "seed_std:"  # no "/" in the name: compare reads <task>/<metric> columns as primary
+
+
+def _add_seed_spread(frame: pd.DataFrame, per_seed: Mapping[str, Mapping[str, Metrics]],
+                     primary: Mapping[str, str]) -> None:
+    """``n_seeds``, ``seed_std:<task>:<metric>`` and ``seed_std:mean``: the sample standard
+    deviation over fine-tuning seeds of each primary metric and of their mean (empty for
+    conditions evaluated once)."""
+    primary = ordered(primary)
+    columns: dict[str, dict[str, float]] = {}
+    for condition in frame.index:
+        seeds = per_seed.get(condition)
+        if not seeds:
+            continue
+        row: dict[str, float] = {SEEDS_COL: float(len(seeds))}
+        means = np.zeros(len(seeds))
+        for task, metric in primary.items():
+            values = np.array([float(s.get(task, {}).get(metric, math.nan)) for s in seeds.values()])
+            row[f"{SPREAD_PREFIX}{task}:{metric}"] = float(np.std(values, ddof=1)) if len(values) > 1 else math.nan
+            means += values / max(1, len(primary))
+        row[f"{SPREAD_PREFIX}mean"] = float(np.std(means, ddof=1)) if len(means) > 1 else math.nan
+        columns[condition] = row
+    table = pd.DataFrame.from_dict(columns, orient="index")
+    for col in table.columns:
+        frame[col] = table[col]
+
+
+def _add_forgetting(frame: pd.DataFrame, forgetting: Mapping[str, Any], samples: Samples, reference: str,
+                    seed: int) -> None:
+    """``<task>/<metric>`` of the forgetting suite's tasks (closed-book conditions only; not in
+    ``mean``) with a bootstrap CI and the paired delta against the reference condition (or
+    ``base`` when the reference has no forgetting scores)."""
+    stored: Mapping[str, Any] = forgetting.get("conditions") or {}
+    ref = reference if reference in stored else ("base" if "base" in stored else None)
+    for task, metric in ordered(forgetting.get("primary") or {}).items():
+        col = f"{task}/{metric}"
+        values: dict[str, dict[str, float]] = {}
+        for condition in frame.index:
+            if condition not in stored:
+                continue
+            scores = metric_scores(samples, condition, task, metric)
+            got = stored[condition].get(task, {})
+            ci = (stats.bootstrap_ci(list(scores.values()), seed=stats.stable_seed(condition, task, base=seed))
+                  if scores is not None else
+                  stats.Interval(float(got.get(metric, math.nan)), math.nan, math.nan, int(got.get("n", 0))))
+            row = {col: ci.estimate, f"{col}_ci_low": ci.low, f"{col}_ci_high": ci.high, f"{col}_n": ci.n}
+            if ref is not None:
+                agg = (float(stored[ref].get(task, {}).get(metric, math.nan)),
+                       float(stored[ref].get(task, {}).get(f"{metric}_stderr", math.nan)))
+                delta = _delta(metric_scores(samples, ref, task, metric), scores, agg,
+                               (float(got.get(metric, math.nan)), float(got.get(f"{metric}_stderr", math.nan))),
+                               stats.stable_seed(condition, ref, task, "forgetting", base=seed))
+                _put_delta(row, f"{col}_delta", delta)
+            values[condition] = row
+        table = pd.DataFrame.from_dict(values, orient="index")
+        for name in table.columns:
+            frame[name] = table[name]
+    frame.attrs["forgetting"] = {"suite": forgetting.get("suite"), "reference": ref,
+                                 "primary": dict(ordered(forgetting.get("primary") or {}))}
 
 
 def _add_deltas(frame: pd.DataFrame, metrics: Metrics, primary: Mapping[str, str], reference: str,
@@ -315,6 +396,12 @@ def display_tables(frame: pd.DataFrame, primary: Mapping[str, str], reference: s
                                               for c in per_task.index]
         if len(per_task):
             tables.append((f"Δ per task vs {reference} (pp, 95% paired CI, p)", per_task))
+    if SEEDS_COL in frame:
+        main["seeds"] = ["" if math.isnan(n) else f"{int(n)}" for n in frame[SEEDS_COL]]
+        main["± seed std (mean)"] = ["" if math.isnan(v) else f"±{v:.3f}" for v in frame[f"{SPREAD_PREFIX}mean"]]
+    forgetting = forgetting_table(frame, primary)
+    if forgetting is not None:
+        tables.append(forgetting)
     if fact is not None and len(fact):
         shown = pd.DataFrame({
             "retriever": fact["retriever"],
@@ -331,6 +418,32 @@ def display_tables(frame: pd.DataFrame, primary: Mapping[str, str], reference: s
         }).set_index("retriever")
         tables.append(("RAG × FT (gains vs base; interaction = FT+RAG gain − (FT gain + RAG gain))", shown))
     return tables
+
+
+def forgetting_columns(frame: pd.DataFrame, primary: Mapping[str, str]) -> list[str]:
+    """``<task>/<metric>`` columns that are not the suite's own primary metrics: the forgetting suite's."""
+    own = {f"{t}/{m}" for t, m in primary.items()}
+    suffixes = ("_stderr", "_ci_low", "_ci_high", "_n", "_delta", "_p")
+    return [c for c in frame.columns
+            if "/" in c and c not in own and not c.endswith(suffixes) and "_delta_" not in c and ":" not in c]
+
+
+def forgetting_table(frame: pd.DataFrame, primary: Mapping[str, str]) -> tuple[str, pd.DataFrame] | None:
+    """Closed-book scores on the forgetting suite and their paired delta against the reference."""
+    cols = forgetting_columns(frame, primary)
+    if not cols:
+        return None
+    info = frame.attrs.get("forgetting") or {}
+    ref = info.get("reference") or ""
+    rows = [c for c in frame.index if frame[cols].loc[c].notna().any()]
+    shown = pd.DataFrame(index=pd.Index(rows, name="condition"))
+    for col in cols:
+        shown[col] = [_value_cell(frame, c, col) for c in rows]
+    for col in cols:
+        if f"{col}_delta" in frame:
+            shown[f"Δ {col}"] = [_delta_cell(frame, c, f"{col}_delta", ref) for c in rows]
+    suite = info.get("suite") or "forgetting suite"
+    return (f"Forgetting: {suite} suite, closed book (Δ vs {ref or 'reference'}, pp, 95% paired CI, p)", shown)
 
 
 def to_markdown(frame: pd.DataFrame, primary: Mapping[str, str], reference: str,
@@ -509,6 +622,7 @@ def rebuild(run_dir: Path, *, seed: int = 0) -> str:
     run_dir = Path(run_dir)
     stored = json.loads((run_dir / "metrics.json").read_text())
     samples = load_samples(run_dir)
-    frame = build(stored["conditions"], stored["primary"], stored["reference"], samples, seed=seed)
+    frame = build(stored["conditions"], stored["primary"], stored["reference"], samples, seed=seed,
+                  **variant_args(stored, run_dir))
     return write(frame, stored["primary"], stored["reference"], run_dir, samples, seed=seed,
                  retrieval=stored.get("retrieval_metrics"))

@@ -70,7 +70,8 @@ def report_run(run_dir: Path, *, seed: int = 0, similarity: bool = True, tokeniz
         cache.write_json_atomic(run_dir / "metrics.json", stored)
     except Exception:  # extras are a bonus: never lose a run's leaderboard over them
         log.exception("extra metrics of %s failed; the leaderboard is written without them", run_dir)
-    frame = leaderboard.build(stored["conditions"], stored["primary"], stored["reference"], samples, seed=seed)
+    frame = leaderboard.build(stored["conditions"], stored["primary"], stored["reference"], samples, seed=seed,
+                              **leaderboard.variant_args(stored, run_dir))
     markdown = leaderboard.write(frame, stored["primary"], stored["reference"], run_dir, samples, seed=seed,
                                  retrieval=stored.get("retrieval_metrics"), extras=extras)
     try:
