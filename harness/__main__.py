@@ -25,6 +25,7 @@ VERBS: dict[str, str] = {
     "compare": "regression gate: compare <baseline> <run folder> [--tolerance 0.02] [--force]",
     "merge": "one leaderboard across runs (a sweep): merge <run folder|folder of runs> ... [--out DIR] [--force]",
     "history": "metric trend over runs: history [--exp agri] [--metric mean] [--plot f.svg] | --import <run>",
+    "build-suite": "your documents + your Q&A file → a validated suite: build-suite <docs> <qa.jsonl|csv> --out <suite>",
     "generate-qa": "documents → generated Q&A suite + question quality: generate-qa source=<folder> out=<suite>",
 }
 
@@ -62,6 +63,10 @@ def verb_help(verb: str) -> str:
         from harness.report import merge
 
         return merge.parser().format_help()
+    if verb == "build-suite":
+        from harness.suites import build
+
+        return build.parser().format_help()
     if verb == "retrieve":
         return ('usage: python -m harness retrieve "<query>" [overrides ...]\n\n' + VERBS[verb] + "\n"
                 f"Config groups (conf/): {_groups()}\n")
@@ -204,6 +209,8 @@ def main(argv: list[str] | None = None) -> None:
     if not args or args[0] in ("-h", "--help", "help"):
         print(usage())
         return
+    if args[:2] == ["suite", "build"]:  # `suite build` is build-suite
+        args = ["build-suite", *args[2:]]
     verb, rest = args[0], args[1:]
     if verb not in VERBS:
         _fail(f"unknown verb '{verb}'; choose one of: {', '.join(VERBS)} (python -m harness --help)")
@@ -224,6 +231,10 @@ def main(argv: list[str] | None = None) -> None:
             from harness.report import merge
 
             sys.exit(merge.main(rest))
+        elif verb == "build-suite":
+            from harness.suites import build
+
+            sys.exit(build.main(rest))
         elif verb == "history":
             from harness.report import history
 
