@@ -529,7 +529,7 @@ def run(spec: RunSpec, resolved_config: dict[str, Any]) -> Path:
         with timer.stage("report"):
             primary = {t.name: t.primary_metric for t in suite.tasks}
             main = {c: {t: m for t, m in tasks.items() if t not in forgetting_tasks} for c, tasks in metrics.items()}
-            rag_variants = [v for (icl, rag), vs in variants.items() if rag and not icl for v in vs]
+            rag_variants = variants.get((False, True)) or variants.get((True, True), [])  # same retrieval
             retrieval = retrieval_metrics(rag_variants, int(spec.retriever.get("top_k", 1)))
             stored: dict[str, Any] = {
                 "conditions": main, "primary": primary, "reference": spec.reference,

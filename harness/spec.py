@@ -165,7 +165,7 @@ def _finetune_settings(raw: dict[str, Any]) -> dict[str, Any]:
     """The finetune section; ``seeds``/``augment`` are kept only when set (spec hash stability)."""
     out = dict(raw)
     for key in ("seeds", "augment", "augment_n"):
-        if out.get(key) is None:
+        if out.get(key) is None or (key == "augment_n" and out.get("augment") is None):
             out.pop(key, None)
     if "seeds" in out:
         seeds = out["seeds"]
