@@ -85,22 +85,24 @@ def effective_top_k(top_k: int, n_passages: int) -> int:
 def results_key(items: list[Passage], queries: list[str], cfg: RetrieverConfig, k: int) -> str:
     """Everything that can change the hits (chunking included); batch size and the embedder's
     path do not."""
-    skip = ("batch_size", "embedder", "chunking", "chunk_size", "chunk_overlap")
+    skip = ("batch_size", "embedder", "chunking", "chunk_size", "chunk_overlap", "reranker", "rerank_top_n")
     settings = {name: value for name, value in cfg.to_dict().items() if name not in skip}
     settings["chunking"] = cfg.chunk_params().to_dict()  # size/overlap only matter when chunking
     settings["top_k"] = k
     from harness.retrieval.embedder import fingerprint
 
     embedder = fingerprint(cfg.embedder) if cfg.kind in ("dense", "hybrid") else None
-    return cache.hash_json(
-        {
-            "schema": SCHEMA,
-            "passages": passages_hash(items),
-            "embedder": embedder,
-            "settings": settings,
-            "queries": cache.hash_json(list(queries)),
-        }
-    )
+    key = {
+        "schema": SCHEMA,
+        "passages": passages_hash(items),
+        "embedder": embedder,
+        "settings": settings,
+        "queries": cache.hash_json(list(queries)),
+    }
+    rerank = cfg.rerank_settings()
+    if rerank is not None:  # absent otherwise: results cached before rerankers existed stay valid
+        key["rerank"] = rerank
+    return cache.hash_json(key)
 
 
 def _read_hits(entry: Path, n_queries: int) -> list[list[Hit]] | None:
@@ -118,14 +120,19 @@ def _read_hits(entry: Path, n_queries: int) -> list[list[Hit]] | None:
 
 
 def _run(items: list[Passage], queries: list[str], cfg: RetrieverConfig, k: int) -> list[list[Hit]]:
+    first = max(k, min(cfg.rerank_top_n, len(items))) if cfg.reranker else k
     if cfg.kind == "dense":
-        ranked = _dense_rows(items, queries, cfg, k)
+        ranked = _dense_rows(items, queries, cfg, first)
     elif cfg.kind == "bm25":
-        ranked = _bm25_rows(items, queries, cfg, k)
+        ranked = _bm25_rows(items, queries, cfg, first)
     elif cfg.kind == "hybrid":
-        ranked = _hybrid_rows(items, queries, cfg, k)
+        ranked = _hybrid_rows(items, queries, cfg, first)
     else:  # pragma: no cover - RetrieverConfig validates kinds
         raise HarnessError(f"unknown retriever kind '{cfg.kind}'")
+    if cfg.reranker:
+        from harness.retrieval.rerank import rerank
+
+        ranked = rerank(items, queries, ranked, cfg.reranker, k, cfg.batch_size)
     return [
         [_hit(items[row], score, rank) for rank, (row, score) in enumerate(q, start=1)]
         for q in ranked

@@ -63,6 +63,10 @@ class RetrieverConfig:
     pq_m: int = 16
     pq_nbits: int = 8
     ivf_nprobe: int = 16
+    # optional second stage: a sentence-transformers CrossEncoder (local folder) rescoring the
+    # first stage's rerank_top_n candidates; the best top_k of those are returned
+    reranker: str | None = None
+    rerank_top_n: int = 20
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -84,6 +88,11 @@ class RetrieverConfig:
                                f"chunk_size={self.chunk_size} chunk_overlap={self.chunk_overlap}")
         if self.ivf_nlist < 1 or self.pq_m < 1 or not 1 <= self.pq_nbits <= 16 or self.ivf_nprobe < 1:
             raise HarnessError("retriever ivf_nlist, pq_m, ivf_nprobe must be >= 1 and pq_nbits in 1..16")
+        if self.reranker is not None and not str(self.reranker).strip():
+            object.__setattr__(self, "reranker", None)  # `retriever.reranker=` on the command line: off
+        if self.reranker and self.rerank_top_n < self.top_k:
+            raise HarnessError(f"retriever rerank_top_n ({self.rerank_top_n}) must be >= top_k ({self.top_k}): the "
+                               f"reranker picks the top_k among that many first-stage candidates")
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RetrieverConfig:
@@ -100,6 +109,15 @@ class RetrieverConfig:
     @property
     def candidates(self) -> int:
         return self.hybrid_candidates or max(50, 5 * self.top_k)
+
+    def rerank_settings(self) -> dict[str, Any] | None:
+        """What the second stage adds to a results cache key (None without a reranker, so
+        turning the option into existence changed no existing key)."""
+        if not self.reranker:
+            return None
+        from harness.retrieval.embedder import fingerprint
+
+        return {"model": fingerprint(self.reranker, "reranker"), "top_n": self.rerank_top_n}
 
     def index_params(self) -> dict[str, Any]:
         """Settings fixed at dense-index build time (search-time efSearch is not among them)."""

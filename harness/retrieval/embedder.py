@@ -47,18 +47,19 @@ class Embedder:
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
 
-def resolve(spec: str) -> wheels.LocalModel:
-    """``wheel:<name>`` from the PyPI-shipped models, or a local sentence-transformers folder."""
+def resolve(spec: str, role: str = "embedder") -> wheels.LocalModel:
+    """``wheel:<name>`` from the PyPI-shipped models, or a local sentence-transformers folder
+    (``role`` names what it is for in errors: embedder, reranker)."""
     if spec in wheels.WHEEL_MODELS:
         return wheels.WHEEL_MODELS[spec]()
     if spec.startswith("wheel:"):
         raise HarnessError(
-            f"embedder '{spec}' is not a wheel-shipped model; known: {sorted(wheels.WHEEL_MODELS)}"
+            f"{role} '{spec}' is not a wheel-shipped model; known: {sorted(wheels.WHEEL_MODELS)}"
         )
     folder = Path(spec).expanduser()
     if not folder.is_dir():
         raise HarnessError(
-            f"embedder '{spec}' is neither a wheel model nor a local folder; hub names are not "
+            f"{role} '{spec}' is neither a wheel model nor a local folder; hub names are not "
             f"fetched (runs are offline) — download the model and pass its folder"
         )
     weights = folder / "model.safetensors"
@@ -67,9 +68,9 @@ def resolve(spec: str) -> wheels.LocalModel:
 
 
 @functools.lru_cache(maxsize=4)
-def fingerprint(spec: str) -> str:
-    """Weights hash of an embedder without loading it (enough to look up cached indexes)."""
-    return resolve(spec).weights_sha256
+def fingerprint(spec: str, role: str = "embedder") -> str:
+    """Weights hash of a model without loading it (enough to look up cached indexes)."""
+    return resolve(spec, role).weights_sha256
 
 
 @functools.lru_cache(maxsize=2)
