@@ -140,6 +140,25 @@ def test_merge_refuses_runs_over_other_data_unless_forced(sweep: Path, tmp_path:
     assert "eval.limit=20 retriever=dense · base" in labels and "eval.limit=null retriever=bm25 · ft" in labels
 
 
+def test_a_hydra_multirun_folder_selects_its_jobs_runs(sweep: Path, tmp_path: Path) -> None:
+    """results/.hydra/multirun-<time>/<job>/.hydra/config.yaml ↔ the run folder with that config."""
+    import yaml
+
+    configs = []
+    for name, kind in (("20260101-000000-aaaa", "dense"), ("20260101-000100-bbbb", "bm25")):
+        cfg = yaml.safe_load((sweep / name / "config.yaml").read_text())
+        cfg["results_dir"], cfg["retriever"]["kind"] = "results", kind
+        (sweep / name / "config.yaml").write_text(yaml.safe_dump(cfg))
+        configs.append(cfg)
+    shutil.copytree(sweep / "20260101-000000-aaaa", sweep / "20251231-230000-old0")  # an earlier, identical run
+    multirun = sweep.parent / ".hydra" / "multirun-20260101-000000"
+    for job, cfg in enumerate(configs + [dict(configs[0], seed=99)]):  # job 2 failed: no run folder
+        (multirun / str(job) / ".hydra").mkdir(parents=True)
+        (multirun / str(job) / ".hydra" / "config.yaml").write_text(yaml.safe_dump(cfg))
+    (multirun / "multirun.yaml").write_text("hydra: {}\n")
+    assert [p.name for p in merge.find_runs([multirun])] == ["20260101-000000-aaaa", "20260101-000100-bbbb"]
+
+
 def test_identical_specs_are_told_apart_by_run_folder(tmp_path: Path) -> None:
     runs = [tmp_path / "r1", tmp_path / "r2"]
     for run in runs:
