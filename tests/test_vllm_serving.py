@@ -35,9 +35,9 @@ def harness(args: list[str], cache: Path, timeout: int, env_extra: dict[str, str
                           capture_output=True, text=True, timeout=timeout)
 
 
-def server_processes() -> list[int]:
-    """PIDs of vLLM servers launched through the harness entry point (ours or leftovers)."""
-    pids = []
+def server_processes() -> set[int]:
+    """PIDs of vLLM servers launched through the harness entry point (a test's, a fixture's, leftovers)."""
+    pids = set()
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -46,7 +46,7 @@ def server_processes() -> list[int]:
         except OSError:
             continue
         if b"harness.serving.vllm_entry" in cmdline:
-            pids.append(int(entry.name))
+            pids.add(int(entry.name))
     return pids
 
 
@@ -58,9 +58,10 @@ def outputs(run_dir: Path, condition: str, task: str = "agri_qa") -> dict[str, s
 @pytest.fixture(scope="module")
 def vllm_run(tmp_path_factory, session_cache, smollm2) -> Path:
     results = tmp_path_factory.mktemp("vllm-results")
+    before = server_processes()
     proc = harness(["run", *SMALL, *VLLM, f"results_dir={results}"], session_cache, timeout=1800)
     assert proc.returncode == 0, proc.stderr[-4000:]
-    assert not server_processes(), "the vLLM server outlived the run"
+    assert server_processes() <= before, "the vLLM server outlived the run"
     return only_run(results)
 
 
@@ -168,6 +169,7 @@ def test_server_that_dies_at_start_reports_its_log(tmp_path, session_cache):
     from harness.errors import HarnessError
     from harness.serving.vllm_server import ServerSettings, vllm_server
 
+    before = server_processes()
     broken = tmp_path / "not-a-model"
     broken.mkdir()
     (broken / "config.json").write_text('{"model_type": "no-such-architecture"}')
@@ -177,24 +179,25 @@ def test_server_that_dies_at_start_reports_its_log(tmp_path, session_cache):
     message = str(err.value)
     assert "exited with status" in message and "last lines of" in message
     assert "no-such-architecture" in message or "model_type" in message
-    assert not server_processes()
+    assert server_processes() <= before
 
 
 def test_ctrl_c_stops_the_server(tmp_path, session_cache):
     env = dict(os.environ, HARNESS_CACHE=str(session_cache))
+    before = server_processes()
     proc = subprocess.Popen([sys.executable, "-m", "harness", "run", "+exp=agri", *VLLM, "suite.n_docs=1",
                              "conditions=[{adaptation: base, rag: false}]", f"results_dir={tmp_path}"],
                             cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 300
-    while not server_processes() and time.monotonic() < deadline and proc.poll() is None:
+    while not server_processes() - before and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.5)
-    assert server_processes(), "the harness never launched a server"
+    assert server_processes() - before, "the harness never launched a server"
     time.sleep(3)
     proc.send_signal(signal.SIGINT)
     proc.wait(timeout=120)
     assert proc.returncode != 0
     deadline = time.monotonic() + 60
-    while server_processes() and time.monotonic() < deadline:
+    while server_processes() - before and time.monotonic() < deadline:
         time.sleep(0.5)
-    assert not server_processes(), "Ctrl-C left an orphan vLLM server"
+    assert not server_processes() - before, "Ctrl-C left an orphan vLLM server"
     assert not list(tmp_path.glob("agri/*")), "an interrupted run left a run folder"

@@ -73,7 +73,10 @@ def http_json(url: str, payload: dict[str, Any] | None = None, headers: dict[str
     request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json", **(headers or {})})
     with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - user-configured URL
         body = response.read().decode("utf-8")
-    return json.loads(body) if body.strip() else None
+    try:
+        return json.loads(body) if body.strip() else None
+    except ValueError:  # some endpoints (vLLM's load_lora_adapter) answer in plain text
+        return body
 
 
 def served_models(endpoint: Endpoint, timeout: float = 10.0) -> list[str]:
