@@ -259,3 +259,14 @@ def test_forgetting_columns(variants_run):
     assert all(r["prompt"].count("Question: ") == 4 for r in icl)  # the domain shots come along
     md = (variants_run / "leaderboard.md").read_text()
     assert re.search(r"Forgetting: general suite, closed book", md)
+
+
+def test_paraphrase_option_extends_the_sft_data_only_when_asked():
+    from harness import pipeline
+
+    suite = agri(1)
+    plain = pipeline.sft_examples(make_spec(), suite)
+    assert len(plain) == len(suite.train)
+    more = pipeline.sft_examples(make_spec("finetune.augment=paraphrase", "finetune.augment_n=3"), suite)
+    assert more[: len(plain)] == plain and len(more) == 4 * len(plain)
+    assert {c for _, c in more} == {c for _, c in plain}  # same answers, new question wordings
