@@ -8,6 +8,7 @@ so a killed run resumes where it stopped.
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -85,10 +86,12 @@ def _vllm_inprocess_lm(model: ModelUnderTest, eval_cfg: dict[str, Any]) -> Any:
         from lm_eval.models.vllm_causallms import VLLM
     except Exception as exc:  # noqa: BLE001
         raise HarnessError(f"model.backend=vllm-inprocess needs vLLM installed ({exc})") from None
+    from harness.serving.vllm_server import lora_rank_limit, vllm_env_defaults
+
+    for key, value in vllm_env_defaults().items():
+        os.environ.setdefault(key, value)
     extra: dict[str, Any] = {}
     if model.adapter_path is not None:
-        from harness.serving.vllm_server import lora_rank_limit
-
         extra = {"lora_local_path": str(model.adapter_path), "max_lora_rank": lora_rank_limit([model.adapter_path])}
     return VLLM(
         pretrained=str(model.base_path),

@@ -119,20 +119,30 @@ def server_command(model: str, served_name: str, port: int, settings: ServerSett
     return args + list(settings.extra_args)
 
 
-def server_env(settings: ServerSettings) -> dict[str, str]:
+def vllm_env_defaults(cpu_kv_cache_gb: float = 2.0) -> dict[str, str]:
     """Offline, compile cache under the harness cache, and all cores for the CPU build."""
-    env = dict(os.environ)
-    env.setdefault("VLLM_CACHE_ROOT", str(cache.cache_root() / "vllm"))
-    env.setdefault("HF_HUB_OFFLINE", "1")
-    env.setdefault("VLLM_NO_USAGE_STATS", "1")
-    env.setdefault("DO_NOT_TRACK", "1")
+    env = {
+        "VLLM_CACHE_ROOT": str(cache.cache_root() / "vllm"),
+        "HF_HUB_OFFLINE": "1",
+        "VLLM_NO_USAGE_STATS": "1",
+        "DO_NOT_TRACK": "1",
+    }
     if not has_cuda():
         cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else list(range(os.cpu_count() or 1))
-        env.setdefault("VLLM_CPU_OMP_THREADS_BIND", f"{cores[0]}-{cores[-1]}" if len(cores) > 1 else str(cores[0]))
-        env.setdefault("VLLM_CPU_NUM_OF_RESERVED_CPU", "0")
-        env.setdefault("VLLM_TARGET_DEVICE", "cpu")
-        env.setdefault("VLLM_WORKER_MULTIPROC_METHOD", "fork")  # workers inherit the LoRA op fix
-        env.setdefault("VLLM_CPU_KVCACHE_SPACE", str(int(settings.cpu_kv_cache_gb) or 1))
+        env.update({
+            "VLLM_TARGET_DEVICE": "cpu",
+            "VLLM_CPU_OMP_THREADS_BIND": f"{cores[0]}-{cores[-1]}" if len(cores) > 1 else str(cores[0]),
+            "VLLM_CPU_NUM_OF_RESERVED_CPU": "0",
+            "VLLM_CPU_KVCACHE_SPACE": str(int(cpu_kv_cache_gb) or 1),
+        })
+    return env
+
+
+def server_env(settings: ServerSettings) -> dict[str, str]:
+    """The server's environment: ours, the defaults above where unset, then ``model.server.env``."""
+    env = dict(os.environ)
+    for key, value in vllm_env_defaults(settings.cpu_kv_cache_gb).items():
+        env.setdefault(key, value)
     env.update(settings.env)
     return env
 
