@@ -272,7 +272,11 @@ def finetune_raft(spec: RunSpec, suite: Any, base: Any, seed: int | None = None)
     examples = [(e.prompt, e.completion) for e in made]
     log.info("RAFT data: %s", summary(made))
     params = finetune_params(spec, seed)
-    params = finetune_params(spec, seed, max_length=max(params.max_length, int(spec.raft["max_length"])))
+    # long contexts: the same effective batch in micro-batches (gradient accumulation) bounds memory
+    micro = min(params.batch_size, int(spec.raft["micro_batch"]))
+    micro = micro if params.batch_size % micro == 0 else params.batch_size
+    params = finetune_params(spec, seed, max_length=max(params.max_length, int(spec.raft["max_length"])),
+                             batch_size=micro, grad_accum=params.grad_accum * params.batch_size // micro)
     data_hash = cache.hash_json({"raft": spec.raft, "retriever": spec.retriever, "suite": suite.content_hash,
                                  "examples": data_sha256(examples)})
     return train_adapter(base, examples, params, data_hash=data_hash)

@@ -17,7 +17,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ADAPTATIONS = ("base", "ft", "icl", "raft")
 TRAINED = ("ft", "raft")  # adaptations that train an adapter (one per fine-tuning seed)
 ICL_DEFAULTS = {"k": 3, "seed": 0}
-RAFT_DEFAULTS = {"distractors": 2, "p_gold": 0.8, "seed": 0, "max_length": 512}
+RAFT_DEFAULTS = {"distractors": 2, "p_gold": 0.8, "seed": 0, "max_length": 512, "micro_batch": 4}
 
 
 @dataclass(frozen=True)
@@ -151,13 +151,14 @@ def _icl_settings(cfg: dict[str, Any]) -> dict[str, Any]:
 def _raft_settings(cfg: dict[str, Any]) -> dict[str, Any]:
     raft = _settings(cfg, "raft", RAFT_DEFAULTS)
     raft = {"distractors": int(raft["distractors"]), "p_gold": float(raft["p_gold"]),
-            "seed": int(raft["seed"]), "max_length": int(raft["max_length"])}
+            "seed": int(raft["seed"]), "max_length": int(raft["max_length"]), "micro_batch": int(raft["micro_batch"])}
     if raft["distractors"] < 0:
         raise HarnessError(f"raft.distractors={raft['distractors']} must be >= 0")
     if not 0.0 <= raft["p_gold"] <= 1.0:
         raise HarnessError(f"raft.p_gold={raft['p_gold']} must be in [0, 1]")
-    if raft["max_length"] < 1:
-        raise HarnessError(f"raft.max_length={raft['max_length']} must be >= 1")
+    for key in ("max_length", "micro_batch"):
+        if raft[key] < 1:
+            raise HarnessError(f"raft.{key}={raft[key]} must be >= 1")
     return raft
 
 

@@ -171,7 +171,7 @@ def test_paraphrase_augmentation_is_deterministic():
 # ---------------------------------------------------------------- one real run
 
 
-GRID = ["+exp=agri", "suite.n_docs=2", "eval.limit=2", "finetune.epochs=1", "finetune.batch_size=16",
+GRID = ["+exp=agri", "suite.n_docs=2", "eval.limit=2", "finetune.epochs=1", "finetune.batch_size=8",
         "finetune.seeds=[0,1]", "raft.distractors=1", "forgetting_suite=general", "history_db=",
         "conditions=[{adaptation:base,rag:false},{adaptation:icl,rag:false},{adaptation:ft,rag:false},"
         "{adaptation:raft,rag:true}]"]
@@ -238,6 +238,7 @@ def test_raft_trains_on_distractor_contexts(variants_run, session_cache):
                  if cache.hash_file(p) == sha]
     card = json.loads((folder / "adapter_card.json").read_text())
     assert card["params"]["max_length"] == 512 and card["params"]["seed"] == 0 and card["n_examples"] == 16
+    assert card["params"]["batch_size"] == 4 and card["params"]["grad_accum"] == 2  # raft.micro_batch
     rag = records(variants_run, "raft+dense", "agri_qa.jsonl")
     assert all(r["context"] and r["context_ids"] for r in rag)
 
