@@ -182,7 +182,7 @@ LIMIT = 2
 def variants_run(tmp_path_factory, session_cache, smollm2) -> Path:
     results = tmp_path_factory.mktemp("variants")
     proc = subprocess.run([sys.executable, "-m", "harness", "run", *GRID, f"results_dir={results}"],
-                          cwd=REPO, capture_output=True, text=True, timeout=900,
+                          cwd=REPO, capture_output=True, text=True, timeout=1800,
                           env=dict(os.environ, HARNESS_CACHE=str(session_cache)))
     assert proc.returncode == 0, proc.stderr[-4000:]
     (run,) = [p for p in (results / "agri").iterdir() if not p.name.startswith(".")]
