@@ -14,8 +14,10 @@ import logging
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from harness import cache
-from harness.report import extra_metrics, html, leaderboard
+from harness.report import extra_metrics, html, leaderboard, paper
 from harness.report.history import run_id, run_time
 
 log = logging.getLogger(__name__)
@@ -74,6 +76,12 @@ def report_run(run_dir: Path, *, seed: int = 0, similarity: bool = True, tokeniz
                               **leaderboard.variant_args(stored, run_dir))
     markdown = leaderboard.write(frame, stored["primary"], stored["reference"], run_dir, samples, seed=seed,
                                  retrieval=stored.get("retrieval_metrics"), extras=extras)
+    try:  # a reproduction experiment's published numbers beside ours (``paper`` in its config)
+        config = yaml.safe_load((run_dir / "config.yaml").read_text()) if (run_dir / "config.yaml").is_file() else {}
+        table = paper.write_paper_table(run_dir, (config or {}).get("paper"), frame, stored["reference"])
+        markdown = f"{markdown}\n{table}" if table else markdown
+    except Exception:
+        log.exception("paper_vs_ours.md of %s could not be written", run_dir)
     try:
         fact = leaderboard.factorial(frame, stored["primary"], samples, seed=seed)
         page = html.render(run_id(run_dir), stored, manifest, frame, fact, extras, records,
