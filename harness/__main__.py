@@ -132,6 +132,11 @@ def _job_finetune(cfg: dict[str, Any]) -> None:
     print(f"adapter: {adapter.path}")
     print(f"examples: {card.get('n_examples')}  train time: {card.get('train_seconds', 0):.1f}s  "
           f"final loss: {losses[-1]['loss'] if losses else 'n/a'}")
+    if run_spec.finetune.get("export_merged"):
+        from harness.finetune.export import export_merged
+
+        base = pipeline.resolve_base_model(run_spec)
+        print(f"merged model: {export_merged(base, adapter, Path(str(run_spec.finetune['export_merged'])))}")
 
 
 def _job_index(cfg: dict[str, Any]) -> None:

@@ -211,7 +211,7 @@ def _cached_variants(key: str, build: Any) -> list[TaskVariant]:
     return variants
 
 
-FINETUNE_RUN_KEYS = ("method", "seeds", "augment", "augment_n")  # not LoRA hyper-parameters
+FINETUNE_RUN_KEYS = ("method", "seeds", "augment", "augment_n", "export_merged")  # not LoRA hyper-parameters
 
 
 def finetune_params(spec: RunSpec, seed: int | None = None, **overrides: Any) -> Any:

@@ -163,10 +163,11 @@ def _raft_settings(cfg: dict[str, Any]) -> dict[str, Any]:
 
 
 def _finetune_settings(raw: dict[str, Any]) -> dict[str, Any]:
-    """The finetune section; ``seeds``/``augment`` are kept only when set (spec hash stability)."""
+    """The finetune section; optional keys are kept only when set (spec hash stability)."""
     out = dict(raw)
-    for key in ("seeds", "augment", "augment_n"):
-        if out.get(key) is None or (key == "augment_n" and out.get("augment") is None):
+    for key in ("seeds", "augment", "augment_n", "export_merged", "precision", "gradient_checkpointing"):
+        unset = out.get(key) is None or (key in ("precision", "gradient_checkpointing") and out[key] == "auto")
+        if unset or (key == "augment_n" and out.get("augment") is None):
             out.pop(key, None)
     if "seeds" in out:
         seeds = out["seeds"]

@@ -7,6 +7,15 @@ from typing import Any
 
 from harness.errors import HarnessError
 
+def _cuda_bf16() -> bool:
+    try:
+        import torch
+
+        return bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported())
+    except Exception:  # noqa: BLE001
+        return False
+
+
 SCHEDULERS = ("linear", "cosine", "constant", "constant_with_warmup", "cosine_with_restarts", "polynomial")
 
 
@@ -33,6 +42,10 @@ class FinetuneParams:
     max_grad_norm: float = 1.0
     seed: int = 0
     logging_steps: int = 5
+    # GPU settings: "auto" = bf16 mixed precision and gradient checkpointing where CUDA is there,
+    # fp32 without checkpointing on the CPU (the only setting CPU runs have ever used).
+    precision: str = "auto"
+    gradient_checkpointing: str = "auto"
 
     def __post_init__(self) -> None:
         problems = []
@@ -51,13 +64,36 @@ class FinetuneParams:
             problems.append(f"warmup_ratio={self.warmup_ratio} must be in [0, 1)")
         if self.lr_scheduler not in SCHEDULERS:
             problems.append(f"lr_scheduler={self.lr_scheduler!r} must be one of {', '.join(SCHEDULERS)}")
+        if self.precision not in ("auto", "fp32", "bf16"):
+            problems.append(f"precision={self.precision!r} must be auto, fp32 or bf16")
+        if self.gradient_checkpointing not in ("auto", "on", "off"):
+            problems.append(f"gradient_checkpointing={self.gradient_checkpointing!r} must be auto, on or off")
         if not self.target_modules.strip():
             problems.append("target_modules must name modules or be 'all-linear'")
         if problems:
             raise HarnessError("finetune parameters: " + "; ".join(problems))
 
+    def resolved_precision(self) -> str:
+        if self.precision != "auto":
+            return self.precision
+        return "bf16" if _cuda_bf16() else "fp32"
+
+    def resolved_checkpointing(self) -> bool:
+        if self.gradient_checkpointing != "auto":
+            return self.gradient_checkpointing == "on"
+        return _cuda_bf16()
+
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The cache key's view: GPU settings as resolved here, left out when they are the CPU
+        defaults (fp32, no checkpointing) so adapters trained before they existed keep their key."""
+        data = asdict(self)
+        data.pop("precision")
+        data.pop("gradient_checkpointing")
+        if self.resolved_precision() != "fp32":
+            data["precision"] = self.resolved_precision()
+        if self.resolved_checkpointing():
+            data["gradient_checkpointing"] = True
+        return data
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> FinetuneParams:
