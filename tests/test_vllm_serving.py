@@ -201,3 +201,18 @@ def test_ctrl_c_stops_the_server(tmp_path, session_cache):
         time.sleep(0.5)
     assert not server_processes() - before, "Ctrl-C left an orphan vLLM server"
     assert not list(tmp_path.glob("agri/*")), "an interrupted run left a run folder"
+
+
+def test_in_process_engine_matches_the_server(vllm_run, tmp_path, session_cache):
+    """model.backend=vllm-inprocess (lm-eval's vllm model, adapter as a LoRA request) gives the
+    launched server's answers, base and adapter alike."""
+    proc = harness(["run", *SMALL, "model.backend=vllm-inprocess", "eval.limit=4", f"results_dir={tmp_path}",
+                    "conditions=[{adaptation: base, rag: false},{adaptation: ft, rag: false}]"],
+                   session_cache, timeout=1200)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    run_dir = only_run(tmp_path)
+    for condition in ("base", "ft"):
+        for task in ("agri_qa", "agri_mc"):
+            here, served = outputs(run_dir, condition, task), outputs(vllm_run, condition, task)
+            assert here == {d: served[d] for d in here}, (condition, task)
+    assert outputs(run_dir, "ft") != outputs(run_dir, "base")

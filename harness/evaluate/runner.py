@@ -82,6 +82,9 @@ def _served_lm(model: ModelUnderTest, eval_cfg: dict[str, Any]) -> Any:
 
 def _vllm_inprocess_lm(model: ModelUnderTest, eval_cfg: dict[str, Any]) -> Any:
     """lm-eval's in-process vLLM engine (a GPU option); the adapter is applied as a LoRA request."""
+    from harness.serving.vllm_entry import prepare_import
+
+    prepare_import()
     try:
         from lm_eval.models.vllm_causallms import VLLM
     except Exception as exc:  # noqa: BLE001

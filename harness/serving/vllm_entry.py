@@ -39,10 +39,17 @@ def _accept_cpu_distribution_name() -> None:
     importlib.metadata.version = version
 
 
+def prepare_import() -> None:
+    """What this process needs before ``import vllm`` works with the CPU build (idempotent)."""
+    _block_broken_optional_packages()
+    if not getattr(importlib.metadata.version, "_harness_cpu_name", False):
+        _accept_cpu_distribution_name()
+        importlib.metadata.version._harness_cpu_name = True  # type: ignore[attr-defined]
+
+
 def main() -> None:
     """``vllm serve <args>`` with the two fixes applied; arguments pass through unchanged."""
-    _block_broken_optional_packages()
-    _accept_cpu_distribution_name()
+    prepare_import()
     import torch
 
     if not torch.cuda.is_available():
