@@ -260,8 +260,9 @@ class Similarity:
 
             key = cache.hash_json({"embedder": fingerprint(self.embedder), "pairs": pairs})
             path = cache.cache_root() / "similarity" / f"{key}.json"
-            if path.is_file():
-                self.status = "ok (cached)"
+            if path.is_file():  # same status as computed: a rebuilt report must be byte-identical
+                self.status = "ok"
+                log.debug("answer similarity from cache %s", path)
                 return [float(x) for x in json.loads(path.read_text())]
             model = self._model()
             texts = sorted({t for pair in pairs for t in pair})
