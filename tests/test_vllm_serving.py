@@ -216,3 +216,17 @@ def test_in_process_engine_matches_the_server(vllm_run, tmp_path, session_cache)
             here, served = outputs(run_dir, condition, task), outputs(vllm_run, condition, task)
             assert here == {d: served[d] for d in here}, (condition, task)
     assert outputs(run_dir, "ft") != outputs(run_dir, "base")
+
+
+def test_chat_api_generates_and_refuses_log_likelihoods(keyed_server, tmp_path, session_cache, smollm2):
+    """model.client.api=chat: open questions are answered through /chat/completions; multiple-choice
+    tasks (log-likelihoods) stop with one message naming the setting to change."""
+    args = ["run", "+exp=agri", "model=openai", f"model.base_url={keyed_server.base_url}", "model.served_name=smol",
+            "model.api_key_env=HARNESS_TEST_KEY", f"model.tokenizer={smollm2.path}", "model.client.api=chat",
+            "suite.n_docs=1", "eval.limit=2", "conditions=[{adaptation: base, rag: false}]", f"results_dir={tmp_path}"]
+    proc = harness(args, session_cache, timeout=600, env_extra={"HARNESS_TEST_KEY": SECRET})
+    assert proc.returncode == 2
+    assert "model.client.api=completions" in proc.stderr and "Traceback" not in proc.stderr
+    assert SECRET not in proc.stderr + proc.stdout
+    assert "Running generate_until requests" in proc.stderr  # generation went through the chat API first
+    assert not list(tmp_path.glob("agri/*"))
