@@ -12,6 +12,7 @@ import logging
 import urllib.error
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -47,15 +48,14 @@ def load_adapter_into(endpoint: Endpoint, name: str, adapter: Path) -> None:
     log.info("loaded adapter %s into %s as %s", adapter, endpoint.base_url, name)
 
 
-def _serial_loglikelihood(model_cfg: Mapping[str, Any], default: bool) -> bool:
-    """``model.client.serial_loglikelihood``: auto (what the harness knows of the server) or a bool."""
-    value = (model_cfg.get("client") or {}).get("serial_loglikelihood", "auto")
-    return default if value in (None, "auto") else bool(value)
+def _serial_loglikelihood(model_cfg: Mapping[str, Any]) -> bool:
+    """``model.client.serial_loglikelihood``: one log-likelihood request in flight (a shared CPU LoRA server)."""
+    return bool((model_cfg.get("client") or {}).get("serial_loglikelihood") or False)
 
 
 def _attached(model_cfg: Mapping[str, Any], base_url: str, adapters: Mapping[str, Path | None]) -> dict[str, Endpoint]:
     base = Endpoint(normalize_base_url(base_url), _served_name(model_cfg), model_cfg.get("api_key_env"),
-                    serial_loglikelihood=_serial_loglikelihood(model_cfg, False))
+                    serial_loglikelihood=_serial_loglikelihood(model_cfg))
     names = served_models(base)
     if base.model not in names:
         raise HarnessError(
@@ -109,8 +109,7 @@ def model_endpoints(model_cfg: Mapping[str, Any], base_model: str, adapters: Map
     settings = ServerSettings.from_config(server_cfg, model_cfg.get("dtype"))
     name = _served_name(model_cfg)
     modules = {f"{name}+{label}": Path(path) for label, path in adapters.items() if path is not None}
+    serial = _serial_loglikelihood(model_cfg)
     with vllm_server(base_model, name, settings, modules) as server:
-        server.serial_loglikelihood = _serial_loglikelihood(model_cfg, server.serial_loglikelihood)
-        endpoints = {"base": server.endpoint()}
-        endpoints.update({label: server.endpoint(f"{name}+{label}") for label in adapters})
-        yield endpoints
+        models = {"base": name, **{label: f"{name}+{label}" for label in adapters}}
+        yield {label: replace(server.endpoint(model), serial_loglikelihood=serial) for label, model in models.items()}

@@ -166,9 +166,7 @@ def _healthy(root: str) -> bool:
 class VllmServer:
     """One running ``vllm`` server process group; use through :func:`vllm_server`."""
 
-    def __init__(self, process: subprocess.Popen, port: int, log_path: Path, served_name: str,
-                 serial_loglikelihood: bool = False):
-        self.serial_loglikelihood = serial_loglikelihood
+    def __init__(self, process: subprocess.Popen, port: int, log_path: Path, served_name: str):
         self.process = process
         self.port = port
         self.log_path = log_path
@@ -176,7 +174,7 @@ class VllmServer:
         self.base_url = f"http://127.0.0.1:{port}/v1"
 
     def endpoint(self, model: str | None = None) -> Endpoint:
-        return Endpoint(self.base_url, model or self.served_name, serial_loglikelihood=self.serial_loglikelihood)
+        return Endpoint(self.base_url, model or self.served_name)
 
     def wait_healthy(self, timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s
