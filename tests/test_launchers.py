@@ -1,33 +1,33 @@
 """Sweeps on existing engines: a three-way retriever sweep through submitit's local launcher
-(the SLURM launcher's local mode: every job a separate process submitted through submitit),
-merged into one leaderboard."""
+(the SLURM launcher's local mode: every job a separate process submitted through submitit) and
+through Hydra's Ray launcher (a local Ray instance with 2 CPUs), each merged into one leaderboard."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 
 from tests.conftest import REPO
 
+SWEEP = ["run", "-m", "+exp=agri", "retriever=dense,bm25,hybrid", "suite.n_docs=1",
+         "conditions=[{adaptation:base,rag:true}]", "history_db="]
 
-def test_three_way_sweep_through_submitit_local_and_merge(tmp_path, session_cache, smollm2):
-    env = dict(os.environ, HARNESS_CACHE=str(session_cache))
-    results = tmp_path / "results"
-    sweep = [sys.executable, "-m", "harness", "run", "-m", "+exp=agri", "retriever=dense,bm25,hybrid",
-             "suite.n_docs=1", "conditions=[{adaptation:base,rag:true}]", f"results_dir={results}",
-             "hydra/launcher=submitit_local", "hydra.launcher.timeout_min=30", "history_db="]
-    proc = subprocess.run(sweep, cwd=REPO, env=env, capture_output=True, text=True, timeout=1500)
+
+def _sweep(results: Path, launcher: list[str], env: dict[str, str]) -> tuple[str, Path]:
+    """Run the three-way sweep through ``launcher``; its output and the multirun folder."""
+    cmd = [sys.executable, "-m", "harness", *SWEEP, f"results_dir={results}", *launcher]
+    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=1500)
     assert proc.returncode == 0, proc.stderr[-4000:]
-    assert "Submitit 'local' sweep output dir" in proc.stderr + proc.stdout
     runs = sorted(p for p in (results / "agri").iterdir() if not p.name.startswith("."))
     assert len(runs) == 3
-    multirun = next((results / ".hydra").glob("multirun-*"))
-    assert list(multirun.rglob("*submitit*")) or list(multirun.rglob("*.pkl")), "jobs did not go through submitit"
+    return proc.stderr + proc.stdout, next((results / ".hydra").glob("multirun-*"))
 
-    out = tmp_path / "merged"
+
+def _assert_merged(multirun: Path, out: Path, env: dict[str, str]) -> None:
     merged = subprocess.run([sys.executable, "-m", "harness", "merge", str(multirun), "--out", str(out)],
                             cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
     assert merged.returncode == 0, merged.stderr[-3000:]
@@ -35,3 +35,23 @@ def test_three_way_sweep_through_submitit_local_and_merge(tmp_path, session_cach
     assert len(board) == 3
     assert sorted(board["condition"]) == ["retriever=bm25 · base+bm25", "retriever=dense · base+dense",
                                           "retriever=hybrid · base+hybrid"]
+
+
+def test_three_way_sweep_through_submitit_local_and_merge(tmp_path, session_cache, smollm2):
+    env = dict(os.environ, HARNESS_CACHE=str(session_cache))
+    output, multirun = _sweep(tmp_path / "results", ["hydra/launcher=submitit_local",
+                                                     "hydra.launcher.timeout_min=30"], env)
+    assert "Submitit 'local' sweep output dir" in output
+    assert list(multirun.rglob("*submitit*")) or list(multirun.rglob("*.pkl")), "jobs did not go through submitit"
+    _assert_merged(multirun, tmp_path / "merged", env)
+
+
+def test_three_way_sweep_through_ray_and_merge(tmp_path, session_cache, smollm2):
+    # RAY_AUTH_MODE=disabled: a throwaway local instance needs no token in ~/.ray
+    env = dict(os.environ, HARNESS_CACHE=str(session_cache), RAY_AUTH_MODE="disabled")
+    output, multirun = _sweep(tmp_path / "results", ["hydra/launcher=ray", "+hydra.launcher.ray.init.num_cpus=2",
+                                                     "+hydra.launcher.ray.init.include_dashboard=false"], env)
+    assert "Ray Launcher is launching 3 jobs" in output
+    # Ray prefixes what its worker processes print with the remote function and the worker's pid
+    assert "(_run_job pid=" in output and "run folder: " in output, "jobs did not run in Ray workers"
+    _assert_merged(multirun, tmp_path / "merged", env)
