@@ -23,8 +23,10 @@ def _hf_lm(model: ModelUnderTest, batch_size: int) -> Any:
 
     Merged and unmerged LoRA give the same outputs, but the merged model generates at base
     speed, while peft's unmerged wrapper adds two small matmuls to every linear layer.
+    Multiple-choice options that share a prompt are scored on one pass over it
+    (harness.evaluate.prefix_lm).
     """
-    from lm_eval.models.huggingface import HFLM
+    from harness.evaluate.prefix_lm import PrefixSharingHFLM as HFLM
 
     if model.adapter_path is None:
         return HFLM(pretrained=str(model.base_path), dtype=model.dtype, batch_size=batch_size, device="cpu")
