@@ -61,7 +61,14 @@ class TaskVariant:
 def load_suite(spec: RunSpec) -> Any:
     from harness.suites import load_suite as load, subset_suite
 
-    suite = load(str(resolve_path(spec.suite["path"])), tasks_root=PROJECT_ROOT / "tasks")
+    if spec.suite.get("hub"):  # a public dataset, converted once into the cache (docs/hub-suites.md)
+        from harness.suites.hub import materialize_hub_suite
+
+        data_dir = resolve_path(spec.suite["data_dir"]) if spec.suite.get("data_dir") else None
+        root = materialize_hub_suite(spec.suite, data_dir)
+    else:
+        root = resolve_path(spec.suite["path"])
+    suite = load(str(root), tasks_root=PROJECT_ROOT / "tasks")
     n_docs = spec.suite.get("n_docs")
     return subset_suite(suite, int(n_docs)) if n_docs else suite
 
