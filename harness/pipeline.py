@@ -438,6 +438,17 @@ def _mean_records(per_seed: dict[int, list[dict[str, Any]]]) -> list[dict[str, A
     return merged
 
 
+def latency_summary(latency: dict[str, list[Any]]) -> dict[str, dict[str, Any]]:
+    """Seconds per sample per condition (mean over seeds), with how each figure was obtained."""
+    out = {}
+    for name, passes in latency.items():
+        values = [p.seconds_per_sample for p in passes if p.seconds_per_sample is not None]
+        out[name] = {"seconds_per_sample": round(sum(values) / len(values), 4) if values else None,
+                     "source": "+".join(sorted({p.source for p in passes})),
+                     "samples": sum(p.samples for p in passes)}
+    return out
+
+
 def _load_forgetting_suite(spec: RunSpec, suite: Any) -> Any:
     from harness.suites import load_suite as load
 
@@ -499,6 +510,7 @@ def run(spec: RunSpec, resolved_config: dict[str, Any]) -> Path:
         metrics: dict[str, dict[str, dict[str, float]]] = {}
         per_seed: dict[str, dict[str, dict[str, dict[str, float]]]] = {}
         seed_records: dict[str, dict[str, dict[int, list[dict[str, Any]]]]] = {}
+        latency: dict[str, list[Any]] = {}  # condition -> one Latency per pass (seed)
         every = [v for vs in list(variants.values()) + list(forgetting.values()) for v in vs]
         include = sorted({str(v.yaml_path.parent) for v in every})
         passes = eval_passes(spec, adapters)
@@ -509,10 +521,12 @@ def run(spec: RunSpec, resolved_config: dict[str, Any]) -> Path:
                 endpoints = serving.enter_context(model_endpoints(spec.model, str(base.path), served))
             for one in passes:
                 model = model_under_test(spec, base, one.adapter, one.label, endpoints.get(one.label))
-                task_names = list(dict.fromkeys(v.name for c in one.conditions for v in tasks_of(c)))
+                groups = {c.name: [v.name for v in tasks_of(c)] for c in one.conditions}
                 with timer.stage(f"evaluate:{one.label}"):
-                    results = evaluate_model(model, task_names, [Path(p) for p in include],
-                                             dict(spec.eval, client=client_settings(spec)), spec.seed)
+                    results, timing = evaluate_model(model, groups, [Path(p) for p in include],
+                                                     dict(spec.eval, client=client_settings(spec)), spec.seed)
+                for name, got_latency in timing.items():
+                    latency.setdefault(name, []).append(got_latency)
                 for condition in one.conditions:
                     folder = tmp / "samples" / condition.name
                     if one.seed is not None:
@@ -546,6 +560,7 @@ def run(spec: RunSpec, resolved_config: dict[str, Any]) -> Path:
                 "conditions": main, "primary": primary, "reference": spec.reference,
                 "retrieval": {str(v.name): v.stats for v in rag_variants},
                 "retrieval_metrics": retrieval,
+                "latency": latency_summary(latency),
             }
             if uses_icl:
                 stored["icl"] = {v.name: v.stats for (icl, _), vs in variants.items() if icl for v in vs}
