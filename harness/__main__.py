@@ -17,7 +17,7 @@ from harness.errors import HarnessError
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
 
 VERBS: dict[str, str] = {
-    "run": "run an experiment's grid end to end and write a run folder with the leaderboard",
+    "run": "run an experiment's grid end to end and write a run folder with the leaderboard (+exp=all: every suite)",
     "finetune": "train (or fetch from cache) the LoRA adapter of an experiment's suite",
     "index": "build (or fetch from cache) the retrieval index and score retrieval on the suite",
     "retrieve": "print the top-k passages for an ad-hoc query: retrieve \"<query>\" +exp=agri",
@@ -106,6 +106,8 @@ def _hydra(verb: str, job: Callable[[dict[str, Any]], Any], overrides: list[str]
     @hydra.main(version_base="1.3", config_path=str(config_dir), config_name=config_name)
     def entry(cfg: DictConfig) -> None:
         try:
+            if verb != "run" and "suites" in cfg:
+                raise HarnessError(f"+exp=all (a list of suites) is for the run verb; {verb} takes one suite: +exp=<suite>")
             job(OmegaConf.to_container(cfg, resolve=True))  # type: ignore[arg-type]
         except HarnessError as err:
             _fail(str(err))
@@ -116,6 +118,13 @@ def _hydra(verb: str, job: Callable[[dict[str, Any]], Any], overrides: list[str]
 def _job_run(cfg: dict[str, Any]) -> None:
     from harness import pipeline, spec
 
+    if cfg.get("suites") is not None:  # +exp=all: every listed suite's experiment, then one leaderboard
+        from hydra.core.hydra_config import HydraConfig
+
+        from harness import multi_suite
+
+        multi_suite.run(cfg, list(HydraConfig.get().overrides.task))
+        return
     pipeline.run(spec.from_config(cfg), cfg)
 
 

@@ -358,13 +358,18 @@ def model_under_test(spec: RunSpec, base: Any, adapter: Any, label: str, endpoin
 
 def new_run_dir(spec: RunSpec) -> tuple[Path, Path]:
     """(temporary folder to write into, final name it is renamed to when complete)."""
+    return new_folder(spec.results_dir / spec.exp_name, spec.hash)
+
+
+def new_folder(parent: Path, digest: str) -> tuple[Path, Path]:
+    """``new_run_dir`` for any results folder: ``<parent>/<time>-<digest[:10]>`` (never an
+    existing name), created as ``.<name>.tmp`` to be renamed when complete."""
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    parent = spec.results_dir / spec.exp_name
     parent.mkdir(parents=True, exist_ok=True)
-    final = parent / f"{stamp}-{cache.short(spec.hash, 10)}"
+    final = parent / f"{stamp}-{cache.short(digest, 10)}"
     n = 1
     while final.exists():  # never overwrite an earlier run
-        final = parent / f"{stamp}-{cache.short(spec.hash, 10)}-{n}"
+        final = parent / f"{stamp}-{cache.short(digest, 10)}-{n}"
         n += 1
     tmp = parent / f".{final.name}.tmp"
     tmp.mkdir()
