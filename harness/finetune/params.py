@@ -29,7 +29,7 @@ class FinetuneParams:
 
     rank: int = 16
     alpha: int = 32
-    dropout: float = 0.05
+    dropout: float = 0.0
     target_modules: str = "all-linear"
     lr: float = 1e-3
     epochs: float = 3
