@@ -22,6 +22,7 @@ VERBS: dict[str, str] = {
     "index": "build (or fetch from cache) the retrieval index and score retrieval on the suite",
     "retrieve": "print the top-k passages for an ad-hoc query: retrieve \"<query>\" +exp=agri",
     "report": "rebuild a run folder's leaderboard, extra metrics and report.html: report <run folder>",
+    "judge": "LLM-judge a run folder's open-QA answers, then rebuild its report: judge <run folder> +judge=embedded",
     "compare": "regression gate: compare <baseline> <run folder> [--tolerance 0.02] [--force]",
     "merge": "one leaderboard across runs (a sweep): merge <run folder|folder of runs> ... [--out DIR] [--force]",
     "history": "metric trend over runs: history [--exp agri] [--metric mean] [--plot f.svg] | --import <run>",
@@ -73,6 +74,11 @@ def verb_help(verb: str) -> str:
     if verb == "report":
         return ("usage: python -m harness report <run folder> [--no-similarity]\n\n" + VERBS[verb] + "\n"
                 "--no-similarity: skip the answer-similarity metric (it loads the MiniLM embedder)\n")
+    if verb == "judge":
+        return ("usage: python -m harness judge <run folder> +judge=embedded|endpoint [overrides ...]\n\n"
+                f"{VERBS[verb]}.\n\nConfig: conf/judge/ (prompt and rubric: conf/judge/rubric/default.yaml)\n"
+                "Examples: +judge=embedded judge.limit=20  +judge=endpoint judge.base_url=http://host:8000/v1 "
+                "judge.model=NAME judge.api_key_env=OPENAI_API_KEY\n")
     if verb == "history":
         from harness.report import history
 
@@ -185,6 +191,18 @@ def _report(args: list[str]) -> None:
     print(table)
 
 
+def _job_judge(run_dir: str) -> Callable[[dict[str, Any]], None]:
+    def job(cfg: dict[str, Any]) -> None:
+        from harness.judge.runner import judge_folder
+
+        done, table = judge_folder(Path(run_dir), cfg.get("judge"))
+        print(table)
+        print(f"\njudged {done.judged} answers ({done.unparsable} unparsable, {done.from_cache} from the judge cache, "
+              f"{done.asked} asked) in {done.seconds:.1f}s; judgments in {Path(run_dir) / 'judge'}")
+
+    return job
+
+
 def _compare(args: list[str]) -> None:
     from harness.report import compare
 
@@ -239,6 +257,10 @@ def main(argv: list[str] | None = None) -> None:
             if not rest or rest[0].startswith("-") or "=" in rest[0]:
                 _fail('retrieve needs a query first: python -m harness retrieve "when to sow maize?" +exp=agri')
             _hydra(verb, _job_retrieve(rest[0]), rest[1:])
+        elif verb == "judge":
+            if not rest or rest[0].startswith("-") or "=" in rest[0]:
+                _fail("judge needs the run folder first: python -m harness judge results/<exp>/<run> +judge=embedded")
+            _hydra(verb, _job_judge(rest[0]), rest[1:])
         elif verb == "compare":
             _compare(rest)
         elif verb == "merge":

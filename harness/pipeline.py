@@ -467,6 +467,7 @@ def _load_forgetting_suite(spec: RunSpec, suite: Any) -> Any:
 
 def run(spec: RunSpec, resolved_config: dict[str, Any]) -> Path:
     """Run the whole grid; returns the completed run folder."""
+    from harness import judge
     from harness.evaluate.records import sample_record, task_metrics
     from harness.evaluate.runner import evaluate_model
     from harness.models.wheels import offline_env
@@ -474,6 +475,7 @@ def run(spec: RunSpec, resolved_config: dict[str, Any]) -> Path:
     from harness.serving import model_endpoints
 
     offline_env()
+    judging = judge.prepare(resolved_config.get("judge"))  # a bad judge config fails before any work
     timer = Timer()
     tmp, final = new_run_dir(spec)
     try:
@@ -553,6 +555,10 @@ def run(spec: RunSpec, resolved_config: dict[str, Any]) -> Path:
             for task, rows in seed_records[name].items():
                 sub = "forgetting" if task in forgetting_tasks else ""
                 write_jsonl(tmp / "samples" / name / sub / f"{task}.jsonl", _mean_records(rows))
+        judged = None
+        if judging is not None:  # the optional LLM judge over every open-QA answer (harness.judge)
+            with timer.stage("judge"):
+                judged = judge.judge_run(tmp, *judging)
         order = dict.fromkeys(c.name for one in passes for c in one.conditions)  # base pass first
         metrics = {name: metrics[name] for name in order}
 
@@ -596,7 +602,7 @@ def run(spec: RunSpec, resolved_config: dict[str, Any]) -> Path:
         if other is not None:
             hashes["forgetting_suite"] = other.content_hash
         cache.write_json_atomic(tmp / "manifest.json", manifest.build(
-            spec.to_dict(), spec.hash, hashes, timer.stages, sys.argv))
+            spec.to_dict(), spec.hash, hashes, timer.stages, sys.argv, judge=judged.identity if judged else None))
         table = run_report.report_run(tmp, tokenizer=tokenizer, adapter=adapter)  # extras, report.html
         os.replace(tmp, final)
     except BaseException:

@@ -230,3 +230,26 @@ def test_chat_api_generates_and_refuses_log_likelihoods(keyed_server, tmp_path, 
     assert SECRET not in proc.stderr + proc.stdout
     assert "Running generate_until requests" in proc.stderr  # generation went through the chat API first
     assert not list(tmp_path.glob("agri/*"))
+
+
+def test_llm_judge_through_the_server(keyed_server, tmp_path, session_cache):
+    """+judge=endpoint on the served model: replies begun with the configured prefix (vLLM's
+    continue_final_message), the endpoint in the judge's identity, the key from the environment only."""
+    import shutil
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(REPO / "results" / "baselines" / "agri", run_dir)
+    args = ["judge", str(run_dir), "+judge=endpoint", f"judge.base_url={keyed_server.base_url}", "judge.model=smol",
+            "judge.api_key_env=HARNESS_TEST_KEY", "judge.limit=1", "judge.reply_prefix='{\"correctness\": '"]
+    wrong = harness(args, session_cache, timeout=300, env_extra={"HARNESS_TEST_KEY": "wrong-key"})
+    assert wrong.returncode == 2 and "HTTP 401" in wrong.stderr and "wrong-key" not in wrong.stderr
+    assert not (run_dir / "judge").exists()
+    proc = harness(args, session_cache, timeout=600, env_extra={"HARNESS_TEST_KEY": SECRET})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    _assert_secret_nowhere(run_dir, proc)
+    lines = [json.loads(x) for p in sorted((run_dir / "judge").glob("*/agri_qa.jsonl")) for x in p.read_text().splitlines()]
+    assert len(lines) == 4 and all(x["raw"].startswith('{"correctness": ') for x in lines)
+    manifest = json.loads((run_dir / "manifest.json").read_text())["judge"]
+    assert manifest["backend"] == "openai" and manifest["base_url"] == keyed_server.base_url and manifest["model"] == "smol"
+    board = pd.read_csv(run_dir / "leaderboard.csv", index_col=0)
+    assert board["extra:agri_qa:judge_unparsable"].sum() == sum(1 for x in lines if x["unparsable"])

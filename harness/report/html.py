@@ -203,7 +203,8 @@ def sample_table(task: str, metric: str, by_condition: Mapping[str, Sequence[Map
             score = (r.get("scores") or {}).get(metric)
             extra = (extras.per_sample.get(c, {}).get(task, {}).get(key, {}) if extras is not None else {})
             notes = [f"{metric}={_num(score):g}"] + [f"{n}={extra[n]:.2f}" for n in ("rouge_l", "answer_similarity",
-                                                                                     "supported_by_context")
+                                                                                     "supported_by_context",
+                                                                                     "judge_correctness")
                                                      if n in extra and not math.isnan(extra[n])]
             cells.append(f'<td class="{_score_class(score)}">{_e(_answer(r))}'
                          f'<span class="score">{_e(" · ".join(notes))}</span></td>')
@@ -267,7 +268,7 @@ def render(run_id: str, stored: Mapping[str, Any], manifest: Mapping[str, Any] |
         parts += [f"<h3>{_e(title)}</h3>", _table(table)]
     if extras is not None:
         parts.append(f'<p class="note">answer similarity: {_e(extras.similarity)}</p><ul class="note">'
-                     + "".join(f"<li><b>{_e(k)}</b>: {_e(v)}</li>" for k, v in extra_metrics.DEFINITIONS.items())
+                     + "".join(f"<li><b>{_e(k)}</b>: {_e(v)}</li>" for k, v in extras.definitions().items())
                      + "</ul>")
     parts.append('<h2 id="samples">Samples</h2>')
     tasks = sorted({t for tasks_ in records.values() for t in tasks_})

@@ -514,6 +514,8 @@ def _extra_cell(values: Mapping[str, Any], name: str) -> str:
     v = values.get(name)
     if v is None:
         return ""
+    if isinstance(v, int):  # a count (judge_unparsable)
+        return str(v)
     low, high = values.get(f"{name}_ci_low"), values.get(f"{name}_ci_high")
     return f"{v:.3f} [{low:.3f}, {high:.3f}]" if low is not None and high is not None else f"{v:.3f}"
 
@@ -539,6 +541,8 @@ def extra_tables(extras: Any) -> list[tuple[str, pd.DataFrame]]:
         shown = pd.DataFrame(rows, index=pd.Index(index, name="task · condition"))
         shown = shown[[n for n in names if shown[n].astype(bool).any()]]
         tables.append(("Extra metrics (per-sample means, 95% bootstrap CI; not part of the gate)", shown))
+    if getattr(extras, "judge", None):
+        tables.append(judge_table(extras.judge))
     if extras.cost:
         names = sorted(extras.cost)
         shown = pd.DataFrame({
@@ -549,6 +553,26 @@ def extra_tables(extras: Any) -> list[tuple[str, pd.DataFrame]]:
         tables.append((f"Cost (tokens counted with: {extras.tokenizer}; fine-tuning s: {extras.finetune_source})",
                        shown))
     return tables
+
+
+def judge_table(judge: Mapping[str, Any]) -> tuple[str, pd.DataFrame]:
+    """The LLM judge's paired deltas vs the reference (over questions both replies parsed), with
+    who judged in the title (``judge``: Extras.judge, see harness.judge.summary)."""
+    from harness.judge.summary import METRICS, label
+
+    reference = judge.get("reference")
+    index, rows = [], []
+    for condition, tasks in sorted((judge.get("deltas") or {}).items()):
+        for task, got in sorted(tasks.items()):
+            index.append(f"{task} · {condition}")
+            rows.append({f"Δ {m} vs {reference}": "" if m not in got else
+                         f"{_pp(got[m]['estimate'])} pp [{_pp(got[m]['ci_low'])}, {_pp(got[m]['ci_high'])}] "
+                         f"{_p(got[m]['p'])}{_mark(got[m]['ci_low'], got[m]['ci_high'], got[m]['p'])} (n={got[m]['n']})"
+                         for m in METRICS})
+    counts = judge.get("counts") or {}
+    title = (f"LLM judge: {label(judge)}; {counts.get('judged', 0)} answers judged, {counts.get('unparsable', 0)} "
+             "unparsable (left out, never scored 0); paired deltas over questions both replies parsed")
+    return title, pd.DataFrame(rows, index=pd.Index(index, name="task · condition"))
 
 
 def extras_markdown(extras: Any) -> str:

@@ -66,8 +66,9 @@ def hardware() -> dict[str, Any]:
 
 
 def build(spec_dict: dict[str, Any], spec_hash: str, hashes: dict[str, Any],
-          timings: dict[str, float], argv: list[str]) -> dict[str, Any]:
-    return {
+          timings: dict[str, float], argv: list[str], judge: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``judge``: the LLM judge's identity (harness.judge), only for runs that were judged."""
+    out = {
         "spec_hash": spec_hash,
         "spec": spec_dict,
         "hashes": hashes,
@@ -78,3 +79,4 @@ def build(spec_dict: dict[str, Any], spec_hash: str, hashes: dict[str, Any],
         "hardware": hardware(),
         "argv": argv,
     }
+    return out | ({"judge": judge} if judge else {})

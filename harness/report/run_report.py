@@ -1,7 +1,8 @@
 """Everything a run folder's report consists of, rebuilt from its stored files.
 
 ``report_run(run_dir)`` reads metrics.json, manifest.json and samples/, computes the extra
-per-sample metrics and the cost columns (harness.report.extra_metrics), stores their summary
+per-sample metrics and the cost columns (harness.report.extra_metrics), adds the LLM judge's
+columns when the run folder holds judgments (judge/, harness.judge.summary), stores their summary
 under ``"extra"`` in metrics.json (the primary entries are left as they are), writes the
 leaderboard files with the extra columns, and writes report.html. ``run`` calls it before the
 run folder is renamed into place; ``python -m harness report <run folder>`` calls it later.
@@ -17,6 +18,7 @@ from typing import Any
 import yaml
 
 from harness import cache
+from harness.judge import summary as judge_summary
 from harness.report import extra_metrics, html, leaderboard, paper
 from harness.report.history import run_id, run_time
 
@@ -68,6 +70,7 @@ def report_run(run_dir: Path, *, seed: int = 0, similarity: bool = True, tokeniz
                                        finetune_s=_finetune_seconds(adapter, previous),
                                        similarity=extra_metrics.Similarity(enabled=similarity))
         _keep_exact_token_counts(extras, previous)
+        judge_summary.add_to(extras, judge_summary.load(run_dir), stored["reference"], seed)  # judge/, if judged
         stored["extra"] = extras.to_json()
         cache.write_json_atomic(run_dir / "metrics.json", stored)
     except Exception:  # extras are a bonus: never lose a run's leaderboard over them
