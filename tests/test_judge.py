@@ -103,10 +103,14 @@ def test_parse_follows_the_configured_scale():
     ({"rubric": {"user": "Rate {answer}", "scale": [1, 5]}}, "{question}, {reference}"),
     ({"rubric": {"user": "{question} {reference} {answer} {score}"}}, "bad placeholder 'score'"),
     ({"rubric": {"user": "{question} {reference} {answer}", "scale": [5, 1]}}, "low must be below high"),
+    ({"model": "wheel:no-such-model"}, "judge.model 'wheel:no-such-model' is not a wheel-shipped model"),
+    ({"model": "/nonexistent/judge"}, "judge.model '/nonexistent/judge' is not a local transformers model folder"),
 ])
 def test_bad_judge_config_is_one_clear_error(change, message):
+    from harness.judge import prepare
+
     with pytest.raises(HarnessError) as err:
-        judge_config.from_dict(embedded(**change))
+        prepare(embedded(**change))
     assert message in str(err.value)
 
 

@@ -72,6 +72,8 @@ def prepare(section: Any) -> tuple[judge_config.JudgeConfig, Any] | None:
         return None
     config = judge_config.from_dict(section)
     backend = make_backend(config)
+    if config.backend == "hf":
+        backend.folder()  # a wheel model or a local folder with config.json (loaded only when needed)
     if config.backend == "openai":
         key = backend.api_key()
         try:

@@ -67,7 +67,8 @@ class HFChat:
         self._model: Any = None
         self._tokenizer: Any = None
 
-    def _folder(self) -> Path:
+    def folder(self) -> Path:
+        """The local model folder (a wheel model is converted once); a clear error when there is none."""
         from harness.models import wheels
 
         if self.spec in wheels.WHEEL_MODELS:
@@ -87,7 +88,7 @@ class HFChat:
 
         if self.spec in wheels.WHEEL_MODELS:
             return wheels.WHEEL_MODELS[self.spec]().weights_sha256
-        folder = self._folder()
+        folder = self.folder()
         weights = sorted(folder.glob("*.safetensors")) or sorted(folder.glob("*.bin"))
         if not weights:
             raise HarnessError(f"{self.setting}.model '{self.spec}': no *.safetensors or *.bin weights in {folder}")
@@ -103,7 +104,7 @@ class HFChat:
         from harness.models.wheels import offline_env
 
         offline_env()
-        folder = self._folder()
+        folder = self.folder()
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
