@@ -184,8 +184,11 @@ def _report(args: list[str]) -> None:
     metrics_file = run_dir / "metrics.json"
     if not metrics_file.is_file():
         _fail(f"{metrics_file} not found: give a completed run folder (results/<exp>/<timestamp>-<hash>)")
+    from harness import multi_suite
+
     try:
-        table = run_report.report_run(run_dir, similarity=similarity)
+        table = (multi_suite.rebuild(run_dir) if multi_suite.is_combined(run_dir)  # results/all/<run>
+                 else run_report.report_run(run_dir, similarity=similarity))
     except (ValueError, KeyError) as err:
         _fail(f"{run_dir}: unreadable run records ({err}); the run folder is damaged")
     print(table)

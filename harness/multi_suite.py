@@ -134,6 +134,30 @@ def run(cfg: dict[str, Any], overrides: list[str]) -> Path:
     return final
 
 
+def is_combined(folder: Path) -> bool:
+    """A combined run folder (``results/all/<run>``): its metrics.json names the suites' runs."""
+    try:
+        return "suites" in json.loads((folder / "metrics.json").read_text())
+    except (OSError, ValueError):
+        return False
+
+
+def rebuild(folder: Path) -> str:
+    """``report`` on a combined folder: its leaderboard again from the suites' run folders
+    (a run leaderboard written over it would lose the suite columns); returns the markdown."""
+    from harness.report import across_suites, merge
+
+    stored = json.loads((folder / "metrics.json").read_text())
+    runs = {}
+    for name, info in stored["suites"].items():
+        path = Path(str(info.get("run")))
+        if not (path / "metrics.json").is_file():
+            raise HarnessError(f"{folder}: suite '{name}' ran in {path}, which is gone; the combined "
+                               "leaderboard is rebuilt from the suites' run folders")
+        runs[name] = merge.load_run(path)
+    return across_suites.write(across_suites.combine(runs), folder, base=folder.parent.parent)
+
+
 def _failed(name: str, reason: str, done: dict[str, Path]) -> str:
     finished = f"; completed before it: {', '.join(f'{n} ({p})' for n, p in done.items())}" if done else ""
     return (f"+exp=all: suite '{name}' failed: {reason}{finished}; no combined leaderboard was written "

@@ -99,6 +99,16 @@ def test_combined_folder_is_a_compare_target(all_run, capsys):
     assert "PASS" in capsys.readouterr().out
 
 
+def test_report_rebuilds_the_combined_leaderboard(all_run, session_cache):
+    _, combined, _ = all_run
+    expected = (combined / "leaderboard.md").read_text()
+    (combined / "leaderboard.md").unlink()
+    proc = harness(["report", str(combined)], session_cache, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert (combined / "leaderboard.md").read_text() == expected
+    assert proc.stdout.startswith("**Suite means")
+
+
 def test_a_failing_suite_leaves_no_combined_folder(all_run, session_cache):
     results, _, _ = all_run
     before = runs_in(results / "agri")
