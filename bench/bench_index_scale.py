@@ -13,7 +13,8 @@ top 10 are near-ties, which real embeddings (clustered) do not have. Read recall
 bound, and top-1 (the planted neighbour found) as the easy case.
 
 Run: ``python bench/bench_index_scale.py [--sizes 10000 100000 1000000] [--kinds flat hnsw ivfpq]``
-(``--workdir`` keeps the stores between runs; ``--threads`` sets FAISS's OpenMP threads).
+(``--workdir`` keeps the stores between runs; ``--threads`` sets FAISS's OpenMP threads;
+``--json PATH`` also writes every row, and the largest peak RSS at 1M in GiB, for ``bench/run_all.py``).
 """
 
 from __future__ import annotations
@@ -149,6 +150,7 @@ def main() -> None:
     parser.add_argument("--nprobe", type=int, default=16)
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--workdir", type=Path, default=None, help="keep the vector stores here (default: a temp dir)")
+    parser.add_argument("--json", type=Path, help="also write every row here (for bench/run_all.py)")
     args = parser.parse_args()
     kinds = ["flat"] + [k for k in args.kinds if k != "flat"]  # flat is the recall reference
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}; faiss threads "
@@ -156,6 +158,7 @@ def main() -> None:
     header = (f"{'n':>9} {'index':40} {'build s':>8} {'peak RSS MB':>12} {'index MB':>9} {'q/s':>8} "
               f"{'recall@10':>10} {'top-1':>6}")
     lines = [header]
+    rows: list[dict] = []
     with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
         for n in args.sizes:
             store = make_store(n, args.workdir or Path(tmp))
@@ -167,8 +170,17 @@ def main() -> None:
                         f"{got['peak_rss_mb']:12.0f} {got['index_mb']:9.1f} {got['qps']:8.0f} "
                         f"{rec if kind != 'flat' else 1.0:10.3f} {top1:6.3f}")
                 lines.append(line)
+                rows.append({"n": n, "index": describe(params, got["built_as"], args), **got,
+                             "recall_at_10": rec if kind != "flat" else 1.0, "top1": top1})
                 print(line if len(lines) > 2 else f"{header}\n{line}", flush=True)
     print("\n" + "\n".join(lines))
+    import bench_json
+
+    at_1m = [r["peak_rss_mb"] for r in rows if r["n"] == 1_000_000]
+    bench_json.write(args.json, "index_scale", {"peak_rss_1m_gib": max(at_1m) / 1024} if at_1m else {},
+                     {"rows": rows}, {"sizes": args.sizes, "kinds": kinds, "threads": args.threads,
+                                      "hnsw_m": args.hnsw_m, "ef_construction": args.ef_construction,
+                                      "ef_search": args.ef_search, "pq_m": args.pq_m, "nprobe": args.nprobe})
 
 
 if __name__ == "__main__":

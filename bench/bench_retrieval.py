@@ -1,7 +1,7 @@
 """Retrieval benchmark: embedder overhead vs raw sentence-transformers, flat vs HNSW recall,
 and (``--scale``) IVF-PQ vs flat on synthetic random unit vectors at 10k / 100k (/ 1M) rows.
 
-Run: ``python bench/bench_retrieval.py [--n 3000 --queries 200 --batch-size 64]``, or
+Run: ``python bench/bench_retrieval.py [--n 3000 --queries 200 --batch-size 64] [--json PATH]``, or
 ``python bench/bench_retrieval.py --scale 10000 100000 [--threads 1]`` for the index-only part
 (no embedder: random vectors, each size built in a fresh subprocess so its peak RSS is its own).
 Both embedders run side by side in one process on the same texts (interleaved, best of
@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # runnable from a checkout
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 CROPS = ["wheat", "maize", "rice", "barley", "sorghum", "cassava", "potato", "tomato", "soybean", "coffee",
          "cocoa", "banana", "olive", "grape", "apple", "cotton", "sugarcane", "millet", "lentil", "onion"]
@@ -196,6 +197,7 @@ def main() -> None:
                         help="only the IVF-PQ vs flat part, at these corpus sizes (e.g. 10000 100000)")
     parser.add_argument("--nprobe", type=int, default=16)
     parser.add_argument("--threads", type=int, default=1, help="faiss threads for --scale")
+    parser.add_argument("--json", type=Path, help="also write the embedding ratio here (for bench/run_all.py)")
     args = parser.parse_args()
     if args.scale:
         bench_scale(args.scale, args.queries, args.nprobe, args.threads)
@@ -211,11 +213,18 @@ def main() -> None:
           f"ratio ours/raw {ours / raw:.3f}")
     t0 = time.perf_counter()
     vectors = emb.encode(texts, batch_size=args.batch_size)
-    print(f"embedded {args.n} passages in {time.perf_counter() - t0:.1f} s")
+    embed_s = time.perf_counter() - t0
+    print(f"embedded {args.n} passages in {embed_s:.1f} s")
     queries = synthetic_queries(args.queries)
     qvec = emb.encode(queries, batch_size=args.batch_size)
     bench_indexes(vectors, qvec, 10, ms=[16, 32], efs=[16, 64, 128])
     bench_cache(corpus, queries)
+    import bench_json
+
+    bench_json.write(args.json, "retrieval", {"embed_vs_raw": ours / raw},
+                     {"ours_passages_per_s": ours, "raw_passages_per_s": raw, "embed_all_s": embed_s},
+                     {"n": args.n, "embed_n": args.embed_n, "batch_size": args.batch_size, "rounds": args.rounds,
+                      "queries": args.queries, "torch_threads": torch.get_num_threads()})
 
 
 if __name__ == "__main__":

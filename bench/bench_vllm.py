@@ -1,6 +1,6 @@
 """vLLM-served vs in-process hf on the same grid: speed ratio and answer agreement, in one run.
 
-    .venv/bin/python bench/bench_vllm.py [--n-docs 10] [--cache DIR] [--keep-compile-cache]
+    .venv/bin/python bench/bench_vllm.py [--n-docs 10] [--cache DIR] [--json PATH]
 
 Both backends evaluate the same conditions on the same materialised tasks with the same adapter
 (trained once, by the first run, and cached). Each backend starts with an empty generation cache,
@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 def harness_run(backend: str, args: list[str], cache: Path, results: Path) -> Path:
@@ -54,6 +55,7 @@ def main() -> None:
     parser.add_argument("--n-docs", type=int, default=10, help="agri documents whose questions are evaluated")
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--cache", type=Path, help="harness cache to use (default: a fresh temporary one)")
+    parser.add_argument("--json", type=Path, help="also write the ratios and times here (for bench/run_all.py)")
     args = parser.parse_args()
     cache = args.cache or Path(tempfile.mkdtemp(prefix="bench-vllm-cache-"))
     results = Path(tempfile.mkdtemp(prefix="bench-vllm-results-"))
@@ -87,6 +89,13 @@ def main() -> None:
               f"{metric} {mean(a):.3f} / {mean(b):.3f}")
     print(f"{'all':<12} {'':<10} {total_same / max(1, total):7.2f} {total:4d}")
     print(f"\nrun folders: {hf_dir}  {served_dir}")
+    import bench_json
+
+    bench_json.write(args.json, "vllm",
+                     {"vllm_vs_hf": eval_hf / eval_vllm, "vllm_vs_hf_incl_start": eval_hf / (eval_vllm + serve)},
+                     {"eval_hf_s": eval_hf, "eval_vllm_s": eval_vllm, "serve_start_s": serve,
+                      "answers_identical": total_same, "answers_compared": total},
+                     {"n_docs": args.n_docs, "epochs": args.epochs})
 
 
 if __name__ == "__main__":
