@@ -615,7 +615,10 @@ def run(spec: RunSpec, resolved_config: dict[str, Any]) -> Path:
 
 def print_summary(run_dir: Path, table: str, timer: Timer, suite: Any) -> None:
     """One screen on stdout: the leaderboard, where time went, where the run folder is."""
+    from harness.report.manifest import peak_rss_mb
+
     print(f"\n== {suite.name} leaderboard ==\n")
     print(table)
     print("\nstages: " + ", ".join(f"{k} {v:.1f}s" for k, v in timer.stages.items()))
+    print(f"stages total {sum(timer.stages.values()):.1f}s; peak memory {peak_rss_mb()['process']:.0f} MB")
     print(f"run folder: {run_dir}")

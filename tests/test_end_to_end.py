@@ -82,6 +82,12 @@ def test_run_folder_contents(small_run):
     closed = [json.loads(line) for line in
               (run_dir / "samples" / "base" / "agri_qa.jsonl").read_text().splitlines()]
     assert len(closed) == len(records) and all(r["context"] == "" for r in closed)
+    latency = metrics["latency"]  # model seconds per question, measured per condition
+    assert set(latency) == {"base", "base+dense", "ft", "ft+dense"}
+    assert all(v["seconds_per_sample"] > 0 and v["source"] in ("measured", "estimated", "cached") for v in latency.values())
+    cost = metrics["extra"]["cost"]
+    assert cost["base+dense"]["seconds_per_sample"] == latency["base+dense"]["seconds_per_sample"]
+    assert "s per sample" in (run_dir / "leaderboard.md").read_text()
 
 
 def test_base_and_adapter_never_share_answers(small_run, session_cache):
@@ -101,6 +107,12 @@ def test_unchanged_rerun_is_cached_and_identical(small_run, session_cache, tmp_p
     assert proc.returncode == 0, proc.stderr[-4000:]
     again = only_run(tmp_path)
     assert (again / "leaderboard.csv").read_text() == (run_dir / "leaderboard.csv").read_text()
+    # latency is the first run's measurement, not the ~0 s of answering from the cache
+    first_latency = json.loads((run_dir / "metrics.json").read_text())["latency"]
+    again_latency = json.loads((again / "metrics.json").read_text())["latency"]
+    assert {c: v["seconds_per_sample"] for c, v in again_latency.items()} == \
+        {c: v["seconds_per_sample"] for c, v in first_latency.items()}
+    assert {v["source"] for v in again_latency.values()} == {"cached"}
     log = proc.stdout + proc.stderr
     assert "adapter cache hit" in log
     assert not re.search(r"Requests remaining: [1-9]", log), "a cached rerun generated again"

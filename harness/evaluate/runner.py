@@ -270,6 +270,8 @@ def _simple_evaluate(lm: Any, model: ModelUnderTest, task_names: list[str], task
             task_manager=task_manager,
             use_cache=str(model.generation_cache_prefix()),
             limit=eval_cfg.get("limit"),
+            # eval.max_gen_toks caps every generation task, whatever its YAML says
+            gen_kwargs={"max_gen_toks": int(eval_cfg["max_gen_toks"])} if eval_cfg.get("max_gen_toks") else None,
             bootstrap_iters=int(eval_cfg.get("bootstrap_iters", 1000)),
             log_samples=True,
             apply_chat_template=bool(model.chat_template),

@@ -15,8 +15,9 @@ any run folder without a model (the optional answer-similarity metric needs the 
   ``supported_by_context`` — the answer string, or every claim word of it, occurs in the
   context (for multiple choice: the chosen option occurs in it); ``self_knowledge`` — answered correctly although the context lacked the gold answer
   (the model knew it without retrieval).
-- cost per condition: mean prompt tokens, mean generated tokens (generation tasks), and the
-  fine-tuning time: the adapter's training time from its card when the run had it (it stays
+- cost per condition: mean prompt tokens, mean generated tokens (generation tasks), seconds of
+  model time per sample (measured by the run as batched throughput, kept for cache-served
+  reruns: harness.evaluate.runner), and the fine-tuning time: the adapter's training time from its card when the run had it (it stays
   the same on a cached rerun), else the fine-tuning stage time from the manifest.
 
 Text comparisons use the suites' answer normalisation (``harness.suites.text.normalize_text``),
@@ -64,7 +65,7 @@ JUDGE_DEFINITIONS = {  # listed only for runs with judgments
     "judge_succinctness": "LLM judge's succinctness, rubric 1–5 scaled to 0–1 (parsed replies only)",
     "judge_unparsable": "judge replies without valid scores (counted, never scored as zero)",
 }
-COST_KEYS = ("mean_prompt_tokens", "mean_generated_tokens", "finetune_s")
+COST_KEYS = ("mean_prompt_tokens", "mean_generated_tokens", "seconds_per_sample", "finetune_s")
 FROM_CARD = "the adapter's training time (its card)"
 FROM_MANIFEST = "the fine-tuning stage wall time of this run (manifest; ~0 s when the adapter came from the cache)"
 CORRECT_AT = 0.5  # a primary score at or above this counts as a correct answer
@@ -349,8 +350,9 @@ def _mean(values: list[float]) -> float | None:
 
 
 def cost(records: Records, counter: TokenCounter, manifest: Mapping[str, Any] | None,
-         finetune_s: float | None = None) -> dict[str, dict[str, Any]]:
-    """Per condition: mean prompt tokens, mean generated tokens (generation tasks only), and the
+         finetune_s: float | None = None, latency: Mapping[str, Any] | None = None) -> dict[str, dict[str, Any]]:
+    """Per condition: mean prompt tokens, mean generated tokens (generation tasks only), model
+    seconds per evaluated sample (``latency``: what the run measured, metrics.json), and the
     fine-tuning time of ft conditions: ``finetune_s`` (the adapter's training time) when given,
     else the manifest's fine-tuning stage time."""
     timings = (manifest or {}).get("timings_s") or {}
@@ -363,10 +365,13 @@ def cost(records: Records, counter: TokenCounter, manifest: Mapping[str, Any] | 
         prompts = [counter.count(r["prompt"]) for r in rows if r.get("prompt")]
         generated = [counter.count(r["output"]) for r in rows if is_generation(r)]
         adaptation = adaptations.get(condition) or condition.split("+", 1)[0]
-        finetune = trained if adaptation == "ft" else 0.0
+        # raft trains its own adapter: its time is in the manifest's stage total, not one figure here
+        finetune = trained if adaptation == "ft" else None if adaptation == "raft" else 0.0
+        measured = (latency or {}).get(condition) or {}
         out[condition] = {
             "mean_prompt_tokens": _mean(prompts),
             "mean_generated_tokens": _mean(generated),
+            "seconds_per_sample": measured.get("seconds_per_sample"),
             "finetune_s": None if finetune is None else float(finetune),
         }
     return out
@@ -414,7 +419,7 @@ def _summary(values: Iterable[float], seed: int) -> dict[str, float | None]:
 
 def compute(records: Records, primary: Mapping[str, str], manifest: Mapping[str, Any] | None = None, *,
             similarity: Similarity | None = None, tokenizer: Any = None, finetune_s: float | None = None,
-            seed: int = 0) -> Extras:
+            latency: Mapping[str, Any] | None = None, seed: int = 0) -> Extras:
     """Extra metrics of every condition × task, and the cost of every condition (``finetune_s``:
     the adapter's training time, when known; else the manifest's stage time is used)."""
     from harness.report.leaderboard import sample_key
@@ -452,7 +457,7 @@ def compute(records: Records, primary: Mapping[str, str], manifest: Mapping[str,
             if out:
                 metrics.setdefault(condition, {})[task] = out
     counter = token_counter(manifest, tokenizer)
-    return Extras(metrics, cost(records, counter, manifest, finetune_s), per_sample, counter.name,
+    return Extras(metrics, cost(records, counter, manifest, finetune_s, latency), per_sample, counter.name,
                   similarity.status if pairs else "not needed (no open-QA records)",
                   FROM_CARD if finetune_s is not None else FROM_MANIFEST, finetune_s)
 

@@ -26,7 +26,7 @@ from harness.report import stats
 Samples = dict[str, dict[str, dict[str, dict[str, float]]]]
 Metrics = Mapping[str, Mapping[str, Mapping[str, float]]]
 
-COST_ORDER = ("mean_prompt_tokens", "mean_generated_tokens", "finetune_s")
+COST_ORDER = ("mean_prompt_tokens", "mean_generated_tokens", "seconds_per_sample", "finetune_s")
 SIG_NOTE = "95% CIs (bootstrap); Δ paired per question; * = CI excludes 0 and p < 0.05, ns = not significant"
 
 
@@ -548,9 +548,11 @@ def extra_tables(extras: Any) -> list[tuple[str, pd.DataFrame]]:
         shown = pd.DataFrame({
             "mean prompt tokens": [_cost_cell(extras.cost[c].get("mean_prompt_tokens"), 1) for c in names],
             "mean generated tokens": [_cost_cell(extras.cost[c].get("mean_generated_tokens"), 1) for c in names],
+            "s per sample": [_cost_cell(extras.cost[c].get("seconds_per_sample"), 3) for c in names],
             "fine-tuning s": [_cost_cell(extras.cost[c].get("finetune_s"), 1) for c in names],
         }, index=pd.Index(names, name="condition"))
-        tables.append((f"Cost (tokens counted with: {extras.tokenizer}; fine-tuning s: {extras.finetune_source})",
+        tables.append((f"Cost (tokens counted with: {extras.tokenizer}; s per sample: model time per question, "
+                        f"batched, as measured by the run; fine-tuning s: {extras.finetune_source})",
                        shown))
     return tables
 

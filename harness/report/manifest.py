@@ -65,6 +65,16 @@ def hardware() -> dict[str, Any]:
     return info
 
 
+def peak_rss_mb() -> dict[str, float]:
+    """The largest resident memory so far of this process and of its finished child processes
+    (a launched vLLM server counts there once stopped): what the run needed at its peak."""
+    import resource
+
+    to_mb = 1 / 1024 if sys.platform != "darwin" else 1 / 2**20  # ru_maxrss: KiB on Linux, bytes on macOS
+    return {"process": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * to_mb, 1),
+            "children": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * to_mb, 1)}
+
+
 def build(spec_dict: dict[str, Any], spec_hash: str, hashes: dict[str, Any],
           timings: dict[str, float], argv: list[str], judge: dict[str, Any] | None = None) -> dict[str, Any]:
     """``judge``: the LLM judge's identity (harness.judge), only for runs that were judged."""
@@ -77,6 +87,7 @@ def build(spec_dict: dict[str, Any], spec_hash: str, hashes: dict[str, Any],
         "versions": package_versions(),
         "git": git_state(),
         "hardware": hardware(),
+        "peak_rss_mb": peak_rss_mb(),
         "argv": argv,
     }
     return out | ({"judge": judge} if judge else {})

@@ -68,6 +68,7 @@ def report_run(run_dir: Path, *, seed: int = 0, similarity: bool = True, tokeniz
     try:
         extras = extra_metrics.compute(records, stored["primary"], manifest, seed=seed, tokenizer=tokenizer,
                                        finetune_s=_finetune_seconds(adapter, previous),
+                                       latency=stored.get("latency"),
                                        similarity=extra_metrics.Similarity(enabled=similarity))
         _keep_exact_token_counts(extras, previous)
         judge_summary.add_to(extras, judge_summary.load(run_dir), stored["reference"], seed)  # judge/, if judged
