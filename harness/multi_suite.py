@@ -16,7 +16,6 @@ import json
 import logging
 import os
 import shutil
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -186,7 +185,7 @@ def _manifest(specs: dict[str, RunSpec], done: dict[str, Path], digest: str, ove
         "per_suite": {name: {k: v for k, v in s.to_dict().items() if k in ("retriever", "finetune")}
                       for name, s in specs.items()},
     }
-    return manifest.build(combined_spec, digest, hashes, seconds, sys.argv)
+    return manifest.build(combined_spec, digest, hashes, seconds, manifest.command_line())
 
 
 def print_summary(folder: Path, combined: Any, done: dict[str, Path], seconds: dict[str, float]) -> None:

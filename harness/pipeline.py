@@ -11,7 +11,6 @@ import json
 import logging
 import os
 import shutil
-import sys
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -602,7 +601,7 @@ def run(spec: RunSpec, resolved_config: dict[str, Any]) -> Path:
         if other is not None:
             hashes["forgetting_suite"] = other.content_hash
         cache.write_json_atomic(tmp / "manifest.json", manifest.build(
-            spec.to_dict(), spec.hash, hashes, timer.stages, sys.argv, judge=judged.identity if judged else None))
+            spec.to_dict(), spec.hash, hashes, timer.stages, manifest.command_line(), judge=judged.identity if judged else None))
         table = run_report.report_run(tmp, tokenizer=tokenizer, adapter=adapter)  # extras, report.html
         os.replace(tmp, final)
     except BaseException:

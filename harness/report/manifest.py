@@ -65,6 +65,19 @@ def hardware() -> dict[str, Any]:
     return info
 
 
+def command_line(verb: str = "run") -> list[str]:
+    """This job's command: the verb and its Hydra overrides — in a sweep, this job's own — rather
+    than the process's argv, which under the Ray and submitit launchers is the worker's."""
+    try:
+        from hydra.core.hydra_config import HydraConfig
+
+        if HydraConfig.initialized():
+            return [f"harness-{verb}", *HydraConfig.get().overrides.task]
+    except Exception:  # noqa: BLE001 - outside a Hydra job: the process's own command line
+        pass
+    return list(sys.argv)
+
+
 def peak_rss_mb() -> dict[str, float]:
     """The largest resident memory so far of this process and of its finished child processes
     (a launched vLLM server counts there once stopped): what the run needed at its peak."""
