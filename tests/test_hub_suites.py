@@ -90,6 +90,39 @@ def test_medmcqa_validation_is_eval_explanations_train(suites: dict[str, Suite])
     assert "Answer: Phrenic." in suite.corpus[0]["text"]
 
 
+def test_mmlu_clinical_six_subjects_dev_validation_train_test_eval(suites: dict[str, Suite]) -> None:
+    suite = suites["mmlu_clinical"]
+    rows = suite.task("mmlu_clinical_mc").rows
+    # one test question per subject; anatomy's second test row repeats its dev question: dropped
+    assert [r["topic"] for r in rows] == ["anatomy", "clinical knowledge", "college biology", "college medicine",
+                                         "medical genetics", "professional medicine"]
+    assert rows[0]["question"] == "How many chambers does the human heart have?" and rows[0]["label"] == 2
+    assert len(suite.train) == 12 and suite.train[0]["answer"] == "B. Calcaneus"
+    assert suite.corpus[0]["text"] == "Which bone forms the prominence of the heel? Answer: Calcaneus."
+    assert all(r["gold_ids"] == [] for r in rows)
+    assert "1 test rows dropped" in (suite.root / "README.md").read_text()
+
+
+def test_mmlu_clinical_prompt_is_lm_evals_mmlu_prompt(suites: dict[str, Suite]) -> None:
+    """The converted row renders as lm-eval's mmlu_<subject> does: description line + template."""
+    import yaml
+    from lm_eval.tasks import TaskManager
+    from lm_eval.utils import apply_template
+
+    import lm_eval
+
+    default = Path(lm_eval.__file__).parent / "tasks" / "mmlu" / "default"
+    template = yaml.safe_load((default / "_default_template_yaml").read_text())["doc_to_text"]
+    description = yaml.safe_load((default / "mmlu_medical_genetics.yaml").read_text())["description"]
+    record = raw(FIXTURES / "mmlu_clinical/medical_genetics/test-00000-of-00001.jsonl")[0]
+    suite = suites["mmlu_clinical"]
+    manager = TaskManager(include_path=[str(suite.root)], include_defaults=False)
+    task = manager.load(["mmlu_clinical_mc"])["tasks"]["mmlu_clinical_mc"]
+    doc = next(d for d in task.test_docs() if d["topic"] == "medical genetics")
+    assert task.doc_to_text(doc) == description + apply_template(template, record)
+    assert task.doc_to_choice(doc) == ["A", "B", "C", "D"] and task.doc_to_target(doc) == record["answer"]
+
+
 def test_fiqa_beir_corpus_queries_and_qrels(suites: dict[str, Suite]) -> None:
     suite = suites["fiqa"]
     assert [d["id"] for d in suite.corpus] == ["3001", "3002", "3003", "3004", "3005", "3006"]

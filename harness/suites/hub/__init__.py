@@ -19,7 +19,7 @@ from typing import Any
 from harness import cache
 from harness.errors import HarnessError
 
-HUB_SUITES = ("pubmedqa", "medqa", "medmcqa", "fiqa", "phrasebank", "agxqa", "kisanvaani")
+HUB_SUITES = ("pubmedqa", "medqa", "medmcqa", "mmlu_clinical", "fiqa", "phrasebank", "agxqa", "kisanvaani")
 # suite.* keys every hub suite takes (beside the converter's own OPTIONS)
 COMMON = {"name": None, "hub": None, "path": None, "n_docs": None, "data_dir": None, "revision": None,
           "max_train": None, "max_eval": None, "seed": 0}
