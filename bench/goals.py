@@ -44,4 +44,7 @@ GOALS: tuple[Goal, ...] = (
 INFO: tuple[tuple[str, str, str, str], ...] = (
     ("vllm_vs_hf_incl_start", "vllm", "vLLM-served / in-process hf, server start included", "{:.2f}×"),
     ("retrieval_share_of_wall", "rag_share", "retrieval stage / the RAG run's whole wall time", "{:.1%}"),
+    ("mc_speedup", "cpu_speedups", "MC scoring: lm-eval HFLM time / shared-prompt time", "{:.2f}×"),
+    ("mc_choice_flips", "cpu_speedups", "MC questions whose chosen option differs between the two", "{:.0f}"),
+    ("lora_dropout_cost_ratio", "cpu_speedups", "LoRA step time, dropout 0.05 / dropout 0", "{:.2f}×"),
 )

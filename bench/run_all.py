@@ -51,6 +51,8 @@ BENCHES: dict[str, Bench] = {
     "rag_share": Bench("bench_rag_share.py", (), ("--n-docs", "2", "--limit", "8"), True),
     "overhead": Bench("bench_overhead.py", ("--limit", "40"), ("--limit", "4"), True),
     "vllm": Bench("bench_vllm.py", ("--n-docs", "10"), ("--n-docs", "1", "--epochs", "1"), True),
+    "cpu_speedups": Bench("bench_cpu_speedups.py", ("--questions", "40", "--steps", "6"),
+                          ("--questions", "8", "--steps", "2"), False),
     "index_scale": Bench("bench_index_scale.py", ("--sizes", "10000", "100000", "1000000"),
                          ("--sizes", "10000"), False),
 }
