@@ -153,3 +153,14 @@ def test_leaderboard_without_samples_or_reference(tmp_path: Path):
     (tmp_path / "single").mkdir()
     leaderboard.write(frame, stored["primary"], "base", tmp_path / "single")
     assert not (tmp_path / "single" / "rag_x_ft.csv").exists()
+
+
+def test_normal_delta_without_stderr_is_never_significant():
+    """A metric lm-eval reports without a stderr (macro-F1) gets no test: a drop is shown, not gated."""
+    from harness.report.stats import normal_delta
+
+    drop = normal_delta(0.60, float("nan"), 0.40, float("nan"))
+    assert drop.estimate == pytest.approx(-0.20)
+    assert math.isnan(drop.p_value) and not drop.significant
+    exact = normal_delta(0.60, 0.0, 0.40, 0.0)  # both known exactly: the delta is certain
+    assert exact.significant

@@ -227,10 +227,12 @@ def normal_delta(a_mean: float, a_se: float, b_mean: float, b_se: float, *, alph
     """Delta of two aggregates known only by mean and standard error (a baseline stored without
     samples): normal-approximation CI and two-sided z-test."""
     estimate = b_mean - a_mean
-    se = math.hypot(0.0 if math.isnan(a_se) else a_se, 0.0 if math.isnan(b_se) else b_se)
     if math.isnan(estimate):
         return Delta(math.nan, math.nan, math.nan, math.nan, 0, "normal", False, alpha)
-    if se == 0:  # both aggregates exact (or stderr unknown): the CI collapses onto the delta
+    if math.isnan(a_se) or math.isnan(b_se):  # e.g. macro-F1: lm-eval reports no stderr; no test, never "significant"
+        return Delta(estimate, math.nan, math.nan, math.nan, 0, "normal", False, alpha)
+    se = math.hypot(a_se, b_se)
+    if se == 0:  # both aggregates exact: the CI collapses onto the delta
         return Delta(estimate, estimate, estimate, 1.0 if estimate == 0 else 0.0, 0, "normal", False, alpha)
     z = sps.norm.ppf(1 - alpha / 2)
     p = float(2 * sps.norm.sf(abs(estimate) / se))
