@@ -82,7 +82,6 @@ class PrefixSharingHFLM(HFLM):
             first = F.log_softmax(out.logits[:, -1, :].to(torch.float32), dim=-1)[0]  # [vocab]
             cache = out.past_key_values
             longest = max(len(o) for o in options)
-            scored: list[tuple[float, bool]] = []
             if longest == 1:  # every option is one token: the prompt's last logits decide them all
                 greedy = int(first.argmax())
                 return [(float(first[o[0]]), o[0] == greedy) for o in options]
@@ -92,6 +91,7 @@ class PrefixSharingHFLM(HFLM):
             batch = torch.tensor([o + [pad] * (longest - len(o)) for o in options], dtype=torch.long, device=device)
             rest = self.model(batch[:, :-1], past_key_values=cache, use_cache=True).logits
             rest = F.log_softmax(rest.to(torch.float32), dim=-1)  # [n, longest-1, vocab]
+            scored: list[tuple[float, bool]] = []
             for row, option in enumerate(options):
                 logprobs = [first] + [rest[row, j] for j in range(len(option) - 1)]
                 total = sum(float(lp[tok]) for lp, tok in zip(logprobs, option))

@@ -222,7 +222,6 @@ def evaluate_model(
     Returns lm-eval's results dict over all tasks (with samples) and each group's latency per
     sample. A task that appears in several groups is evaluated once, with the first.
     """
-    import lm_eval
     from lm_eval.tasks import TaskManager
 
     task_manager = TaskManager(

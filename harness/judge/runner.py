@@ -75,9 +75,8 @@ def prepare(section: Any) -> tuple[judge_config.JudgeConfig, Any] | None:
     if config.backend == "hf":
         backend.folder()  # a wheel model or a local folder with config.json (loaded only when needed)
     if config.backend == "openai":
-        key = backend.api_key()
         try:
-            http_json(f"{backend.base_url}/models", headers={"Authorization": f"Bearer {key}"} if key else {},
+            http_json(f"{backend.base_url}/models", headers=backend.headers(),
                       timeout=float(config.settings.get("timeout_s") or 30))
         except urllib.error.HTTPError as err:
             hint = " (the key in judge.api_key_env was rejected)" if err.code in (401, 403) else ""

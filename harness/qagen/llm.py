@@ -30,7 +30,7 @@ from harness import cache
 from harness.errors import HarnessError
 from harness.qagen.generators import Generated, QAPair, parse_pairs, source_sentence
 from harness.qagen.sections import Section
-from harness.serving.endpoint import Endpoint, http_json
+from harness.serving.endpoint import Endpoint, bearer, http_json
 
 log = logging.getLogger(__name__)
 
@@ -197,6 +197,9 @@ class OpenAIChat:
             raise HarnessError(f"{self.setting}.api_key_env: the environment variable {name} is no longer set")
         return key
 
+    def headers(self) -> dict[str, str]:
+        return bearer(self.api_key())
+
     def _scrub(self, text: str) -> str:
         text = " ".join(str(text).split())
         key = os.environ.get(self.endpoint.api_key_env) if self.endpoint.api_key_env else None
@@ -251,8 +254,7 @@ class OpenAIChat:
     def _urllib(self, messages: Conversation, prefixed: bool = False) -> str:
         payload = {"model": self.model, "messages": messages, "max_tokens": self.max_new_tokens,
                    "temperature": self.temperature, **self._continue(prefixed)}
-        key = self.api_key()
-        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        headers = self.headers()
         delay = 0.5
         for attempt in range(self.max_retries + 1):
             try:

@@ -51,11 +51,15 @@ class Endpoint:
         return key
 
     def headers(self) -> dict[str, str]:
-        key = self.api_key()
-        return {"Authorization": f"Bearer {key}"} if key else {}
+        return bearer(self.api_key())
 
     def with_model(self, model: str) -> "Endpoint":
         return replace(self, model=model)
+
+
+def bearer(key: str) -> dict[str, str]:
+    """The auth header for an API key; none without a key (local servers)."""
+    return {"Authorization": f"Bearer {key}"} if key else {}
 
 
 def normalize_base_url(url: str) -> str:
