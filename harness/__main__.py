@@ -147,11 +147,11 @@ def _job_finetune(cfg: dict[str, Any]) -> None:
     print(f"adapter: {adapter.path}")
     print(f"examples: {card.get('n_examples')}  train time: {card.get('train_seconds', 0):.1f}s  "
           f"final loss: {losses[-1]['loss'] if losses else 'n/a'}")
-    if run_spec.finetune.get("export_merged"):
+    if run_spec.finetune.raw.get("export_merged"):
         from harness.finetune.export import export_merged
 
         base = pipeline.resolve_base_model(run_spec)
-        print(f"merged model: {export_merged(base, adapter, Path(str(run_spec.finetune['export_merged'])))}")
+        print(f"merged model: {export_merged(base, adapter, Path(str(run_spec.finetune.raw['export_merged'])))}")
 
 
 def _job_index(cfg: dict[str, Any]) -> None:
@@ -162,7 +162,7 @@ def _job_index(cfg: dict[str, Any]) -> None:
 
     offline_env()
     run_spec = spec.from_config(cfg)
-    if run_spec.retriever.get("kind") == "none":
+    if run_spec.retriever.raw.get("kind") == "none":
         raise HarnessError("retriever=none has no index; choose retriever=dense (or another)")
     suite = pipeline.load_suite(run_spec)
     rcfg = pipeline.retriever_config(run_spec)

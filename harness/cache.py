@@ -15,9 +15,11 @@ import json
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 COMPLETE_MARKER = ".complete"
 
@@ -110,3 +112,21 @@ def write_json_atomic(path: Path, obj: Any) -> None:
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
     tmp.write_text(json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
     os.replace(tmp, path)
+
+
+def get_or_build(stage: str, key: str, build: Callable[[Path], Any], load: Callable[[Path], T], *,
+                 valid: Callable[[Path], bool] | None = None) -> T:
+    """The one cache primitive: ``load(entry)`` of a complete entry, else build it first.
+
+    Under a lock on the key (so concurrent jobs never build one entry twice), a complete entry
+    (marker present, and ``valid(entry)`` if given) is loaded as it is; otherwise
+    ``build(scratch)`` writes into a scratch folder that becomes ``entry_dir(stage, key)``
+    atomically only when ``build`` returns. A build that needs the final path inside the files
+    it writes (absolute paths in a task YAML) takes it from ``entry_dir(stage, key)``.
+    """
+    entry = entry_dir(stage, key)
+    with file_lock(entry.parent / f"{key}.lock"):
+        if not (is_complete(entry) and (valid is None or valid(entry))):
+            with building(stage, key) as scratch:
+                build(scratch)
+        return load(entry)

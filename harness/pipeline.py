@@ -60,15 +60,15 @@ class TaskVariant:
 def load_suite(spec: RunSpec) -> Any:
     from harness.suites import load_suite as load, subset_suite
 
-    if spec.suite.get("hub"):  # a public dataset, converted once into the cache (docs/hub-suites.md)
+    if spec.suite.raw.get("hub"):  # a public dataset, converted once into the cache (docs/hub-suites.md)
         from harness.suites.hub import materialize_hub_suite
 
-        data_dir = resolve_path(spec.suite["data_dir"]) if spec.suite.get("data_dir") else None
-        root = materialize_hub_suite(spec.suite, data_dir)
+        data_dir = resolve_path(spec.suite.raw["data_dir"]) if spec.suite.raw.get("data_dir") else None
+        root = materialize_hub_suite(spec.suite.raw, data_dir)
     else:
-        root = resolve_path(spec.suite["path"])
+        root = resolve_path(spec.suite.raw["path"])
     suite = load(str(root), tasks_root=PROJECT_ROOT / "tasks")
-    n_docs = spec.suite.get("n_docs")
+    n_docs = spec.suite.raw.get("n_docs")
     return subset_suite(suite, int(n_docs)) if n_docs else suite
 
 
@@ -86,8 +86,8 @@ class HubModel:
 def resolve_base_model(spec: RunSpec) -> Any:
     from harness.models import wheels
 
-    source = str(spec.model.get("source", ""))
-    backend = str(spec.model.get("backend", "hf"))
+    source = str(spec.model.raw.get("source", ""))
+    backend = str(spec.model.raw.get("backend", "hf"))
     if source in wheels.WHEEL_MODELS:
         return wheels.WHEEL_MODELS[source]()
     if source.startswith("path:"):
@@ -100,8 +100,8 @@ def resolve_base_model(spec: RunSpec) -> Any:
         model_id, _, revision = source[len("hf:"):].partition("@")
         return HubModel(model_id, cache.hash_json({"hub": model_id, "revision": revision or "main"}))
     if backend == "openai":
-        identity = {"base_url": spec.model.get("base_url"), "served_name": spec.model.get("served_name")}
-        return HubModel(str(spec.model.get("tokenizer") or ""), cache.hash_json(identity))
+        identity = {"base_url": spec.model.raw.get("base_url"), "served_name": spec.model.raw.get("served_name")}
+        return HubModel(str(spec.model.raw.get("tokenizer") or ""), cache.hash_json(identity))
     raise HarnessError(
         f"model.source={source!r} (backend {backend}) cannot run: use the embedded default "
         "(model=smollm2-135m), model.source=path:<local transformers folder>, or a hub id "
@@ -111,7 +111,7 @@ def resolve_base_model(spec: RunSpec) -> Any:
 
 def tokenizer_source(spec: RunSpec, base: Any) -> str:
     """Where prompts are tokenized from: ``model.tokenizer`` if set, else the base model."""
-    source = str(spec.model.get("tokenizer") or base.path or "")
+    source = str(spec.model.raw.get("tokenizer") or base.path or "")
     if not source:
         raise HarnessError(
             "model.tokenizer is not set: the harness counts the RAG token budget and renders the chat "
@@ -123,7 +123,7 @@ def tokenizer_source(spec: RunSpec, base: Any) -> str:
 def retriever_config(spec: RunSpec) -> Any:
     from harness.retrieval import RetrieverConfig
 
-    settings = {k: v for k, v in spec.retriever.items() if k != "budget_tokens"}
+    settings = {k: v for k, v in spec.retriever.raw.items() if k != "budget_tokens"}
     return RetrieverConfig.from_dict(settings)
 
 
@@ -137,13 +137,13 @@ def materialize_tasks(spec: RunSpec, suite: Any, tokenizer: Any, base_sha: str, 
     """
     from harness.retrieval import materialize_rag_task, retrieve
 
-    variant = str(spec.retriever["kind"]) if rag else "closed"
-    budget = int(spec.retriever.get("budget_tokens", 512)) if rag else 0
+    variant = str(spec.retriever.raw["kind"]) if rag else "closed"
+    budget = int(spec.retriever.raw.get("budget_tokens", 512)) if rag else 0
     key = cache.hash_json(
         {
             "suite": suite.content_hash,
-            "n_docs": spec.suite.get("n_docs") if subset else None,
-            "retriever": spec.retriever if rag else None,
+            "n_docs": spec.suite.raw.get("n_docs") if subset else None,
+            "retriever": dict(spec.retriever.raw) if rag else None,
             "tokenizer": base_sha,
             "variant": variant,
         }
@@ -171,8 +171,8 @@ def materialize_icl_tasks(spec: RunSpec, suite: Any, tasks: list[Any], variants:
     from harness.retrieval.materialize import count_tokens
     from harness.suites import render_train_example
 
-    k, seed = int(spec.icl["k"]), int(spec.icl["seed"])
-    n_docs = spec.suite.get("n_docs")
+    k, seed = int(spec.icl.k), int(spec.icl.seed)
+    n_docs = spec.suite.raw.get("n_docs")
     where = f"the training set of suite '{suite.name}'" + (f" with n_docs={n_docs}" if n_docs else "")
     shots = draw_shots(suite.train, k, seed, where=where)
     prefix = render_prefix([render_train_example(suite, row) for row in shots])
@@ -223,9 +223,9 @@ FINETUNE_RUN_KEYS = ("method", "seeds", "augment", "augment_n", "export_merged")
 def finetune_params(spec: RunSpec, seed: int | None = None, **overrides: Any) -> Any:
     from harness.finetune import FinetuneParams
 
-    settings = {k: v for k, v in spec.finetune.items() if k not in FINETUNE_RUN_KEYS}
-    if spec.finetune.get("method", "lora") != "lora":
-        raise HarnessError(f"finetune.method={spec.finetune.get('method')}: only 'lora' is available")
+    settings = {k: v for k, v in spec.finetune.raw.items() if k not in FINETUNE_RUN_KEYS}
+    if spec.finetune.raw.get("method", "lora") != "lora":
+        raise HarnessError(f"finetune.method={spec.finetune.raw.get('method')}: only 'lora' is available")
     unknown = set(settings) - set(FinetuneParams.__dataclass_fields__)
     if unknown:
         raise HarnessError(f"unknown finetune setting(s) {sorted(unknown)}")
@@ -239,10 +239,10 @@ def sft_examples(spec: RunSpec, suite: Any) -> list[tuple[str, str]]:
     from harness.suites import render_train_example
 
     examples = [render_train_example(suite, row) for row in suite.train]
-    if spec.finetune.get("augment") == "paraphrase":
+    if spec.finetune.raw.get("augment") == "paraphrase":
         from harness.finetune.augment import paraphrase_rows
 
-        extra = paraphrase_rows(suite.train, int(spec.finetune.get("augment_n") or 2))
+        extra = paraphrase_rows(suite.train, int(spec.finetune.raw.get("augment_n") or 2))
         examples += [render_train_example(suite, row) for row in extra]
     return examples
 
@@ -260,13 +260,13 @@ def raft_examples(spec: RunSpec, suite: Any) -> list[Any]:
     from harness.finetune.raft import build_examples
     from harness.retrieval import RetrieverConfig, retrieve
 
-    settings = {k: v for k, v in spec.retriever.items() if k != "budget_tokens"}
-    settings["top_k"] = int(spec.raft["distractors"]) + 2  # the gold passage may be among them
+    settings = {k: v for k, v in spec.retriever.raw.items() if k != "budget_tokens"}
+    settings["top_k"] = int(spec.raft.distractors) + 2  # the gold passage may be among them
     hits = retrieve(suite.corpus, [row["question"] for row in suite.train], RetrieverConfig.from_dict(settings))
     task = next((t for t in suite.tasks if t.kind == "open_qa"), suite.tasks[0])
     return build_examples(suite.train, suite.corpus, hits, doc_to_text_template(task.yaml_path),
-                          suite.train_format["completion"], distractors=int(spec.raft["distractors"]),
-                          p_gold=float(spec.raft["p_gold"]), seed=int(spec.raft["seed"]))
+                          suite.train_format["completion"], distractors=int(spec.raft.distractors),
+                          p_gold=float(spec.raft.p_gold), seed=int(spec.raft.seed))
 
 
 def finetune_raft(spec: RunSpec, suite: Any, base: Any, seed: int | None = None) -> Any:
@@ -279,11 +279,11 @@ def finetune_raft(spec: RunSpec, suite: Any, base: Any, seed: int | None = None)
     log.info("RAFT data: %s", summary(made))
     params = finetune_params(spec, seed)
     # long contexts: the same effective batch in micro-batches (gradient accumulation) bounds memory
-    micro = min(params.batch_size, int(spec.raft["micro_batch"]))
+    micro = min(params.batch_size, int(spec.raft.micro_batch))
     micro = micro if params.batch_size % micro == 0 else params.batch_size
-    params = finetune_params(spec, seed, max_length=max(params.max_length, int(spec.raft["max_length"])),
+    params = finetune_params(spec, seed, max_length=max(params.max_length, int(spec.raft.max_length)),
                              batch_size=micro, grad_accum=params.grad_accum * params.batch_size // micro)
-    data_hash = cache.hash_json({"raft": spec.raft, "retriever": spec.retriever, "suite": suite.content_hash,
+    data_hash = cache.hash_json({"raft": spec.raft.to_dict(), "retriever": dict(spec.retriever.raw), "suite": suite.content_hash,
                                  "examples": data_sha256(examples)})
     return train_adapter(base, examples, params, data_hash=data_hash)
 
@@ -323,8 +323,8 @@ def load_tokenizer(source: str) -> Any:
 
 def client_settings(spec: RunSpec) -> dict[str, Any]:
     """How a served model is queried (API, concurrency); the context length follows the server's."""
-    client = dict(spec.model.get("client") or {})
-    server_len = (spec.model.get("server") or {}).get("max_model_len")
+    client = dict(spec.model.raw.get("client") or {})
+    server_len = (spec.model.raw.get("server") or {}).get("max_model_len")
     if server_len and "max_length" not in client:
         client["max_length"] = int(server_len)
     return client
@@ -334,7 +334,7 @@ def model_under_test(spec: RunSpec, base: Any, adapter: Any, label: str, endpoin
     """The fingerprinted model one adaptation is evaluated as (its generation cache key)."""
     from harness.evaluate.fingerprint import ModelUnderTest
 
-    backend = str(spec.model.get("backend", "hf"))
+    backend = str(spec.model.raw.get("backend", "hf"))
     adapter_sha = adapter.sha256 if adapter is not None else None
     if backend == "openai" and endpoint is not None:  # a remote model is identified by its endpoint name
         adapter_sha = cache.hash_json({"served": endpoint.model}) if label != "base" else None
@@ -345,8 +345,8 @@ def model_under_test(spec: RunSpec, base: Any, adapter: Any, label: str, endpoin
         adapter_path=adapter.path if adapter is not None else None,
         adapter_sha256=adapter_sha,
         backend=backend,
-        dtype=str(spec.model.get("dtype", "float32")),
-        chat_template=bool(spec.eval.get("apply_chat_template", True)),
+        dtype=str(spec.model.raw.get("dtype", "float32")),
+        chat_template=bool(spec.eval.raw.get("apply_chat_template", True)),
         endpoint=endpoint,
         tokenizer=tokenizer_source(spec, base),
     )
@@ -504,7 +504,7 @@ def run(spec: RunSpec, resolved_config: dict[str, Any]) -> Path:
                 if uses_icl:
                     forgetting[True] = materialize_icl_tasks(spec, suite, other.tasks, closed, tokenizer)
         adapters: dict[str, dict[int, Any]] = {}
-        if spec.trained_adaptations and spec.model.get("backend") != "openai":  # a remote API brings its own
+        if spec.trained_adaptations and spec.model.raw.get("backend") != "openai":  # a remote API brings its own
             adapters = train_adapters(spec, suite, base, timer)
         adapter = next(iter(adapters.get("ft", {}).values()), None)
 
@@ -524,13 +524,13 @@ def run(spec: RunSpec, resolved_config: dict[str, Any]) -> Path:
         forgetting_tasks = {v.base_task for vs in forgetting.values() for v in vs}
         with contextlib.ExitStack() as serving:
             with timer.stage("serve"):
-                endpoints = serving.enter_context(model_endpoints(spec.model, str(base.path), served))
+                endpoints = serving.enter_context(model_endpoints(spec.model.raw, str(base.path), served))
             for one in passes:
                 model = model_under_test(spec, base, one.adapter, one.label, endpoints.get(one.label))
                 groups = {c.name: [v.name for v in tasks_of(c)] for c in one.conditions}
                 with timer.stage(f"evaluate:{one.label}"):
                     results, timing = evaluate_model(model, groups, [Path(p) for p in include],
-                                                     dict(spec.eval, client=client_settings(spec)), spec.seed)
+                                                     dict(spec.eval.raw, client=client_settings(spec)), spec.seed)
                 for name, got_latency in timing.items():
                     latency.setdefault(name, []).append(got_latency)
                 for condition in one.conditions:
@@ -565,7 +565,7 @@ def run(spec: RunSpec, resolved_config: dict[str, Any]) -> Path:
             primary = {t.name: t.primary_metric for t in suite.tasks}
             main = {c: {t: m for t, m in tasks.items() if t not in forgetting_tasks} for c, tasks in metrics.items()}
             rag_variants = variants.get((False, True)) or variants.get((True, True), [])  # same retrieval
-            retrieval = retrieval_metrics(rag_variants, int(spec.retriever.get("top_k", 1)))
+            retrieval = retrieval_metrics(rag_variants, int(spec.retriever.raw.get("top_k", 1)))
             stored: dict[str, Any] = {
                 "conditions": main, "primary": primary, "reference": spec.reference,
                 "retrieval": {str(v.name): v.stats for v in rag_variants},

@@ -1,23 +1,33 @@
 """RunSpec: the resolved, frozen, hashed description of one experiment run.
 
 Everything downstream reads the spec, never the raw Hydra config, so the hash in the run
-folder's name identifies exactly what was asked for (not where or when it ran).
+folder's name identifies exactly what was asked for (not where or when it ran). The spec is
+made of typed sections (:mod:`harness.sections`), one per config group, each handed to the
+stage that owns it; the hash is computed over the mappings the sections were built from, so it
+is the same as before the sections existed and existing caches and baselines stay valid.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from harness import cache
 from harness.errors import HarnessError
+from harness.sections import (
+    EvalSettings,
+    FinetuneSettings,
+    IclSettings,
+    ModelSpec,
+    RaftSettings,
+    RetrievalSettings,
+    SuiteRef,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ADAPTATIONS = ("base", "ft", "icl", "raft")
 TRAINED = ("ft", "raft")  # adaptations that train an adapter (one per fine-tuning seed)
-ICL_DEFAULTS = {"k": 3, "seed": 0}
-RAFT_DEFAULTS = {"distractors": 2, "p_gold": 0.8, "seed": 0, "max_length": 512, "micro_batch": 4}
 
 
 @dataclass(frozen=True)
@@ -37,26 +47,35 @@ class Condition:
 class RunSpec:
     exp_name: str
     seed: int
-    model: dict[str, Any]
-    retriever: dict[str, Any]
-    suite: dict[str, Any]
-    finetune: dict[str, Any]
-    eval: dict[str, Any]
+    model: ModelSpec
+    retriever: RetrievalSettings
+    suite: SuiteRef
+    finetune: FinetuneSettings
+    eval: EvalSettings
     conditions: tuple[Condition, ...]
     reference: str
     results_dir: Path = field(compare=False)
-    icl: dict[str, Any] = field(default_factory=dict)  # set only when a condition uses icl
-    raft: dict[str, Any] = field(default_factory=dict)  # set only when a condition uses raft
+    icl: IclSettings | None = None  # set only when a condition uses icl
+    raft: RaftSettings | None = None  # set only when a condition uses raft
     forgetting_suite: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["results_dir"] = str(self.results_dir)
-        data["conditions"] = [asdict(c) | {"name": c.name} for c in self.conditions]
+        """The spec as stored in the manifest and hashed: each section's source mapping."""
+        data: dict[str, Any] = {
+            "exp_name": self.exp_name, "seed": self.seed, "model": dict(self.model.raw),
+            "retriever": dict(self.retriever.raw), "suite": dict(self.suite.raw),
+            "finetune": dict(self.finetune.raw), "eval": dict(self.eval.raw),
+            "conditions": [{"adaptation": c.adaptation, "rag": c.rag, "retriever": c.retriever, "name": c.name}
+                           for c in self.conditions],
+            "reference": self.reference, "results_dir": str(self.results_dir),
+        }
         # unused variant settings stay out, so a spec without them hashes as it always did
-        for key in ("icl", "raft", "forgetting_suite"):
-            if not data[key]:
-                data.pop(key)
+        if self.icl is not None:
+            data["icl"] = self.icl.to_dict()
+        if self.raft is not None:
+            data["raft"] = self.raft.to_dict()
+        if self.forgetting_suite:
+            data["forgetting_suite"] = self.forgetting_suite
         return data
 
     @property
@@ -78,8 +97,7 @@ class RunSpec:
     @property
     def finetune_seeds(self) -> list[int]:
         """``finetune.seeds`` when set, else the single ``finetune.seed``."""
-        seeds = self.finetune.get("seeds")
-        return [int(s) for s in seeds] if seeds else [int(self.finetune.get("seed", 0))]
+        return self.finetune.run_seeds
 
     @property
     def multi_seed(self) -> bool:
@@ -88,6 +106,10 @@ class RunSpec:
     @property
     def needs_retrieval(self) -> bool:
         return any(c.rag for c in self.conditions)
+
+    @property
+    def uses_icl(self) -> bool:
+        return self.icl is not None
 
 
 def resolve_path(value: str | Path) -> Path:
@@ -131,56 +153,6 @@ def _conditions(raw: list[Any], retriever_kind: str) -> tuple[Condition, ...]:
     return tuple(conditions)
 
 
-def _settings(cfg: dict[str, Any], key: str, defaults: dict[str, Any]) -> dict[str, Any]:
-    """``cfg[key]`` over ``defaults``, naming unknown keys."""
-    given = dict(cfg.get(key) or {})
-    unknown = sorted(set(given) - set(defaults))
-    if unknown:
-        raise HarnessError(f"unknown {key} setting(s) {unknown}; known: {sorted(defaults)}")
-    return {**defaults, **given}
-
-
-def _icl_settings(cfg: dict[str, Any]) -> dict[str, Any]:
-    icl = _settings(cfg, "icl", ICL_DEFAULTS)
-    icl = {"k": int(icl["k"]), "seed": int(icl["seed"])}
-    if icl["k"] < 1:
-        raise HarnessError(f"icl.k={icl['k']}: the number of in-context examples must be >= 1")
-    return icl
-
-
-def _raft_settings(cfg: dict[str, Any]) -> dict[str, Any]:
-    raft = _settings(cfg, "raft", RAFT_DEFAULTS)
-    raft = {"distractors": int(raft["distractors"]), "p_gold": float(raft["p_gold"]),
-            "seed": int(raft["seed"]), "max_length": int(raft["max_length"]), "micro_batch": int(raft["micro_batch"])}
-    if raft["distractors"] < 0:
-        raise HarnessError(f"raft.distractors={raft['distractors']} must be >= 0")
-    if not 0.0 <= raft["p_gold"] <= 1.0:
-        raise HarnessError(f"raft.p_gold={raft['p_gold']} must be in [0, 1]")
-    for key in ("max_length", "micro_batch"):
-        if raft[key] < 1:
-            raise HarnessError(f"raft.{key}={raft[key]} must be >= 1")
-    return raft
-
-
-def _finetune_settings(raw: dict[str, Any]) -> dict[str, Any]:
-    """The finetune section; optional keys are kept only when set (spec hash stability)."""
-    out = dict(raw)
-    for key in ("seeds", "augment", "augment_n", "export_merged", "precision", "gradient_checkpointing"):
-        unset = out.get(key) is None or (key in ("precision", "gradient_checkpointing") and out[key] == "auto")
-        if unset or (key == "augment_n" and out.get("augment") is None):
-            out.pop(key, None)
-    if "seeds" in out:
-        seeds = out["seeds"]
-        if isinstance(seeds, (int, str)) or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds):
-            raise HarnessError(f"finetune.seeds={seeds!r}: expected a list of integers, e.g. [0,1,2]")
-        if not seeds or len(set(seeds)) != len(seeds):
-            raise HarnessError(f"finetune.seeds={list(seeds)!r}: expected distinct integers")
-        out["seeds"] = [int(s) for s in seeds]
-    if "augment" in out and out["augment"] != "paraphrase":
-        raise HarnessError(f"finetune.augment={out['augment']!r}: the only augmentation is 'paraphrase' (or null)")
-    return out
-
-
 def from_config(cfg: dict[str, Any]) -> RunSpec:
     """Build a RunSpec from a resolved Hydra config (as a plain dict)."""
     for key in ("model", "retriever", "suite", "finetune", "eval", "conditions"):
@@ -190,18 +162,19 @@ def from_config(cfg: dict[str, Any]) -> RunSpec:
     reference = str(cfg.get("reference", conditions[0].name))
     if reference not in {c.name for c in conditions}:
         reference = conditions[0].name
+    uses = {c.adaptation for c in conditions}
     return RunSpec(
         exp_name=str(cfg.get("exp_name", "default")),
         seed=int(cfg.get("seed", 0)),
-        model=dict(cfg["model"]),
-        retriever=dict(cfg["retriever"]),
-        suite=dict(cfg["suite"]),
-        finetune=_finetune_settings(dict(cfg["finetune"])),
-        eval=dict(cfg["eval"]),
+        model=ModelSpec.from_dict(dict(cfg["model"])),
+        retriever=RetrievalSettings.from_dict(dict(cfg["retriever"])),
+        suite=SuiteRef.from_dict(dict(cfg["suite"])),
+        finetune=FinetuneSettings.from_dict(dict(cfg["finetune"])),
+        eval=EvalSettings.from_dict(dict(cfg["eval"])),
         conditions=conditions,
         reference=reference,
         results_dir=resolve_path(cfg.get("results_dir", "results")),
-        icl=_icl_settings(cfg) if any(c.adaptation == "icl" for c in conditions) else {},
-        raft=_raft_settings(cfg) if any(c.adaptation == "raft" for c in conditions) else {},
+        icl=IclSettings.from_dict(cfg.get("icl")) if "icl" in uses else None,
+        raft=RaftSettings.from_dict(cfg.get("raft")) if "raft" in uses else None,
         forgetting_suite=str(cfg["forgetting_suite"]) if cfg.get("forgetting_suite") else None,
     )

@@ -60,8 +60,8 @@ def test_variant_conditions_are_named_and_configured():
     spec = make_spec("+exp=agri_variants", "finetune.seeds=[0,1,2]", "icl.k=2")
     names = [c.name for c in spec.conditions]
     assert names == ["base", "base+dense", "ft", "ft+dense", "raft", "raft+dense", "icl", "icl+dense"]
-    assert spec.icl == {"k": 2, "seed": 0}
-    assert spec.raft["distractors"] == 2 and spec.raft["p_gold"] == 0.8
+    assert spec.icl is not None and spec.icl.to_dict() == {"k": 2, "seed": 0}
+    assert spec.raft is not None and spec.raft.distractors == 2 and spec.raft.p_gold == 0.8
     assert spec.trained_adaptations == ["ft", "raft"] and spec.finetune_seeds == [0, 1, 2]
 
 
