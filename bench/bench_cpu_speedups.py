@@ -44,7 +44,7 @@ def mc_requests(lm, n: int) -> list[tuple[tuple[str, str], list[int], list[int]]
 def bench_mc(model_path: Path, n: int) -> dict[str, float]:
     from lm_eval.models.huggingface import HFLM
 
-    from harness.evaluate.prefix_lm import PrefixSharingHFLM
+    from harness.models.prefix_lm import PrefixSharingHFLM
 
     lm = PrefixSharingHFLM(pretrained=str(model_path), dtype="float32", batch_size=16, device="cpu")
     requests = mc_requests(lm, n)

@@ -24,7 +24,7 @@ def iter_numbered(path: Path, *, show: str | None = None) -> Iterator[tuple[int,
     name = show if show is not None else str(path)
     if not Path(path).is_file():
         raise HarnessError(f"{name}: file not found")
-    with open(path, encoding="utf-8") as handle:
+    with open(path, encoding="utf-8-sig") as handle:  # a byte-order mark is not part of the first row
         for lineno, line in enumerate(handle, start=1):
             if not line.strip():
                 continue

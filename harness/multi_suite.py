@@ -15,15 +15,13 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 import time
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from harness import cache, pipeline, spec
 from harness.errors import HarnessError
+from harness.records import RunFolder
 from harness.spec import PROJECT_ROOT, RunSpec
 
 log = logging.getLogger(__name__)
@@ -115,19 +113,19 @@ def run(cfg: dict[str, Any], overrides: list[str]) -> Path:
     combined = across_suites.combine({name: merge.load_run(path) for name, path in done.items()})
     results_dir = spec.resolve_path(cfg.get("results_dir", "results"))
     digest = cache.hash_json({name: specs[name].hash for name in names})
-    tmp, final = pipeline.new_folder(results_dir / str(cfg.get("exp_name") or "all"), digest)
+    folder = RunFolder.create(results_dir / str(cfg.get("exp_name") or "all"), digest)
+    tmp = folder.path
     try:
         across_suites.write(combined, tmp, base=results_dir)
         for name, path in done.items():  # relative links stay valid when the folder is renamed
             (tmp / "runs").mkdir(exist_ok=True)
             (tmp / "runs" / name).symlink_to(os.path.relpath(path, tmp / "runs"), target_is_directory=True)
-        (tmp / "config.yaml").write_text(yaml.safe_dump(  # what reproduces it; each suite folder has its own
-            {"exp_name": cfg.get("exp_name"), "suites": names, "overrides": suite_overrides(overrides),
-             "results_dir": str(cfg.get("results_dir"))}, sort_keys=False))
-        cache.write_json_atomic(tmp / "manifest.json", _manifest(specs, done, digest, overrides, seconds))
-        os.replace(tmp, final)
+        folder.write_config({"exp_name": cfg.get("exp_name"), "suites": names,  # what reproduces it
+                             "overrides": suite_overrides(overrides), "results_dir": str(cfg.get("results_dir"))})
+        folder.write_manifest(_manifest(specs, done, digest, overrides, seconds))
+        final = folder.publish()
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        folder.discard()
         raise
     print_summary(final, combined, done, seconds)
     return final
@@ -136,7 +134,7 @@ def run(cfg: dict[str, Any], overrides: list[str]) -> Path:
 def is_combined(folder: Path) -> bool:
     """A combined run folder (``results/all/<run>``): its metrics.json names the suites' runs."""
     try:
-        return "suites" in json.loads((folder / "metrics.json").read_text())
+        return "suites" in RunFolder(folder).read_metrics()
     except (OSError, ValueError):
         return False
 
@@ -146,11 +144,11 @@ def rebuild(folder: Path) -> str:
     (a run leaderboard written over it would lose the suite columns); returns the markdown."""
     from harness.report import across_suites, merge
 
-    stored = json.loads((folder / "metrics.json").read_text())
+    stored = RunFolder(folder).read_metrics()
     runs = {}
     for name, info in stored["suites"].items():
         path = Path(str(info.get("run")))
-        if not (path / "metrics.json").is_file():
+        if not RunFolder(path).metrics_file.is_file():
             raise HarnessError(f"{folder}: suite '{name}' ran in {path}, which is gone; the combined "
                                "leaderboard is rebuilt from the suites' run folders")
         runs[name] = merge.load_run(path)
@@ -172,7 +170,7 @@ def _manifest(specs: dict[str, RunSpec], done: dict[str, Path], digest: str, ove
     first = next(iter(specs.values())).to_dict()
     hashes: dict[str, Any] = {"suite": {}, "task_data_sha256": {}, "base_model_sha256": None, "suite_runs": {}}
     for name, path in done.items():
-        own = json.loads((path / "manifest.json").read_text())
+        own = json.loads(RunFolder(path).manifest_file.read_text())
         got = own.get("hashes") or {}
         hashes["suite"][name] = got.get("suite")
         hashes["task_data_sha256"].update(got.get("task_data_sha256") or {})

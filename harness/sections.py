@@ -12,10 +12,13 @@ section types from here, and :mod:`harness.spec` builds them from the Hydra conf
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 
 from harness.errors import HarnessError
+
+if TYPE_CHECKING:
+    from harness.retrieval.config import RetrieverConfig
 
 ICL_DEFAULTS = {"k": 3, "seed": 0}
 RAFT_DEFAULTS = {"distractors": 2, "p_gold": 0.8, "seed": 0, "max_length": 512, "micro_batch": 4}
@@ -97,28 +100,27 @@ class ModelSpec:
 
 @dataclass(frozen=True)
 class RetrievalSettings:
-    """The retriever section: which passages come back (``raw`` minus the budget) and how many
-    context tokens of them a prompt may hold."""
+    """The retriever section: which passages come back (the parsed retriever) and how many
+    context tokens of them a prompt may hold (``budget_tokens``)."""
 
     kind: str
     top_k: int
     budget_tokens: int
+    retriever: RetrieverConfig = field(repr=False)
     raw: Mapping[str, Any] = field(repr=False, compare=False)
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> RetrievalSettings:
-        settings = cls(kind=str(raw.get("kind", "none")), top_k=int(raw.get("top_k", 1)),
-                       budget_tokens=int(raw.get("budget_tokens", 512)), raw=dict(raw))
-        if settings.kind != "none":
-            settings.config()  # validated once, here, with errors naming the key
-        return settings
-
-    def config(self, **overrides: Any) -> Any:
-        """The :class:`~harness.retrieval.config.RetrieverConfig` (``overrides``: e.g. RAFT's top_k)."""
         from harness.retrieval.config import RetrieverConfig
 
-        settings = {k: v for k, v in self.raw.items() if k != "budget_tokens"} | overrides
-        return RetrieverConfig.from_dict(settings)
+        # parsed once, here, with errors naming the key
+        retriever = RetrieverConfig.from_dict({k: v for k, v in raw.items() if k != "budget_tokens"})
+        return cls(kind=retriever.kind, top_k=retriever.top_k, budget_tokens=int(raw.get("budget_tokens", 512)),
+                   retriever=retriever, raw=dict(raw))
+
+    def config(self, **overrides: Any) -> RetrieverConfig:
+        """The retriever, with ``overrides`` (e.g. RAFT's larger top_k) validated like the rest."""
+        return replace(self.retriever, **overrides) if overrides else self.retriever
 
 
 @dataclass(frozen=True)

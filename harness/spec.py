@@ -163,13 +163,16 @@ def from_config(cfg: dict[str, Any]) -> RunSpec:
     if reference not in {c.name for c in conditions}:
         reference = conditions[0].name
     uses = {c.adaptation for c in conditions}
+    finetune = FinetuneSettings.from_dict(dict(cfg["finetune"]))
+    if uses & set(TRAINED):
+        finetune.params()  # the LoRA hyper-parameters are checked once, before any work
     return RunSpec(
         exp_name=str(cfg.get("exp_name", "default")),
         seed=int(cfg.get("seed", 0)),
         model=ModelSpec.from_dict(dict(cfg["model"])),
         retriever=RetrievalSettings.from_dict(dict(cfg["retriever"])),
         suite=SuiteRef.from_dict(dict(cfg["suite"])),
-        finetune=FinetuneSettings.from_dict(dict(cfg["finetune"])),
+        finetune=finetune,
         eval=EvalSettings.from_dict(dict(cfg["eval"])),
         conditions=conditions,
         reference=reference,

@@ -10,10 +10,8 @@ names the suite and leaves no combined folder.
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -22,29 +20,20 @@ import pytest
 from harness import multi_suite
 from harness.errors import HarnessError
 from harness.report import compare
-from tests.conftest import REPO
+from tests.conftest import harness, run_folders
 
 TINY = ["suite.n_docs=1", "eval.limit=2", "conditions=[{adaptation:base,rag:false},{adaptation:base,rag:true}]",
         "forgetting_suite=general"]
 TASKS = {"agri": ["agri_mc/acc", "agri_qa/contains"], "knowledge": ["knowledge_gen/contains", "knowledge_mem/contains"]}
 
 
-def harness(args: list[str], cache: Path, timeout: int = 1200) -> subprocess.CompletedProcess:
-    env = dict(os.environ, HARNESS_CACHE=str(cache))
-    return subprocess.run([sys.executable, "-m", "harness", *args], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=timeout)
-
-
-def runs_in(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if not p.name.startswith(".")) if folder.is_dir() else []
-
-
 @pytest.fixture(scope="module")
 def all_run(tmp_path_factory, session_cache, smollm2) -> tuple[Path, Path, subprocess.CompletedProcess]:
     results = tmp_path_factory.mktemp("results")
-    proc = harness(["run", "+exp=all", "suites=[agri,knowledge]", *TINY, f"results_dir={results}"], session_cache)
+    proc = harness("run", "+exp=all", "suites=[agri,knowledge]", *TINY, f"results_dir={results}", cache=session_cache,
+                   timeout=1200)
     assert proc.returncode == 0, proc.stderr[-4000:]
-    (combined,) = runs_in(results / "all")
+    (combined,) = run_folders(results / "all")
     return results, combined, proc
 
 
@@ -62,7 +51,7 @@ def test_one_leaderboard_across_suites(all_run):
     assert board.loc["base+dense", "mean"] == pytest.approx(board.loc["base+dense", every_task].mean())
     # every number equals the one in that suite's own run folder (same conditions, same seeds)
     for suite, cols in TASKS.items():
-        (own_dir,) = runs_in(results / suite)
+        (own_dir,) = run_folders(results / suite)
         own = pd.read_csv(own_dir / "leaderboard.csv", index_col="condition")
         for cond in board.index:
             for col in cols + [f"{cols[0]}_ci_low"]:
@@ -103,7 +92,7 @@ def test_report_rebuilds_the_combined_leaderboard(all_run, session_cache):
     _, combined, _ = all_run
     expected = (combined / "leaderboard.md").read_text()
     (combined / "leaderboard.md").unlink()
-    proc = harness(["report", str(combined)], session_cache, timeout=300)
+    proc = harness("report", combined, cache=session_cache, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert (combined / "leaderboard.md").read_text() == expected
     assert proc.stdout.startswith("**Suite means")
@@ -111,19 +100,20 @@ def test_report_rebuilds_the_combined_leaderboard(all_run, session_cache):
 
 def test_a_failing_suite_leaves_no_combined_folder(all_run, session_cache):
     results, _, _ = all_run
-    before = runs_in(results / "agri")
-    proc = harness(["run", "+exp=all", "suites=[agri,finance]", *TINY, f"results_dir={results}"], session_cache)
+    before = run_folders(results / "agri")
+    proc = harness("run", "+exp=all", "suites=[agri,finance]", *TINY, f"results_dir={results}", cache=session_cache,
+                   timeout=1200)
     assert proc.returncode == 2
     message = proc.stderr.strip().splitlines()[-1]
     assert message.startswith("error: +exp=all: suite 'finance' failed:") and "raise n_docs" in message
     assert "completed before it: agri" in message and "no combined leaderboard was written" in message
-    assert len(runs_in(results / "agri")) == len(before) + 1  # agri ran (from its caches)
-    assert len(runs_in(results / "all")) == 1 and not [p for p in (results / "all").iterdir()
+    assert len(run_folders(results / "agri")) == len(before) + 1  # agri ran (from its caches)
+    assert len(run_folders(results / "all")) == 1 and not [p for p in (results / "all").iterdir()
                                                        if p.name.startswith(".")]
 
 
 def test_unknown_suite_is_one_clear_error(tmp_path):
-    proc = harness(["run", "+exp=all", "suites=[agri,agronomy]", f"results_dir={tmp_path}"], tmp_path / "cache",
+    proc = harness("run", "+exp=all", "suites=[agri,agronomy]", f"results_dir={tmp_path}", cache=tmp_path / "cache",
                    timeout=120)
     assert proc.returncode == 2
     line = proc.stderr.strip().splitlines()[-1]

@@ -4,20 +4,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from harness.errors import HarnessError
 from harness.models import wheels
-from tests.conftest import REPO
-
-
-def harness(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "harness", *args], cwd=REPO, capture_output=True,
-                          text=True, timeout=600, env=env or dict(os.environ))
+from tests.conftest import REPO, harness
 
 
 def completed_runs(results: Path) -> list[Path]:

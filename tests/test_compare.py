@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from harness.report import compare, leaderboard
+from tests.conftest import REPO, harness
 
 FIXTURE = Path(__file__).parent / "fixtures" / "agri-run"
-REPO = Path(__file__).resolve().parent.parent
 
 
 def copy_run(tmp_path: Path, name: str) -> Path:
@@ -115,27 +112,21 @@ def test_aggregate_baseline_is_compared_unpaired(tmp_path: Path):
 def test_cli_exit_statuses(tmp_path: Path):
     baseline, candidate = copy_run(tmp_path, "a"), copy_run(tmp_path, "b")
     degrade(candidate, "ft+dense", "agri_qa", "contains", 10)
-    env = dict(os.environ, PYTHONPATH=str(REPO))
-    run = [sys.executable, "-m", "harness", "compare"]
-    proc = subprocess.run([*run, str(baseline), str(candidate)], capture_output=True, text=True, env=env)
+    env = {"PYTHONPATH": str(REPO)}
+    proc = harness("compare", baseline, candidate, env=env)
     assert proc.returncode == 1, proc.stderr
     assert "ft+dense" in proc.stdout and "REGRESSION" in proc.stdout
-    proc = subprocess.run([*run, str(baseline), str(tmp_path / "nowhere")], capture_output=True, text=True, env=env)
+    proc = harness("compare", baseline, tmp_path / "nowhere", env=env)
     assert proc.returncode == 2 and "metrics.json" in proc.stderr
 
 
 def test_committed_baseline_gates_itself_and_refuses_other_suites(tmp_path):
     """results/baselines/agri is the nightly reference: comparable with itself, not with a subset."""
-    import subprocess
-    import sys
-
     repo = Path(__file__).resolve().parent.parent
     baseline = repo / "results" / "baselines" / "agri"
-    same = subprocess.run([sys.executable, "-m", "harness", "compare", str(baseline), str(baseline)],
-                          capture_output=True, text=True, cwd=repo, timeout=120)
+    same = harness("compare", baseline, baseline, timeout=120)
     assert same.returncode == 0, same.stderr
     assert "PASS" in same.stdout
     other = repo / "tests" / "fixtures" / "agri-run"
-    refused = subprocess.run([sys.executable, "-m", "harness", "compare", str(baseline), str(other)],
-                             capture_output=True, text=True, cwd=repo, timeout=120)
+    refused = harness("compare", baseline, other, timeout=120)
     assert refused.returncode == 2, refused.stdout + refused.stderr

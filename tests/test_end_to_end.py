@@ -17,27 +17,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, harness, only_run, run_folders
 
 SMALL = ["+exp=agri", "suite.n_docs=5", "finetune.epochs=8", "finetune.lr=2e-3"]
-
-
-def harness(args: list[str], cache: Path, timeout: int = 900, **kw) -> subprocess.CompletedProcess:
-    env = dict(os.environ, HARNESS_CACHE=str(cache))
-    return subprocess.run([sys.executable, "-m", "harness", *args], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=timeout, **kw)
-
-
-def only_run(results: Path, exp: str = "agri") -> Path:
-    runs = [p for p in (results / exp).iterdir() if not p.name.startswith(".")]
-    assert len(runs) == 1, runs
-    return runs[0]
 
 
 @pytest.fixture(scope="module")
 def small_run(tmp_path_factory, session_cache, smollm2) -> tuple[Path, subprocess.CompletedProcess]:
     results = tmp_path_factory.mktemp("results")
-    proc = harness(["run", *SMALL, f"results_dir={results}"], session_cache)
+    proc = harness("run", *SMALL, f"results_dir={results}", cache=session_cache)
     assert proc.returncode == 0, proc.stderr[-4000:]
     return only_run(results), proc
 
@@ -103,7 +91,7 @@ def test_base_and_adapter_never_share_answers(small_run, session_cache):
 
 def test_unchanged_rerun_is_cached_and_identical(small_run, session_cache, tmp_path):
     run_dir, first = small_run
-    proc = harness(["run", *SMALL, f"results_dir={tmp_path}"], session_cache)
+    proc = harness("run", *SMALL, f"results_dir={tmp_path}", cache=session_cache)
     assert proc.returncode == 0, proc.stderr[-4000:]
     again = only_run(tmp_path)
     assert (again / "leaderboard.csv").read_text() == (run_dir / "leaderboard.csv").read_text()
@@ -151,7 +139,7 @@ def test_killed_run_resumes_without_recomputing(tmp_path, session_cache, smollm2
     # a killed run leaves no folder that looks complete
     assert not [p for p in (results / "agri").iterdir() if not p.name.startswith(".")]
 
-    resumed = harness(["run", *args], cache)
+    resumed = harness("run", *args, cache=cache)
     assert resumed.returncode == 0, resumed.stderr[-4000:]
     cached = sum(int(n) for n in re.findall(r"Cached requests: (\d+)", resumed.stdout + resumed.stderr))
     assert cached >= done_before
@@ -167,16 +155,16 @@ def test_report_rebuilds_the_leaderboard(small_run, tmp_path):
     shutil.copytree(run_dir, copy)
     expected = (copy / "leaderboard.md").read_text()
     (copy / "leaderboard.md").unlink()
-    proc = harness(["report", str(copy)], Path(os.environ["HARNESS_CACHE"]))
+    proc = harness("report", str(copy), cache=Path(os.environ["HARNESS_CACHE"]))
     assert proc.returncode == 0, proc.stderr
     assert (copy / "leaderboard.md").read_text() == expected
 
 
 def test_multirun_sweeps_retrievers(tmp_path, session_cache, smollm2):
-    proc = harness(["run", "-m", "+exp=agri", "retriever=dense,bm25", "suite.n_docs=1",
-                    "conditions=[{adaptation:base,rag:true}]", f"results_dir={tmp_path}"], session_cache)
+    proc = harness("run", "-m", "+exp=agri", "retriever=dense,bm25", "suite.n_docs=1",
+                   "conditions=[{adaptation:base,rag:true}]", f"results_dir={tmp_path}", cache=session_cache)
     assert proc.returncode == 0, proc.stderr[-4000:]
-    runs = sorted(p for p in (tmp_path / "agri").iterdir() if not p.name.startswith("."))
+    runs = run_folders(tmp_path / "agri")
     assert len(runs) == 2
     conditions = sorted(pd.read_csv(r / "leaderboard.csv")["condition"].item() for r in runs)
     assert conditions == ["base+bm25", "base+dense"]
@@ -189,12 +177,12 @@ def test_parallel_sweep_shares_caches_safely(tmp_path, session_cache, smollm2):
     cache.mkdir()
     (cache / "models").symlink_to(session_cache / "models")
     results = tmp_path / "results"
-    proc = harness(["run", "-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "+exp=agri",
-                    "retriever=dense,bm25", "suite.n_docs=2",
-                    "conditions=[{adaptation:base,rag:false},{adaptation:base,rag:true}]",
-                    f"results_dir={results}"], cache)
+    proc = harness("run", "-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "+exp=agri",
+                   "retriever=dense,bm25", "suite.n_docs=2",
+                   "conditions=[{adaptation:base,rag:false},{adaptation:base,rag:true}]",
+                   f"results_dir={results}", cache=cache)
     assert proc.returncode == 0, proc.stderr[-4000:]
-    runs = sorted(p for p in (results / "agri").iterdir() if not p.name.startswith("."))
+    runs = run_folders(results / "agri")
     assert len(runs) == 2
     boards = [pd.read_csv(r / "leaderboard.csv", index_col="condition") for r in runs]
     assert sorted(i for b in boards for i in b.index) == ["base", "base", "base+bm25", "base+dense"]

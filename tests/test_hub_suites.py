@@ -9,10 +9,7 @@ built in a temporary folder stands in for ``hf download``.
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -23,7 +20,7 @@ import pytest
 from harness.errors import HarnessError
 from harness.suites import Suite, load_suite
 from harness.suites.hub import HUB_SUITES, materialize_hub_suite
-from tests.conftest import REPO
+from tests.conftest import REPO, harness, run_folders
 
 FIXTURES = REPO / "tests" / "fixtures" / "hub"
 
@@ -292,14 +289,9 @@ def test_incomplete_copy_names_the_missing_part(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- through the CLI
 
 
-def harness(args: list[str], cache: Path, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "harness", *args], cwd=REPO, capture_output=True, text=True,
-                          env=dict(os.environ, HARNESS_CACHE=str(cache), **env), timeout=900)
-
-
 def test_run_without_the_data_fails_with_the_predownload_hint(tmp_path: Path, session_cache: Path) -> None:
-    proc = harness(["run", "+exp=pubmedqa", f"results_dir={tmp_path / 'results'}"], session_cache,
-                   HF_HUB_CACHE=str(tmp_path / "empty"))
+    proc = harness("run", "+exp=pubmedqa", f"results_dir={tmp_path / 'results'}", cache=session_cache,
+                   env={"HF_HUB_CACHE": str(tmp_path / "empty")})
     assert proc.returncode != 0
     assert "dataset 'qiaojin/PubMedQA'" in proc.stderr and "hf download qiaojin/PubMedQA" in proc.stderr
     assert "Traceback" not in proc.stderr
@@ -308,10 +300,10 @@ def test_run_without_the_data_fails_with_the_predownload_hint(tmp_path: Path, se
 
 def test_agxqa_grid_runs_end_to_end_on_its_fixture(tmp_path: Path, session_cache: Path, smollm2) -> None:
     results = tmp_path / "results"
-    proc = harness(["run", "+exp=agxqa", "suite.data_dir=tests/fixtures/hub/agxqa", "finetune.epochs=1",
-                    "eval.bootstrap_iters=100", f"results_dir={results}"], session_cache)
+    proc = harness("run", "+exp=agxqa", "suite.data_dir=tests/fixtures/hub/agxqa", "finetune.epochs=1",
+                   "eval.bootstrap_iters=100", f"results_dir={results}", cache=session_cache)
     assert proc.returncode == 0, proc.stderr[-4000:]
-    run_dir = next(p for p in (results / "agxqa").iterdir() if not p.name.startswith("."))
+    run_dir = run_folders(results / "agxqa")[0]
     board = pd.read_csv(run_dir / "leaderboard.csv", index_col="condition")
     assert list(board.index) == ["base", "base+dense", "ft", "ft+dense"]
     assert board["agxqa_qa/contains"].between(0, 1).all()

@@ -11,8 +11,8 @@ import json
 import pytest
 
 from harness.errors import HarnessError
-from harness.retrieval import RetrieverConfig, ingest_folder, retrieve
-from harness.retrieval.ingest import write_corpus
+from harness.retrieval import RetrieverConfig, retrieve
+from harness.suites.ingest import ingest_folder, write_corpus
 
 
 def make_pdf(lines: list[str], title: str | None = None) -> bytes:

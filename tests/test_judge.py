@@ -19,10 +19,9 @@ import pytest
 import yaml
 
 from harness.errors import HarnessError
-from harness.judge import config as judge_config
-from harness.judge.parse import parse_judgment
-from tests.conftest import REPO
-from tests.test_end_to_end import harness
+from harness.scoring.judge import config as judge_config
+from harness.scoring.judge.parse import parse_judgment
+from tests.conftest import REPO, harness
 
 BASELINE = REPO / "results" / "baselines" / "agri"
 CONDITIONS = ("base", "base+dense", "ft", "ft+dense")
@@ -107,7 +106,7 @@ def test_parse_follows_the_configured_scale():
     ({"model": "/nonexistent/judge"}, "judge.model '/nonexistent/judge' is not a local transformers model folder"),
 ])
 def test_bad_judge_config_is_one_clear_error(change, message):
-    from harness.judge import prepare
+    from harness.scoring.judge import prepare
 
     with pytest.raises(HarnessError) as err:
         prepare(embedded(**change))
@@ -125,7 +124,7 @@ def test_prompt_and_identity_are_what_the_cache_is_keyed_by():
 
 
 def test_endpoint_key_variable_must_be_set_and_is_never_in_the_identity(monkeypatch):
-    from harness.judge.runner import make_backend
+    from harness.scoring.judge.runner import make_backend
 
     section = yaml.safe_load((REPO / "conf" / "judge" / "endpoint.yaml").read_text())
     section.pop("defaults")
@@ -148,7 +147,7 @@ def judged_run(tmp_path_factory, session_cache, smollm2) -> tuple[Path, object]:
     """A copy of the default run judged through the CLI (2 answers per condition)."""
     run_dir = tmp_path_factory.mktemp("judged") / "agri-run"
     shutil.copytree(BASELINE, run_dir)
-    proc = harness(["judge", str(run_dir), "+judge=embedded", "judge.limit=2", "judge.threads=1"], session_cache,
+    proc = harness("judge", run_dir, "+judge=embedded", "judge.limit=2", "judge.threads=1", cache=session_cache,
                    timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return run_dir, proc
@@ -176,8 +175,8 @@ def test_cli_pass_stores_judgments_identity_and_columns(judged_run):
 
 
 def test_rerun_comes_from_the_cache_and_report_needs_no_model(judged_run):
-    from harness.judge.runner import judge_folder
     from harness.report import run_report
+    from harness.report.run_report import judge_folder
 
     run_dir, _ = judged_run
     before = judge_lines(run_dir)
@@ -205,7 +204,7 @@ def test_rerun_comes_from_the_cache_and_report_needs_no_model(judged_run):
 def test_another_judge_never_reads_these_entries(judged_run, tmp_path, session_cache):
     """No reply prefix: another prompt identity, so a cache miss and a fresh pass; the 135M model
     then writes prose, and whatever does not parse is counted, not scored."""
-    from harness.judge.runner import judge_folder
+    from harness.report.run_report import judge_folder
 
     run_dir = tmp_path / "run"
     shutil.copytree(judged_run[0], run_dir)
@@ -221,14 +220,14 @@ def test_another_judge_never_reads_these_entries(judged_run, tmp_path, session_c
 
 
 def test_judge_verb_errors_are_one_line(tmp_path, session_cache):
-    from harness.judge.runner import judge_folder
+    from harness.report.run_report import judge_folder
 
     with pytest.raises(HarnessError, match="not a completed run folder"):
         judge_folder(tmp_path, embedded())
     shutil.copytree(BASELINE, tmp_path / "run")
     with pytest.raises(HarnessError, match=r"\+judge=embedded"):
         judge_folder(tmp_path / "run", None)
-    proc = harness(["judge", "+judge=embedded"], session_cache, timeout=120)
+    proc = harness("judge", "+judge=embedded", cache=session_cache, timeout=120)
     assert proc.returncode == 2 and "judge needs the run folder first" in proc.stderr
     assert not (tmp_path / "run" / "judge").exists()
 
@@ -236,15 +235,15 @@ def test_judge_verb_errors_are_one_line(tmp_path, session_cache):
 def test_run_judges_after_evaluation_and_records_the_judge(tmp_path, session_cache, smollm2):
     """``run +judge=embedded``: a bad judge setting stops the run before any work; a good one
     adds the judge stage (timed), the judgments and the judge's identity to the run folder."""
-    from tests.test_end_to_end import only_run
+    from tests.conftest import only_run
 
-    bad = harness(["run", "+exp=agri", "+judge=embedded", "judge.batch_size=0", f"results_dir={tmp_path}"],
-                  session_cache, timeout=300)
+    bad = harness("run", "+exp=agri", "+judge=embedded", "judge.batch_size=0", f"results_dir={tmp_path}",
+                  cache=session_cache, timeout=300)
     assert bad.returncode == 2 and "judge.batch_size=0" in bad.stderr and "Traceback" not in bad.stderr
     assert not (tmp_path / "agri").exists()
-    proc = harness(["run", "+exp=agri", "suite.n_docs=1", "eval.limit=1", "conditions=[{adaptation: base, rag: false}]",
-                    "+judge=embedded", "judge.threads=1", f"results_dir={tmp_path}", "history_db="],
-                   session_cache, timeout=900)
+    proc = harness("run", "+exp=agri", "suite.n_docs=1", "eval.limit=1", "conditions=[{adaptation: base, rag: false}]",
+                   "+judge=embedded", "judge.threads=1", f"results_dir={tmp_path}", "history_db=",
+                   cache=session_cache, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
     run_dir = only_run(tmp_path)
     manifest = json.loads((run_dir / "manifest.json").read_text())

@@ -4,32 +4,27 @@ through Hydra's Ray launcher (a local Ray instance with 2 CPUs), each merged int
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 
-from tests.conftest import REPO
+from tests.conftest import harness, run_folders
 
 SWEEP = ["run", "-m", "+exp=agri", "retriever=dense,bm25,hybrid", "suite.n_docs=1",
          "conditions=[{adaptation:base,rag:true}]", "history_db="]
 
 
-def _sweep(results: Path, launcher: list[str], env: dict[str, str]) -> tuple[str, Path]:
+def _sweep(results: Path, launcher: list[str], cache: Path, env: dict[str, str] | None = None) -> tuple[str, Path]:
     """Run the three-way sweep through ``launcher``; its output and the multirun folder."""
-    cmd = [sys.executable, "-m", "harness", *SWEEP, f"results_dir={results}", *launcher]
-    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=1500)
+    proc = harness(*SWEEP, f"results_dir={results}", *launcher, cache=cache, env=env, timeout=1500)
     assert proc.returncode == 0, proc.stderr[-4000:]
-    runs = sorted(p for p in (results / "agri").iterdir() if not p.name.startswith("."))
+    runs = run_folders(results / "agri")
     assert len(runs) == 3
     return proc.stderr + proc.stdout, next((results / ".hydra").glob("multirun-*"))
 
 
-def _assert_merged(multirun: Path, out: Path, env: dict[str, str]) -> None:
-    merged = subprocess.run([sys.executable, "-m", "harness", "merge", str(multirun), "--out", str(out)],
-                            cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+def _assert_merged(multirun: Path, out: Path, cache: Path, env: dict[str, str] | None = None) -> None:
+    merged = harness("merge", multirun, "--out", out, cache=cache, env=env, timeout=600)
     assert merged.returncode == 0, merged.stderr[-3000:]
     board = pd.read_csv(out / "leaderboard.csv")
     assert len(board) == 3
@@ -38,20 +33,20 @@ def _assert_merged(multirun: Path, out: Path, env: dict[str, str]) -> None:
 
 
 def test_three_way_sweep_through_submitit_local_and_merge(tmp_path, session_cache, smollm2):
-    env = dict(os.environ, HARNESS_CACHE=str(session_cache))
     output, multirun = _sweep(tmp_path / "results", ["hydra/launcher=submitit_local",
-                                                     "hydra.launcher.timeout_min=30"], env)
+                                                     "hydra.launcher.timeout_min=30"], session_cache)
     assert "Submitit 'local' sweep output dir" in output
     assert list(multirun.rglob("*submitit*")) or list(multirun.rglob("*.pkl")), "jobs did not go through submitit"
-    _assert_merged(multirun, tmp_path / "merged", env)
+    _assert_merged(multirun, tmp_path / "merged", session_cache)
 
 
 def test_three_way_sweep_through_ray_and_merge(tmp_path, session_cache, smollm2):
     # RAY_AUTH_MODE=disabled: a throwaway local instance needs no token in ~/.ray
-    env = dict(os.environ, HARNESS_CACHE=str(session_cache), RAY_AUTH_MODE="disabled")
+    env = {"RAY_AUTH_MODE": "disabled"}
     output, multirun = _sweep(tmp_path / "results", ["hydra/launcher=ray", "+hydra.launcher.ray.init.num_cpus=2",
-                                                     "+hydra.launcher.ray.init.include_dashboard=false"], env)
+                                                     "+hydra.launcher.ray.init.include_dashboard=false"],
+                              session_cache, env)
     assert "Ray Launcher is launching 3 jobs" in output
     # Ray prefixes what its worker processes print with the remote function and the worker's pid
     assert "(_run_job pid=" in output and "run folder: " in output, "jobs did not run in Ray workers"
-    _assert_merged(multirun, tmp_path / "merged", env)
+    _assert_merged(multirun, tmp_path / "merged", session_cache, env)

@@ -11,8 +11,6 @@ from __future__ import annotations
 import io
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -20,8 +18,9 @@ import pytest
 
 from harness.errors import HarnessError
 from harness.report import compare, merge
+from harness.report.runs import find_runs
+from tests.conftest import REPO, harness
 
-REPO = Path(__file__).resolve().parent.parent
 BASELINE = REPO / "results" / "baselines" / "agri"
 
 
@@ -156,7 +155,7 @@ def test_a_hydra_multirun_folder_selects_its_jobs_runs(sweep: Path, tmp_path: Pa
         (multirun / str(job) / ".hydra").mkdir(parents=True)
         (multirun / str(job) / ".hydra" / "config.yaml").write_text(yaml.safe_dump(cfg))
     (multirun / "multirun.yaml").write_text("hydra: {}\n")
-    assert [p.name for p in merge.find_runs([multirun])] == ["20260101-000000-aaaa", "20260101-000100-bbbb"]
+    assert [p.name for p in find_runs([multirun])] == ["20260101-000000-aaaa", "20260101-000100-bbbb"]
 
 
 def test_identical_specs_are_told_apart_by_run_folder(tmp_path: Path) -> None:
@@ -171,22 +170,19 @@ def test_identical_specs_are_told_apart_by_run_folder(tmp_path: Path) -> None:
 
 def test_merge_errors_are_clear(tmp_path: Path) -> None:
     with pytest.raises(HarnessError, match="at least two run folders"):
-        merge.find_runs([BASELINE])
+        find_runs([BASELINE])
     (tmp_path / "empty").mkdir()
     with pytest.raises(HarnessError, match="no run folder"):
-        merge.find_runs([tmp_path / "empty"])
+        find_runs([tmp_path / "empty"])
     with pytest.raises(HarnessError, match="not a merged row"):
         merge.merge_runs([merge.load_run(BASELINE), merge.load_run(BASELINE)], reference="nope")
 
 
 def test_merge_verb_from_the_command_line(sweep: Path, tmp_path: Path) -> None:
-    proc = subprocess.run([sys.executable, "-m", "harness", "merge", str(sweep / "20260101-000000-aaaa"),
-                           str(sweep / "20260101-000100-bbbb"), "--out", str(tmp_path / "cli"),
-                           "--reference", "retriever=bm25 · base+bm25"],
-                          cwd=REPO, capture_output=True, text=True, timeout=120)
+    proc = harness("merge", sweep / "20260101-000000-aaaa", sweep / "20260101-000100-bbbb", "--out", tmp_path / "cli",
+                   "--reference", "retriever=bm25 · base+bm25", timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "Δ mean vs retriever=bm25 · base+bm25" in proc.stdout
     assert (tmp_path / "cli" / "leaderboard.csv").is_file()
-    help_text = subprocess.run([sys.executable, "-m", "harness", "merge", "--help"], cwd=REPO,
-                               capture_output=True, text=True, timeout=60).stdout
+    help_text = harness("merge", "--help", timeout=60).stdout
     assert "--force" in help_text and "--out" in help_text

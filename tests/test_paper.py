@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import yaml
 
 from harness.errors import HarnessError
 from harness.report import paper
-from tests.conftest import REPO
+from tests.conftest import REPO, harness, run_folders
 
 FIXTURE = REPO / "tests" / "fixtures" / "agri-run"
 REPRO = sorted((REPO / "conf" / "exp").glob("repro_*.yaml"))
@@ -56,12 +52,10 @@ def test_malformed_paper_blocks_are_named(rows, message):
 
 
 def test_a_repro_experiment_runs_and_prints_paper_vs_ours(tmp_path, session_cache, smollm2):
-    env = dict(os.environ, HARNESS_CACHE=str(session_cache))
     args = ["run", "+exp=repro_finetunebench", "eval.limit=4", "finetune.epochs=1",
             f"results_dir={tmp_path}", "history_db="]
-    proc = subprocess.run([sys.executable, "-m", "harness", *args], cwd=REPO, env=env, capture_output=True,
-                          text=True, timeout=1200)
+    proc = harness(*args, cache=session_cache, timeout=1200)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "Paper vs ours" in proc.stdout and "arXiv 2411.05059" in proc.stdout and "knowledge_gen/contains" in proc.stdout
-    runs = [p for p in (tmp_path / "repro_finetunebench").iterdir() if not p.name.startswith(".")]
+    runs = run_folders(tmp_path / "repro_finetunebench")
     assert (runs[0] / "paper_vs_ours.md").is_file()

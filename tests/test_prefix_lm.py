@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from harness.evaluate.prefix_lm import PrefixSharingHFLM, group_by_prompt
+from harness.models.prefix_lm import PrefixSharingHFLM, group_by_prompt
 from lm_eval.models.huggingface import HFLM
 
 from tests.conftest import REPO

@@ -10,10 +10,7 @@ from __future__ import annotations
 import importlib.util
 import io
 import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -27,7 +24,7 @@ from harness.qagen.quality import fluency, measure
 from harness.qagen.sections import Section, document_sections, split_sentences
 from harness.qagen.split import split_pairs
 from harness.suites import load_suite
-from tests.conftest import REPO
+from tests.conftest import REPO, harness
 from tests.test_ingest import make_pdf
 
 MAIZE = """# Maize in the Velmora Plateau
@@ -58,11 +55,6 @@ Keep records of planting dates and yields to compare seasons.
 MEASURES = ("relevance", "global_relevance", "coverage", "overlap", "diversity", "detail", "fluency")
 
 
-def harness(*args: str, env: dict[str, str] | None = None, cwd: Path = REPO) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "harness", "generate-qa", *args], cwd=cwd, capture_output=True,
-                          text=True, timeout=300, env=env or dict(os.environ))
-
-
 @pytest.fixture
 def docs(tmp_path: Path) -> Path:
     root = tmp_path / "docs"
@@ -87,7 +79,8 @@ def _jsonl(path: Path) -> list[dict]:
 
 def test_generate_qa_writes_a_valid_suite_with_quality(docs, tmp_path):
     out = tmp_path / "agri_generated"
-    proc = harness(f"source={docs}", f"out={out}", "generator=extractive", "filters.max_question_words=16")
+    proc = harness("generate-qa", f"source={docs}", f"out={out}", "generator=extractive",
+                   "filters.max_question_words=16", timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert "quality (embedding cosine" in proc.stdout and "relevance" in proc.stdout
 
@@ -176,7 +169,7 @@ def test_bad_input_is_one_clear_error(tmp_path, docs, setup, args, message):
     argv += [a.replace("<docs>", str(docs)).replace("<existing>", str(tmp_path / "existing")) for a in args]
     if not any(a.startswith("out=") for a in argv):
         argv.append(f"out={tmp_path / 'out'}")
-    proc = harness(*argv, "generator=extractive", "quality.similarity=lexical")
+    proc = harness("generate-qa", *argv, "generator=extractive", "quality.similarity=lexical", timeout=300)
     assert proc.returncode == 2
     errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and re.search(message, errors[0]), proc.stderr
@@ -187,8 +180,8 @@ def test_llm_generator_runs_and_reports_parse_counts(tmp_path, smollm2):
     root = tmp_path / "tiny"
     root.mkdir()
     (root / "maize.md").write_text("# Maize\n\nSow maize in mid-October. The best maize variety here is Lusk-9.\n")
-    proc = harness(f"source={root}", f"out={tmp_path / 'out'}", "generator=smollm2", "sections.limit=1",
-                   "generator.max_new_tokens=40", "generator.threads=1", "quality.similarity=lexical")
+    proc = harness("generate-qa", f"source={root}", f"out={tmp_path / 'out'}", "generator=smollm2", "sections.limit=1",
+                   "generator.max_new_tokens=40", "generator.threads=1", "quality.similarity=lexical", timeout=300)
     text = proc.stdout + proc.stderr
     found = re.search(r"(\d+) pairs \((\d+) outputs, (\d+) unparsable", text) or re.search(
         r"of (\d+) parsed pairs kept \((\d+) outputs, (\d+) unparsable", text)
@@ -205,17 +198,17 @@ def test_llm_generator_runs_and_reports_parse_counts(tmp_path, smollm2):
 @pytest.mark.parametrize("client", ["auto", "urllib"])
 def test_unreachable_endpoint_fails_once_without_the_key(docs, tmp_path, client):
     secret = "sk-test-DO-NOT-PRINT-4242"
-    env = {**os.environ, "QAGEN_TEST_KEY": secret}
-    proc = harness(f"source={docs}", f"out={tmp_path / 'out'}", "generator=openai",
+    env = {"QAGEN_TEST_KEY": secret}
+    proc = harness("generate-qa", f"source={docs}", f"out={tmp_path / 'out'}", "generator=openai",
                    "generator.base_url=http://127.0.0.1:9/v1", "generator.model=some-model",
                    "generator.api_key_env=QAGEN_TEST_KEY", "generator.max_retries=0", "generator.timeout_s=5",
-                   f"generator.client={client}", "quality.similarity=lexical", env=env)
+                   f"generator.client={client}", "quality.similarity=lexical", env=env, timeout=300)
     assert proc.returncode == 2
     errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "cannot reach http://127.0.0.1:9/v1" in errors[0], proc.stderr
     assert secret not in proc.stdout + proc.stderr and "Traceback" not in proc.stderr
-    unset = harness(f"source={docs}", f"out={tmp_path / 'out'}", "generator=openai", "generator.model=m",
-                    "generator.api_key_env=QAGEN_UNSET_VARIABLE", env=env)
+    unset = harness("generate-qa", f"source={docs}", f"out={tmp_path / 'out'}", "generator=openai", "generator.model=m",
+                    "generator.api_key_env=QAGEN_UNSET_VARIABLE", env=env, timeout=300)
     assert unset.returncode == 2 and "QAGEN_UNSET_VARIABLE, which is not set" in unset.stderr
 
 

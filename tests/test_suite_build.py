@@ -7,8 +7,6 @@ TaskManager (no model), so the YAML, the loaders and the label set are known to 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,8 +14,7 @@ import pytest
 from harness.errors import HarnessError
 from harness.suites import load_suite
 from harness.suites.build import build_suite
-
-REPO = Path(__file__).resolve().parent.parent
+from tests.conftest import harness
 
 HEADER = "question,answer,split,gold_id,choices,label\n"
 ROWS = [
@@ -138,13 +135,11 @@ def test_duplicate_ids_and_overwrites(docs: Path, tmp_path: Path) -> None:
 
 def test_suite_build_verb(docs: Path, tmp_path: Path) -> None:
     qa = _csv(tmp_path, ROWS[:-1])
-    cmd = [sys.executable, "-m", "harness", "suite", "build", str(docs), str(qa), "--out", str(tmp_path / "cli")]
-    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=120)
+    proc = harness("suite", "build", docs, qa, "--out", tmp_path / "cli", timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "wrote suite 'cli'" in proc.stdout and "suite.path=" in proc.stdout
     bad = _csv(tmp_path, ROWS)  # line 9 names a gold id that is no document id
-    proc = subprocess.run(cmd[:6] + [str(bad), "--out", str(tmp_path / "cli2")], cwd=REPO, capture_output=True,
-                          text=True, timeout=120)
+    proc = harness("suite", "build", docs, bad, "--out", tmp_path / "cli2", timeout=120)
     assert proc.returncode == 2
     assert "qa.csv line 9: field 'gold_ids' names 'notes.jsonl-is-not-an-id'" in proc.stderr
     assert "'kest-1'" in proc.stderr  # the hint shows what corpus ids look like

@@ -28,6 +28,8 @@ import pytest
 
 from harness.errors import HarnessError
 from harness.suites import finance, gen, general, knowledge, load_suite, medical, normalize_text, render_train_example
+from harness.suites.writer import ManifestTask
+from tests.conftest import harness, run_folders
 
 REPO = Path(__file__).resolve().parents[1]
 TASKS = REPO / "tasks"
@@ -183,7 +185,7 @@ def tiny_cls(tmp_path: Path) -> Path:
     """A minimal valid suite with one classification task, to break one thing at a time."""
     root = tmp_path / "tiny"
     root.mkdir()
-    spec = gen.suite_yaml("tiny", "Tiny.", [gen.TaskSpec("finance_cls", "eval/cls.jsonl", "classification",
+    spec = gen.suite_yaml("tiny", "Tiny.", [ManifestTask("finance_cls", "eval/cls.jsonl", "classification",
                                                          "macro_f1", ("up", "down"))])
     (root / "suite.yaml").write_text(spec)
     shutil.copy(TASKS / "finance" / "finance_cls.yaml", root / "finance_cls.yaml")
@@ -294,10 +296,9 @@ def test_classification_metric_reaches_the_leaderboard(smollm2: Any, session_cac
     results = tmp_path / "results"
     args = ["run", "+exp=finance", "suite.n_docs=2", "eval.limit=3", f"results_dir={results}",
             "conditions=[{adaptation: base, rag: false},{adaptation: base, rag: true}]"]
-    proc = subprocess.run([sys.executable, "-m", "harness", *args], cwd=REPO, capture_output=True, text=True,
-                          env={**ENV, "HARNESS_CACHE": str(session_cache)}, timeout=900)
+    proc = harness(*args, cache=session_cache, env={"HF_DATASETS_OFFLINE": "1", "HF_HUB_OFFLINE": "1"}, timeout=900)
     assert proc.returncode == 0, proc.stderr[-4000:]
-    (run_dir,) = [p for p in (results / "finance").iterdir() if not p.name.startswith(".")]
+    (run_dir,) = run_folders(results / "finance")
     board = pd.read_csv(run_dir / "leaderboard.csv", index_col="condition")
     assert list(board.index) == ["base", "base+dense"]
     for col in ("finance_cls/macro_f1", "finance_qa/contains"):

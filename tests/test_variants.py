@@ -9,17 +9,14 @@ as forgetting check.
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from harness.errors import HarnessError
-from tests.conftest import REPO
+from tests.conftest import REPO, harness, run_folders
 
 
 def compose(*overrides: str) -> dict:
@@ -79,7 +76,7 @@ def test_bad_input_names_the_key(overrides, message):
 
 
 def test_icl_k_larger_than_the_training_set():
-    from harness.finetune.icl import draw_shots
+    from harness.variants.icl import draw_shots
 
     suite = agri(1)
     with pytest.raises(HarnessError, match=r"icl\.k=50 is larger than the training set .*\(8 examples\)"):
@@ -87,9 +84,8 @@ def test_icl_k_larger_than_the_training_set():
 
 
 def test_icl_k_too_large_stops_the_run_with_one_message(tmp_path, smollm2):
-    proc = subprocess.run([sys.executable, "-m", "harness", "run", "+exp=agri", "suite.n_docs=1", "icl.k=9",
-                           "conditions=[{adaptation:icl,rag:false}]", f"results_dir={tmp_path}", "history_db="],
-                          cwd=REPO, capture_output=True, text=True, timeout=300, env=dict(os.environ))
+    proc = harness("run", "+exp=agri", "suite.n_docs=1", "icl.k=9", "conditions=[{adaptation:icl,rag:false}]",
+                   f"results_dir={tmp_path}", "history_db=", timeout=300)
     assert proc.returncode != 0
     assert "icl.k=9 is larger than the training set of suite 'agri' with n_docs=1 (8 examples)" in proc.stderr
     assert not list(tmp_path.rglob("leaderboard.csv"))
@@ -99,7 +95,7 @@ def test_icl_k_too_large_stops_the_run_with_one_message(tmp_path, smollm2):
 
 
 def test_icl_shots_are_deterministic_training_examples():
-    from harness.finetune.icl import draw_shots, render_prefix
+    from harness.variants.icl import draw_shots, render_prefix
     from harness.suites import render_train_example
 
     suite = agri(5)
@@ -115,7 +111,7 @@ def test_icl_shots_are_deterministic_training_examples():
 
 
 def raft_data(p_gold: float, distractors: int = 2, hits=None, seed: int = 0):
-    from harness.finetune.icl import doc_to_text_template
+    from harness.variants.icl import doc_to_text_template
     from harness.finetune.raft import build_examples
 
     suite = agri(5)
@@ -181,11 +177,9 @@ LIMIT = 2
 @pytest.fixture(scope="module")
 def variants_run(tmp_path_factory, session_cache, smollm2) -> Path:
     results = tmp_path_factory.mktemp("variants")
-    proc = subprocess.run([sys.executable, "-m", "harness", "run", *GRID, f"results_dir={results}"],
-                          cwd=REPO, capture_output=True, text=True, timeout=1800,
-                          env=dict(os.environ, HARNESS_CACHE=str(session_cache)))
+    proc = harness("run", *GRID, f"results_dir={results}", cache=session_cache, timeout=1800)
     assert proc.returncode == 0, proc.stderr[-4000:]
-    (run,) = [p for p in (results / "agri").iterdir() if not p.name.startswith(".")]
+    (run,) = run_folders(results / "agri")
     return run
 
 
@@ -263,11 +257,94 @@ def test_forgetting_columns(variants_run):
 
 
 def test_paraphrase_option_extends_the_sft_data_only_when_asked():
-    from harness import pipeline
+    from harness.finetune import sft_examples
 
     suite = agri(1)
-    plain = pipeline.sft_examples(make_spec(), suite)
+    plain = sft_examples(make_spec().finetune, suite)
     assert len(plain) == len(suite.train)
-    more = pipeline.sft_examples(make_spec("finetune.augment=paraphrase", "finetune.augment_n=3"), suite)
+    more = sft_examples(make_spec("finetune.augment=paraphrase", "finetune.augment_n=3").finetune, suite)
     assert more[: len(plain)] == plain and len(more) == 4 * len(plain)
     assert {c for _, c in more} == {c for _, c in plain}  # same answers, new question wordings
+
+
+# ---------------------------------------------------------------- stage entries (no model)
+
+
+@pytest.fixture()
+def minilm_tokenizer():
+    from transformers import AutoTokenizer
+
+    from harness.retrieval.embedder import load_embedder
+
+    return AutoTokenizer.from_pretrained(str(load_embedder().path), local_files_only=True)
+
+
+def test_materialize_variants_builds_what_the_conditions_use(tmp_path, monkeypatch, minilm_tokenizer):
+    from harness import cache
+    from harness.suites import load_suite
+    from harness.variants import materialize_variants
+
+    monkeypatch.setenv("HARNESS_CACHE", str(tmp_path / "cache"))
+    spec = make_spec("retriever=bm25", "suite.n_docs=2", "forgetting_suite=general",
+                     "conditions=[{adaptation:base,rag:false},{adaptation:icl,rag:false},{adaptation:ft,rag:true}]")
+    suite, other = agri(2), load_suite("general", tasks_root=REPO / "tasks")
+    made = materialize_variants(suite, spec.conditions, spec.retriever, spec.icl, minilm_tokenizer, "ab" * 32,
+                                n_docs=spec.suite.n_docs, extra_suites=[other])
+    assert set(made.main) == {(False, False), (True, False), (False, True)}
+    base, icl, ft_rag = spec.conditions
+    assert [v.name for v in made.for_condition(base)] == [
+        "agri_qa__closed", "agri_mc__closed", "general_qa__closed", "general_mc__closed"]
+    assert [v.name for v in made.for_condition(icl)] == [
+        "agri_qa__closed_icl", "agri_mc__closed_icl", "general_qa__closed_icl", "general_mc__closed_icl"]
+    assert [v.name for v in made.for_condition(ft_rag)] == ["agri_qa__bm25", "agri_mc__bm25"]
+    assert [v.name for v in made.rag()] == ["agri_qa__bm25", "agri_mc__bm25"]
+    assert made.extra_tasks() == {"general_qa", "general_mc"}
+    assert set(made.icl_stats()) == {"agri_qa__closed_icl", "agri_mc__closed_icl"}
+    assert len(made.all()) == 10 and len(made.include_paths()) == 5
+    root = cache.cache_root() / "tasks"
+    for v in made.all():  # the files name the published entry, never the scratch folder it was built in
+        assert v.yaml_path.parent.parent == root and v.data_path.is_file()
+        assert str(v.data_path) in v.yaml_path.read_text()
+    assert not list(root.glob(".*.tmp"))
+    again = materialize_variants(suite, spec.conditions, spec.retriever, spec.icl, minilm_tokenizer, "ab" * 32,
+                                 n_docs=spec.suite.n_docs, extra_suites=[other])
+    assert again == made
+
+
+def test_train_adapters_times_each_arm_and_keys_raft_data_as_before(tmp_path, monkeypatch):
+    import contextlib
+
+    from harness import cache
+    from harness.finetune import Adapter, data_sha256, stage
+    from harness.models.wheels import LocalModel
+
+    monkeypatch.setenv("HARNESS_CACHE", str(tmp_path / "cache"))
+    calls = []
+
+    def fake_train(base, examples, params, *, data_hash=None):
+        calls.append((len(examples), params, data_hash))
+        return Adapter(tmp_path / f"adapter-{len(calls)}", f"sha-{len(calls)}")
+
+    monkeypatch.setattr(stage, "train_adapter", fake_train)
+    spec = make_spec("+exp=agri_variants", "retriever=bm25", "finetune.seeds=[0,1]", "raft.micro_batch=2")
+    suite, timed = agri(1), []
+
+    @contextlib.contextmanager
+    def timer(name):
+        timed.append(name)
+        yield
+
+    got = stage.train_adapters(spec.trained_adaptations, spec.finetune, suite, LocalModel(tmp_path, "0" * 64),
+                               raft=spec.raft, retrieval=spec.retriever, stage=timer)
+    assert timed == ["finetune", "finetune:raft"]
+    assert got.adaptations() == ["ft", "raft"] and got.get("raft", 1).sha256 == "sha-4" and got.get("ft", 7) is None
+    assert got.first("ft") == got.get("ft", 0)
+    assert list(got.labelled(multi_seed=True)) == ["ft-seed0", "ft-seed1", "raft-seed0", "raft-seed1"]
+    (n_ft, ft_params, ft_hash), _, (n_raft, raft_params, raft_hash), _ = calls
+    assert n_ft == len(suite.train) and ft_hash is None and ft_params == spec.finetune.params(0)
+    assert raft_params.batch_size == 2 and raft_params.grad_accum == spec.finetune.params(0).batch_size // 2
+    assert raft_params.max_length == max(spec.finetune.params(0).max_length, spec.raft.max_length)
+    examples = [(e.prompt, e.completion) for e in stage.raft_examples(spec.raft, spec.retriever, suite)]
+    assert n_raft == len(examples) == len(suite.train)
+    assert raft_hash == cache.hash_json({"raft": spec.raft.to_dict(), "retriever": dict(spec.retriever.raw),
+                                         "suite": suite.content_hash, "examples": data_sha256(examples)})

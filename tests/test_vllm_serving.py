@@ -45,7 +45,7 @@ def server_processes() -> set[int]:
             cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
         except OSError:
             continue
-        if b"harness.serving.vllm_entry" in cmdline:
+        if b"harness.models.vllm_entry" in cmdline:
             pids.add(int(entry.name))
     return pids
 
@@ -105,7 +105,7 @@ def test_served_and_in_process_answers_mostly_agree(vllm_run, tmp_path, session_
 @pytest.fixture(scope="module")
 def keyed_server(session_cache, smollm2):
     """A server the tests attach to: API key required, adapters loadable at run time."""
-    from harness.serving.vllm_server import ServerSettings, vllm_server
+    from harness.models.vllm_server import ServerSettings, vllm_server
 
     settings = ServerSettings(dtype="float32", max_model_len=2048,
                               extra_args=("--api-key", SECRET, "--enable-lora", "--max-lora-rank", "16"),
@@ -130,7 +130,7 @@ def test_attach_loads_the_adapter_at_run_time(keyed_server, tmp_path, session_ca
     assert proc.returncode == 0, proc.stderr[-3000:]
     run_dir = only_run(tmp_path)
     _assert_secret_nowhere(run_dir, proc)
-    from harness.serving.endpoint import Endpoint, served_models
+    from harness.models.endpoint import Endpoint, served_models
 
     monkeypatch.setenv("HARNESS_TEST_KEY", SECRET)
     assert "smol+ft" in served_models(Endpoint(keyed_server.base_url, "smol", "HARNESS_TEST_KEY"))
@@ -167,7 +167,7 @@ def test_unreachable_server_is_one_clear_error(tmp_path, session_cache):
 
 def test_server_that_dies_at_start_reports_its_log(tmp_path, session_cache):
     from harness.errors import HarnessError
-    from harness.serving.vllm_server import ServerSettings, vllm_server
+    from harness.models.vllm_server import ServerSettings, vllm_server
 
     before = server_processes()
     broken = tmp_path / "not-a-model"

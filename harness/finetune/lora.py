@@ -70,22 +70,26 @@ def train_adapter(
     examples = validate_examples(examples)
     data_hash = data_hash or data_sha256(examples)
     key = adapter_key(base, data_hash, params)
-    entry = cache.entry_dir(STAGE, key)
-    with cache.file_lock(entry.parent / f"{key}.lock"):
-        if cache.is_complete(entry):
-            log.info("adapter cache hit %s (%d examples)", cache.short(key), len(examples))
-            return load_adapter(entry)
-        _sweep_stale_scratch(entry)
-        with cache.building(STAGE, key) as scratch:
-            _train_into(scratch, base, examples, params, data_hash)
-    return load_adapter(entry)
+    trained: list[Path] = []
+
+    def build(scratch: Path) -> None:
+        _sweep_stale_scratch(scratch, key)
+        _train_into(scratch, base, examples, params, data_hash)
+        trained.append(scratch)
+
+    adapter = cache.get_or_build(STAGE, key, build, load_adapter)
+    if not trained:
+        log.info("adapter cache hit %s (%d examples)", cache.short(key), len(examples))
+    return adapter
 
 
-def _sweep_stale_scratch(entry: Path) -> None:
-    """Remove scratch folders of this key left by killed runs (safe: we hold the key's lock)."""
-    for stale in entry.parent.glob(f".{entry.name}.*.tmp"):
-        log.info("removing %s left by an interrupted training run", stale.name)
-        shutil.rmtree(stale, ignore_errors=True)
+def _sweep_stale_scratch(scratch: Path, key: str) -> None:
+    """Remove scratch folders of this key left by killed runs, all but ``scratch`` itself
+    (safe: the build holds the key's lock)."""
+    for stale in scratch.parent.glob(f".{key}.*.tmp"):
+        if stale != scratch:
+            log.info("removing %s left by an interrupted training run", stale.name)
+            shutil.rmtree(stale, ignore_errors=True)
 
 
 def _train_into(

@@ -54,8 +54,8 @@ def build_examples(
     """One RAFT example per training row; ``hits[i]`` are the retriever's hits for row i."""
     import jinja2
 
-    from harness.retrieval.materialize import format_passage, resolve_hits
     from harness.retrieval.passages import documents
+    from harness.variants.rag import format_passage, resolve_hits
 
     if len(hits) != len(train):
         raise HarnessError(f"RAFT: {len(train)} training rows but {len(hits)} retrieval results")

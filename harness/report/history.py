@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import logging
 import math
 import re
@@ -30,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import HarnessError
+from harness.records import RunFolder
 
 log = logging.getLogger(__name__)
 
@@ -74,8 +74,8 @@ def run_time(run_dir: Path) -> str:
     match = _STAMP.match(run_id(run_dir))
     if match:
         return datetime.strptime(match.group(1), "%Y%m%d-%H%M%S").isoformat()
-    for name in ("manifest.json", "metrics.json"):
-        path = Path(run_dir) / name
+    run = RunFolder(Path(run_dir))
+    for path in (run.manifest_file, run.metrics_file):
         if path.is_file():
             return datetime.fromtimestamp(path.stat().st_mtime).replace(microsecond=0).isoformat()
     return ""
@@ -126,12 +126,12 @@ def _board(run_dir: Path) -> dict[str, dict[str, str]]:
 def run_rows(run_dir: Path) -> list[Row]:
     """The history rows of one completed run folder."""
     run_dir = Path(run_dir)
-    metrics_file = run_dir / "metrics.json"
-    if not metrics_file.is_file():
+    run = RunFolder(run_dir)
+    if not run.metrics_file.is_file():
         raise HarnessError(f"{run_dir}: no metrics.json; give a completed run folder (results/<exp>/<run>)")
     try:
-        stored = json.loads(metrics_file.read_text())
-        manifest = json.loads((run_dir / "manifest.json").read_text()) if (run_dir / "manifest.json").is_file() else {}
+        stored = run.read_metrics()
+        manifest = run.read_manifest() or {}
         board = _board(run_dir)
     except (OSError, ValueError, KeyError) as err:
         raise HarnessError(f"{run_dir}: unreadable run files ({err})") from err

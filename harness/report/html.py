@@ -15,8 +15,14 @@ from typing import Any
 
 import pandas as pd
 
-from harness.report import extra_metrics, leaderboard, svg
-from harness.report.leaderboard import _score as _num
+from harness.records import Records, sample_key
+from harness.report import svg
+from harness.report.extras_tables import extra_tables
+from harness.report.paired import ordered
+from harness.report.side_suites import SideSuite
+from harness.report.tables import SIG_NOTE, Table, display_tables
+from harness.scoring.answers import CORRECT_AT, answer_text, references
+from harness.scoring.result import RunScores
 
 MAX_SAMPLES_PER_TASK = 500  # the page stays light; the full records are in samples/
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
@@ -40,6 +46,13 @@ details summary{cursor:pointer;color:#35577d}
 .samples td{max-width:320px}
 .note{color:#666;font-size:12px}
 """
+
+
+def _num(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
 
 
 def _e(value: Any) -> str:
@@ -80,7 +93,7 @@ def _meta(run_id: str, manifest: Mapping[str, Any] | None, stored: Mapping[str, 
 
 def task_bars(frame: pd.DataFrame, primary: Mapping[str, str]) -> str:
     groups, values = [], {}
-    for task, metric in leaderboard.ordered(primary).items():
+    for task, metric in ordered(primary).items():
         col = f"{task}/{metric}"
         groups.append(col)
         for c in frame.index:
@@ -95,7 +108,7 @@ def task_bars(frame: pd.DataFrame, primary: Mapping[str, str]) -> str:
                          y_label="score", y_range=(0.0, 1.0))
 
 
-def gains_chart(fact: pd.DataFrame) -> list[str]:
+def gains_chart(fact: pd.DataFrame | None) -> list[str]:
     charts = []
     if fact is None or not len(fact):
         return [svg.empty("RAG × FT gains", "needs base, ft, base+r and ft+r conditions")]
@@ -116,7 +129,7 @@ def gains_chart(fact: pd.DataFrame) -> list[str]:
     return charts
 
 
-def cost_scatter(frame: pd.DataFrame, extras: Any) -> str:
+def cost_scatter(frame: pd.DataFrame, extras: RunScores | None) -> str:
     points = []
     for c in frame.index:
         tokens = (extras.cost.get(c) or {}).get("mean_prompt_tokens") if extras is not None else None
@@ -126,11 +139,11 @@ def cost_scatter(frame: pd.DataFrame, extras: Any) -> str:
                        y_label="mean score over tasks", y_range=(0.0, 1.0))
 
 
-def recall_scatter(frame: pd.DataFrame, primary: Mapping[str, str], extras: Any,
+def recall_scatter(frame: pd.DataFrame, primary: Mapping[str, str], extras: RunScores | None,
                    retrieval: Mapping[str, Mapping[str, float]] | None) -> str:
     points = []
     for c in frame.index:
-        for task, metric in leaderboard.ordered(primary).items():
+        for task, metric in ordered(primary).items():
             x = math.nan
             got = (extras.metrics.get(c, {}).get(task, {}) if extras is not None else {})
             if got.get("gold_retrieved") is not None:
@@ -150,13 +163,13 @@ def recall_scatter(frame: pd.DataFrame, primary: Mapping[str, str], extras: Any,
 
 def _answer(record: Mapping[str, Any]) -> str:
     if "choices" in record:
-        text = extra_metrics.answer_text(record)
+        text = answer_text(record)
         return f"({record.get('output')}) {text}" if text is not None else str(record.get("output"))
     return "" if record.get("output") is None else str(record.get("output"))
 
 
 def _gold(record: Mapping[str, Any]) -> str:
-    refs = extra_metrics.references(record)
+    refs = references(record)
     if "choices" in record:
         return f"({record.get('target')}) {refs[0]}" if refs else str(record.get("target"))
     return " | ".join(refs)
@@ -166,17 +179,17 @@ def _score_class(value: Any) -> str:
     v = _num(value)
     if math.isnan(v):
         return "na"
-    return "ok" if v >= extra_metrics.CORRECT_AT else "bad"
+    return "ok" if v >= CORRECT_AT else "bad"
 
 
 def sample_table(task: str, metric: str, by_condition: Mapping[str, Sequence[Mapping[str, Any]]],
-                 extras: Any) -> str:
+                 extras: RunScores | None) -> str:
     conditions = sorted(by_condition)
     rows: dict[str, dict[str, Mapping[str, Any]]] = {}
     order: dict[str, Any] = {}
     for c in conditions:
         for r in by_condition[c]:
-            key = leaderboard.sample_key(r)
+            key = sample_key(r)
             rows.setdefault(key, {})[c] = r
             order.setdefault(key, r.get("doc_id") if isinstance(r.get("doc_id"), int) else 1 << 30)
     keys = sorted(rows, key=lambda k: (order[k], k))
@@ -220,12 +233,8 @@ def sample_table(task: str, metric: str, by_condition: Mapping[str, Sequence[Map
 # ---------------------------------------------------------------- page
 
 
-def render(run_id: str, stored: Mapping[str, Any], manifest: Mapping[str, Any] | None, frame: pd.DataFrame,
-           fact: pd.DataFrame | None, extras: Any, records: extra_metrics.Records, started: str = "") -> str:
-    """The whole page as a string."""
-    primary, reference = stored["primary"], stored["reference"]
-    tables = leaderboard.display_tables(frame, primary, reference, fact)
-    parts = [
+def _head(run_id: str, manifest: Mapping[str, Any] | None, started: str) -> list[str]:
+    return [
         "<!doctype html>",
         '<html lang="en"><head><meta charset="utf-8">',
         f'<meta http-equiv="Content-Security-Policy" content="{CSP}">',
@@ -238,17 +247,25 @@ def render(run_id: str, stored: Mapping[str, Any], manifest: Mapping[str, Any] |
         'cost</a><a href="#samples">samples</a><a href="#run">run</a></nav>',
         '<h2 id="leaderboard">Leaderboard</h2>',
     ]
+
+
+def _leaderboard(tables: list[Table], retrieval: Mapping[str, Mapping[str, float]] | None) -> list[str]:
+    parts = []
     for title, table in tables:
         if title:
             parts.append(f"<h3>{_e(title)}</h3>")
         parts.append(_table(table))
-    parts.append(f'<p class="note">{_e(leaderboard.SIG_NOTE)}</p>')
-    retrieval = stored.get("retrieval_metrics")
+    parts.append(f'<p class="note">{_e(SIG_NOTE)}</p>')
     if retrieval:
         table = pd.DataFrame({k: dict(v) for k, v in retrieval.items()}).T.sort_index()
         table.index.name = "task variant"
         parts += ["<h3>Retrieval (gold documents and whether the answer reached the prompt)</h3>",
                   _table(table.map(lambda v: f"{v:.3f}" if isinstance(v, float) else v))]
+    return parts
+
+
+def _plots(frame: pd.DataFrame, primary: Mapping[str, str], fact: pd.DataFrame | None, extras: RunScores | None,
+           retrieval: Mapping[str, Mapping[str, float]] | None) -> list[str]:
     charts = [("Bars: each condition's primary metric per task and their mean; whiskers: 95% bootstrap CI.",
                task_bars(frame, primary))]
     charts += [("Gains over base; interaction = FT+RAG gain − (FT gain + RAG gain), whisker: paired 95% CI.", c)
@@ -257,11 +274,15 @@ def render(run_id: str, stored: Mapping[str, Any], manifest: Mapping[str, Any] |
                    cost_scatter(frame, extras)))
     charts.append(("Per RAG condition and task: share of gold documents retrieved against the answer score.",
                    recall_scatter(frame, primary, extras, retrieval)))
-    parts.append('<h2 id="plots">Plots</h2><div class="plots">')
+    parts = ['<h2 id="plots">Plots</h2><div class="plots">']
     parts += [f"<figure>{chart}<figcaption>{_e(caption)}</figcaption></figure>" for caption, chart in charts]
     parts.append("</div>")
-    parts.append('<h2 id="extra">Extra metrics &amp; cost</h2>')
-    extra = leaderboard.extra_tables(extras)
+    return parts
+
+
+def _extras(extras: RunScores | None) -> list[str]:
+    parts = ['<h2 id="extra">Extra metrics &amp; cost</h2>']
+    extra = extra_tables(extras)
     if not extra:
         parts.append('<p class="note">no extra metrics (the run has no per-sample records)</p>')
     for title, table in extra:
@@ -270,7 +291,11 @@ def render(run_id: str, stored: Mapping[str, Any], manifest: Mapping[str, Any] |
         parts.append(f'<p class="note">answer similarity: {_e(extras.similarity)}</p><ul class="note">'
                      + "".join(f"<li><b>{_e(k)}</b>: {_e(v)}</li>" for k, v in extras.definitions().items())
                      + "</ul>")
-    parts.append('<h2 id="samples">Samples</h2>')
+    return parts
+
+
+def _samples(records: Records, primary: Mapping[str, str], extras: RunScores | None) -> list[str]:
+    parts = ['<h2 id="samples">Samples</h2>']
     tasks = sorted({t for tasks_ in records.values() for t in tasks_})
     if not tasks:
         parts.append('<p class="note">the run folder has no per-sample records</p>')
@@ -281,6 +306,20 @@ def render(run_id: str, stored: Mapping[str, Any], manifest: Mapping[str, Any] |
                      f"(scored by {_e(primary.get(task, '?'))}; green = correct)</summary>")
         parts.append(sample_table(task, primary.get(task, ""), by_condition, extras))
         parts.append("</details>")
+    return parts
+
+
+def render(run_id: str, stored: Mapping[str, Any], manifest: Mapping[str, Any] | None, frame: pd.DataFrame,
+           fact: pd.DataFrame | None, extras: RunScores | None, records: Records, started: str = "",
+           sides: Sequence[SideSuite] = ()) -> str:
+    """The whole page as a string (``sides``: the side suites ``build`` added columns for)."""
+    primary, reference = stored["primary"], stored["reference"]
+    retrieval = stored.get("retrieval_metrics")
+    parts = _head(run_id, manifest, started)
+    parts += _leaderboard(display_tables(frame, primary, reference, fact, sides), retrieval)
+    parts += _plots(frame, primary, fact, extras, retrieval)
+    parts += _extras(extras)
+    parts += _samples(records, primary, extras)
     parts += ['<h2 id="run">Run</h2>', _meta(run_id, manifest, stored), "</body></html>", ""]
     return "\n".join(parts)
 

@@ -90,7 +90,7 @@ def peak_rss_mb() -> dict[str, float]:
 
 def build(spec_dict: dict[str, Any], spec_hash: str, hashes: dict[str, Any],
           timings: dict[str, float], argv: list[str], judge: dict[str, Any] | None = None) -> dict[str, Any]:
-    """``judge``: the LLM judge's identity (harness.judge), only for runs that were judged."""
+    """``judge``: the LLM judge's identity (harness.scoring.judge), only for runs that were judged."""
     out = {
         "spec_hash": spec_hash,
         "spec": spec_dict,

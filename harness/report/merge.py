@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import math
 import sys
 import time
@@ -29,9 +28,10 @@ import pandas as pd
 
 from harness import cache
 from harness.errors import HarnessError
-from harness.report import compare, leaderboard
-
-log = logging.getLogger(__name__)
+from harness.records import RunFolder, Samples
+from harness.report import compare, leaderboard, paired
+from harness.report.runs import find_runs
+from harness.report.tables import SIG_NOTE, display_tables
 
 # spec keys that never make two runs' conditions differ in what they measure
 IGNORED_SPEC_KEYS = ("results_dir", "history_db", "conditions", "reference")
@@ -67,83 +67,16 @@ class MergedRun:
         return condition.rpartition("+")[2] if "+" in condition else None
 
 
-# ---------------------------------------------------------------- finding and loading runs
-
-
-def is_run_folder(path: Path) -> bool:
-    return (path / "metrics.json").is_file() and not path.name.startswith(".")
-
-
-def _resolved_config(path: Path) -> Any:
-    from omegaconf import OmegaConf
-
-    try:
-        return OmegaConf.to_container(OmegaConf.load(path), resolve=True)
-    except Exception as err:  # noqa: BLE001 - an unreadable job config just matches nothing
-        log.warning("%s: unreadable (%s)", path, err)
-        return None
-
-
-def sweep_runs(sweep: Path) -> list[Path]:
-    """The run folders a Hydra multirun folder (``<results_dir>/.hydra/multirun-<time>/``) made:
-    for each job, the earliest run folder from the sweep's start on whose config.yaml equals
-    the job's resolved config. A job without one (it failed) is logged and left out."""
-    import yaml
-
-    started = sweep.name.removeprefix("multirun-")
-    found = []
-    for job in sorted((p for p in sweep.iterdir() if (p / ".hydra" / "config.yaml").is_file()),
-                      key=lambda p: int(p.name) if p.name.isdigit() else 0):
-        cfg = _resolved_config(job / ".hydra" / "config.yaml")
-        if not isinstance(cfg, dict):
-            continue
-        results = Path(str(cfg.get("results_dir", "results")))
-        root = (results if results.is_absolute() else sweep.parent.parent) / str(cfg.get("exp_name", ""))
-        match = next((run for run in sorted(root.glob("*/config.yaml"))
-                      if run.parent.name >= started and not run.parent.name.startswith(".")
-                      and yaml.safe_load(run.read_text()) == cfg), None)
-        if match is None:
-            log.warning("sweep job %s has no completed run folder in %s (did it fail?); left out", job, root)
-        else:
-            found.append(match.parent)
-    return found
-
-
-def find_runs(paths: list[Path], max_depth: int = 3) -> list[Path]:
-    """Run folders named directly, made by a Hydra multirun folder's jobs, or found below a
-    folder of runs (hidden folders skipped: ``.name.tmp`` is a run still being written)."""
-    found: list[Path] = []
-    for given in paths:
-        if not given.is_dir():
-            raise HarnessError(f"{given}: not a folder; give run folders or a folder holding run folders")
-        if is_run_folder(given):
-            found.append(given)
-            continue
-        if (given / "multirun.yaml").is_file():
-            found.extend(sweep_runs(given))
-            continue
-        below: list[Path] = []
-        for depth in range(1, max_depth + 1):  # the shallowest level holding runs
-            below = [p.parent for p in sorted(given.glob("*/" * depth + "metrics.json"))
-                     if not any(part.startswith(".") for part in p.relative_to(given).parts)]
-            if below:
-                break
-        if not below:
-            raise HarnessError(f"{given}: no run folder (with metrics.json) in it or below it")
-        found.extend(below)
-    unique = list(dict.fromkeys(p.resolve() for p in found))
-    if len(unique) < 2:
-        raise HarnessError(f"merge needs at least two run folders, found {len(unique)}: "
-                           + ", ".join(str(p) for p in unique))
-    return unique
+# ---------------------------------------------------------------- loading runs
 
 
 def load_run(path: Path) -> MergedRun:
     data = compare.load(path)
+    run = RunFolder(path)
     try:
-        metrics = json.loads((path / "metrics.json").read_text())
+        metrics = run.read_metrics()
     except (OSError, ValueError) as err:
-        raise HarnessError(f"{path / 'metrics.json'}: unreadable ({err})") from err
+        raise HarnessError(f"{run.metrics_file}: unreadable ({err})") from err
     spec = (data.manifest or {}).get("spec") or {}
     return MergedRun(path, data, metrics, spec)
 
@@ -266,9 +199,9 @@ def _retrieval_row(run: MergedRun, condition: str, tasks: list[str]) -> dict[str
 def merge_runs(runs: list[MergedRun], *, reference: str | None = None, seed: int = 0) -> Merged:
     """The merged numeric frame (``leaderboard.build`` over run × condition rows)."""
     keys = label_runs(runs)
-    primary = leaderboard.ordered(dict(runs[0].data.primary))
+    primary = paired.ordered(dict(runs[0].data.primary))
     aggregates: dict[str, Any] = {}
-    samples: leaderboard.Samples = {}
+    samples: Samples = {}
     retrieval: dict[str, dict[str, float]] = {}
     info: dict[str, dict[str, Any]] = {}
     for run in runs:
@@ -315,7 +248,7 @@ def _fmt(value: Any) -> str:
 def to_markdown(merged: Merged) -> str:
     """The main table (task metrics with CIs, mean, Δ, retrieval metrics beside them), the Δ per
     task table when a reference is set, and which run each row came from."""
-    tables = leaderboard.display_tables(merged.frame, merged.primary, merged.reference)
+    tables = display_tables(merged.frame, merged.primary, merged.reference)
     main = tables[0][1].copy()
     main.index.name = "run · condition"
     if "retrieval:top_k" in merged.retrieval:
@@ -335,7 +268,7 @@ def to_markdown(merged: Merged) -> str:
     runs.index.name = "run label"
     differ = ", ".join(merged.keys) if merged.keys else "nothing (same spec)"
     parts.append(f"**Runs** (labels = what differs between their specs: {differ})\n\n{runs.to_markdown()}")
-    parts.append(f"_{leaderboard.SIG_NOTE}; retrieval metrics @k = the run's retriever top_k, "
+    parts.append(f"_{SIG_NOTE}; retrieval metrics @k = the run's retriever top_k, "
                  "ans∈ctx = the gold answer reached the prompt_")
     return "\n\n".join(parts)
 
@@ -421,4 +354,4 @@ def main(argv: list[str], out: Any = None, err: Any = None) -> int:
     return 0
 
 
-__all__ = ["find_runs", "incomparabilities", "label_runs", "load_run", "main", "merge_runs", "to_markdown"]
+__all__ = ["incomparabilities", "label_runs", "load_run", "main", "merge_runs", "to_markdown"]

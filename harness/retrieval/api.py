@@ -34,18 +34,20 @@ def retrieve(corpus: list[dict], queries: list[str], cfg: RetrieverConfig) -> li
     k = effective_top_k(cfg.top_k, len(items))
     if not queries:
         return []
-    key = results_key(items, queries, cfg, k)
-    entry = cache.entry_dir(STAGE, key)
-    with cache.file_lock(entry.parent / f"{key}.lock"):
-        if cache.is_complete(entry):
-            cached = _read_hits(entry, len(queries))
-            if cached is not None:
-                return cached
-        hits = _run(items, queries, cfg, k)
-        with cache.building(STAGE, key) as scratch:
-            payload = {"config": cfg.to_dict(), "top_k": k, "hits": [[asdict(h) for h in q] for q in hits]}
-            (scratch / HITS_FILE).write_text(json.dumps(payload))
-        return hits
+    got: list[list[list[Hit]]] = []  # the hits read (valid entry) or computed (build)
+
+    def valid(entry: Path) -> bool:
+        cached = _read_hits(entry, len(queries))
+        if cached is not None:
+            got.append(cached)
+        return cached is not None
+
+    def build(scratch: Path) -> None:
+        got.append(_run(items, queries, cfg, k))
+        payload = {"config": cfg.to_dict(), "top_k": k, "hits": [[asdict(h) for h in q] for q in got[-1]]}
+        (scratch / HITS_FILE).write_text(json.dumps(payload))
+
+    return cache.get_or_build(STAGE, results_key(items, queries, cfg, k), build, lambda entry: got[-1], valid=valid)
 
 
 def retrieve_debug(corpus: list[dict], query: str, cfg: RetrieverConfig) -> list[tuple[Hit, str]]:

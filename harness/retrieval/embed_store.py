@@ -7,7 +7,7 @@ embedding nor index building needs the whole matrix in RAM. One store per (passa
 embedder) is shared by every index type built over it.
 
 Layout: ``<cache>/embeddings/<key>.partial/{vectors.npy,progress.json}`` while filling,
-renamed to ``<cache>/embeddings/<key>/`` (with the complete marker) when done.
+moved to ``<cache>/embeddings/<key>/`` (with the complete marker) when done.
 """
 
 from __future__ import annotations
@@ -124,22 +124,29 @@ def embed_store(
     batch_rows: int = 4096,
     on_batch: OnBatch | None = None,
 ) -> NpyRows:
-    """The complete store for ``key`` (filled, or resumed, first when needed)."""
-    final = cache.entry_dir(STAGE, key)
-    partial = final.with_name(f"{final.name}.partial")
-    with cache.file_lock(final.parent / f"{key}.lock"):
-        if cache.is_complete(final):
-            try:
-                rows = NpyRows.open(final / VECTORS_FILE)
-                if rows.shape == (len(texts), dim):
-                    return rows
-                log.warning("embedding store %s has shape %s, expected %s; rebuilding", final, rows.shape,
-                            (len(texts), dim))
-            except (OSError, ValueError) as err:
-                log.warning("embedding store %s is unreadable (%s); rebuilding", final, err)
-        if final.exists():
-            shutil.rmtree(final)
+    """The complete store for ``key`` (filled, or resumed, first when needed).
+
+    The partial store (``<key>.partial``) outlives a killed build, so it is filled there and
+    its files moved into the scratch folder ``cache.get_or_build`` publishes as the entry.
+    """
+    partial = cache.entry_dir(STAGE, key).with_name(f"{key}.partial")
+
+    def valid(entry: Path) -> bool:
+        try:
+            rows = NpyRows.open(entry / VECTORS_FILE)
+        except (OSError, ValueError) as err:
+            log.warning("embedding store %s is unreadable (%s); rebuilding", entry, err)
+            return False
+        if rows.shape != (len(texts), dim):
+            log.warning("embedding store %s has shape %s, expected %s; rebuilding", entry, rows.shape,
+                        (len(texts), dim))
+            return False
+        return True
+
+    def build(scratch: Path) -> None:
         fill(texts, encode, partial, dim, batch_rows, key, on_batch)
-        (partial / cache.COMPLETE_MARKER).write_text("ok\n")
-        os.replace(partial, final)
-        return NpyRows.open(final / VECTORS_FILE)
+        for name in (VECTORS_FILE, PROGRESS_FILE):
+            os.replace(partial / name, scratch / name)
+        shutil.rmtree(partial)
+
+    return cache.get_or_build(STAGE, key, build, lambda entry: NpyRows.open(entry / VECTORS_FILE), valid=valid)

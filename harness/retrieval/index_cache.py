@@ -75,7 +75,6 @@ def load_or_build_dense(
     ``on_batch`` is called after each committed embedding batch (progress, or tests that kill
     a build part-way)."""
     key = dense_index_key(items, cfg)
-    entry = cache.entry_dir(STAGE, key)
     expected = {
         "schema": SCHEMA,
         "dimension": embedder.dimension,
@@ -84,13 +83,17 @@ def load_or_build_dense(
         "params": cfg.index_params(),
     }
     ids = [p.pid for p in items]
-    with cache.file_lock(entry.parent / f"{key}.lock"):
-        if cache.is_complete(entry):
-            try:
-                index = _load_entry(entry, expected, ids)
-                return DenseIndex(index, ids, key, entry, built=False)
-            except InvalidEntry as err:
-                log.warning("dense index cache entry %s is unusable (%s); rebuilding", entry, err)
+    got: dict[str, Any] = {}  # the index loaded (valid entry) or built, and whether it was built
+
+    def valid(entry: Path) -> bool:
+        try:
+            got.update(index=_load_entry(entry, expected, ids), built=False)
+            return True
+        except InvalidEntry as err:
+            log.warning("dense index cache entry %s is unusable (%s); rebuilding", entry, err)
+            return False
+
+    def build(scratch: Path) -> None:
         log.info("embedding %d passages with %s", len(items), embedder.spec)
         vectors = embed_store.embed_store(
             embeddings_key(items, embedder),
@@ -101,13 +104,15 @@ def load_or_build_dense(
             on_batch,
         )
         index = dense.build_index(vectors, cfg.index_params())
-        with cache.building(STAGE, key) as scratch:
-            dense.save_index(index, scratch / INDEX_FILE)
-            (scratch / IDS_FILE).write_text(json.dumps(ids))
-            meta = dict(expected, index_sha256=cache.hash_file(scratch / INDEX_FILE), embedder=embedder.spec,
-                        built_as=dense.index_type(index), embeddings=str(vectors.path))
-            (scratch / META_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True))
-        return DenseIndex(index, ids, key, entry, built=True)
+        dense.save_index(index, scratch / INDEX_FILE)
+        (scratch / IDS_FILE).write_text(json.dumps(ids))
+        meta = dict(expected, index_sha256=cache.hash_file(scratch / INDEX_FILE), embedder=embedder.spec,
+                    built_as=dense.index_type(index), embeddings=str(vectors.path))
+        (scratch / META_FILE).write_text(json.dumps(meta, indent=2, sort_keys=True))
+        got.update(index=index, built=True)
+
+    return cache.get_or_build(STAGE, key, build, lambda entry: DenseIndex(got["index"], ids, key, entry, got["built"]),
+                              valid=valid)
 
 
 def _load_entry(entry: Path, expected: dict[str, Any], ids: list[str]) -> Any:

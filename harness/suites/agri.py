@@ -20,7 +20,6 @@ from typing import Any
 
 from harness.suites.gen import (
     MONTHS,
-    TaskSpec,
     balanced_labels,
     cap,
     cli,
@@ -31,6 +30,7 @@ from harness.suites.gen import (
     suite_yaml,
     write_files,
 )
+from harness.suites.writer import ManifestTask
 
 SEED = 1234
 GENERATED_FILES = ("corpus.jsonl", "train.jsonl", "eval/qa.jsonl", "eval/mc.jsonl", "suite.yaml")
@@ -322,8 +322,8 @@ Location-specific agronomy for six fictional regions and five crops: sowing wind
 recommended variety, main pest and irrigation interval. Answers differ by region, so only
 knowledge of the place (retrieved or fine-tuned in) helps.
 """,
-    [TaskSpec("agri_qa", "eval/qa.jsonl", "open_qa", "contains"),
-     TaskSpec("agri_mc", "eval/mc.jsonl", "multiple_choice", "acc")],
+    [ManifestTask("agri_qa", "eval/qa.jsonl", "open_qa", "contains"),
+     ManifestTask("agri_mc", "eval/mc.jsonl", "multiple_choice", "acc")],
 )
 
 

@@ -1,6 +1,6 @@
 """`python -m harness build-suite <documents> <Q&A file> --out <suite>`: bring your own domain.
 
-From a folder of documents (PDF, Markdown, text, JSONL — read by ``harness.retrieval.ingest``,
+From a folder of documents (PDF, Markdown, text, JSONL — read by ``harness.suites.ingest``,
 so ids are the same as for retrieval) and a file of questions you wrote (JSONL or CSV), write a
 suite in the documented format (docs/suite-format.md) that every verb accepts.
 
@@ -27,34 +27,31 @@ temporary name, validated with ``load_suite`` and only then renamed into place.
 from __future__ import annotations
 
 import argparse
-import ast
 import csv
 import json
-import re
-import shutil
 import string
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from harness.errors import HarnessError
-from harness.qagen.writer import AGRI_UTILS, PROMPT, TASK_YAML, suite_name
-from harness.retrieval.ingest import ingest_folder, write_corpus
-from harness.suites import loader
-from harness.suites.loader import load_suite, write_jsonl
+from harness.jsonl import write_jsonl
+from harness.suites import checks, writer
+from harness.suites.checks import show
+from harness.suites.ingest import ingest_folder, write_corpus
+from harness.suites.loader import SUITE_FILE, Suite
+from harness.suites.writer import (
+    BUILD_MARKER,
+    PROMPT,
+    Manifest,
+    ManifestTask,
+    suite_name,
+)
 
-TASKS_DIR = AGRI_UTILS.parents[1]
-MARKER = "# Built by `python -m harness build-suite`"
 SPLITS = {"train": "train", "eval": "eval", "test": "eval", "": "eval"}
-# kind -> (task suffix and eval file stem, primary metric, shipped task YAML it is derived from)
-KINDS = {
-    "open_qa": ("qa", "contains", None),
-    "multiple_choice": ("mc", "acc", TASKS_DIR / "agri" / "agri_mc.yaml"),
-    "classification": ("cls", "macro_f1", TASKS_DIR / "finance" / "finance_cls.yaml"),
-}
+# kind -> (task suffix and eval file stem, primary metric)
+KINDS = {"open_qa": ("qa", "contains"), "multiple_choice": ("mc", "acc"), "classification": ("cls", "macro_f1")}
 GOLD_FIELDS = ("gold_ids", "gold_id", "doc_id")
 LIST_FIELDS = ("choices", "aliases") + GOLD_FIELDS
 
@@ -75,35 +72,35 @@ def _csv_rows(path: Path) -> list[tuple[int, dict[str, Any]]]:
     try:
         handle = path.open(encoding="utf-8-sig", newline="")
     except OSError as err:
-        raise HarnessError(f"{loader._show(path)}: cannot be read ({err.strerror or err})") from err
+        raise HarnessError(f"{show(path)}: cannot be read ({err.strerror or err})") from err
     rows = []
     with handle:
         reader = csv.DictReader(handle)
         if not reader.fieldnames or "question" not in [f.strip() for f in reader.fieldnames]:
-            raise HarnessError(f"{loader._show(path)} line 1: the CSV header needs a 'question' column "
+            raise HarnessError(f"{show(path)} line 1: the CSV header needs a 'question' column "
                                f"(got {reader.fieldnames})")
         start = reader.line_num + 1
         for raw in reader:
             if None in raw:
-                raise HarnessError(f"{loader._show(path)} line {start}: more cells than header columns")
+                raise HarnessError(f"{show(path)} line {start}: more cells than header columns")
             row = {k.strip(): v.strip() for k, v in raw.items() if k and v is not None and v.strip()}
             if row:
                 rows.append((start, row))
             start = reader.line_num + 1
     if not rows:
-        raise HarnessError(f"{loader._show(path)}: no rows (the file is empty)")
+        raise HarnessError(f"{show(path)}: no rows (the file is empty)")
     return rows
 
 
 def read_qa(path: Path) -> list[tuple[int, dict[str, Any]]]:
     """(line, raw row) from a ``.jsonl`` or ``.csv`` Q&A file."""
     if not path.is_file():
-        raise HarnessError(f"{loader._show(path)}: Q&A file not found")
+        raise HarnessError(f"{show(path)}: Q&A file not found")
     if path.suffix.lower() == ".csv":
         return _csv_rows(path)
     if path.suffix.lower() in (".jsonl", ".json"):
-        return loader.read_jsonl(path)
-    raise HarnessError(f"{loader._show(path)}: Q&A file must be .jsonl or .csv")
+        return checks.read_rows(path)
+    raise HarnessError(f"{show(path)}: Q&A file must be .jsonl or .csv")
 
 
 def _as_list(value: Any, where: str, name: str) -> list[str]:
@@ -159,7 +156,7 @@ def _kind(row: dict[str, Any], where: str) -> str:
 
 def normalize_row(path: Path, line: int, raw: dict[str, Any], name: str) -> QARow:
     """A raw Q&A row → the suite's row format for its split and kind (ids filled in later)."""
-    where = f"{loader._show(path)} line {line}"
+    where = f"{show(path)} line {line}"
     split = str(raw.get("split", "")).strip().lower()
     if split not in SPLITS:
         raise HarnessError(f"{where}: field 'split' is {raw['split']!r}; expected train or eval")
@@ -214,7 +211,7 @@ def label_set(rows: list[QARow], given: list[str] | None, path: Path) -> list[st
         return seen
     for item in rows:
         if item.kind == "classification" and item.split == "eval" and item.row["label"] not in given:
-            raise HarnessError(f"{loader._show(path)} line {item.line}: field 'label' is {item.row['label']!r}, "
+            raise HarnessError(f"{show(path)} line {item.line}: field 'label' is {item.row['label']!r}, "
                                f"an unknown label (--labels: {', '.join(given)})")
     return list(given)
 
@@ -222,21 +219,21 @@ def label_set(rows: list[QARow], given: list[str] | None, path: Path) -> list[st
 def validate(path: Path, rows: list[QARow], corpus: list[dict[str, Any]], labels: list[str]) -> None:
     """``load_suite``'s checks, applied to the Q&A file's own lines."""
     pairs = [(r.line, r.row) for r in rows]
-    loader._unique_ids(path, pairs)  # one id space across the file: a repeated id is a mistake
+    checks.unique_ids(path, pairs)  # one id space across the file: a repeated id is a mistake
     corpus_ids = {str(d["id"]) for d in corpus}
     train = [(r.line, r.row) for r in rows if r.split == "train"]
     if not train:
-        raise HarnessError(f"{loader._show(path)}: no row has split 'train'; fine-tuning needs at least one")
+        raise HarnessError(f"{show(path)}: no row has split 'train'; fine-tuning needs at least one")
     if not any(r.split == "eval" for r in rows):
-        raise HarnessError(f"{loader._show(path)}: no row has split 'eval' (the default); a suite needs questions "
+        raise HarnessError(f"{show(path)}: no row has split 'eval' (the default); a suite needs questions "
                            "to evaluate on")
     try:
-        loader._check_train(path, train, corpus_ids, {"prompt": PROMPT, "completion": " {answer}"})
+        checks.check_train(path, train, corpus_ids, {"prompt": PROMPT, "completion": " {answer}"})
         for kind in KINDS:
             evals = [(r.line, r.row) for r in rows if r.split == "eval" and r.kind == kind]
             if evals:
-                loader._check_task_rows(path, kind, evals, corpus_ids, labels)
-                loader._check_leakage(path, train, path, evals)
+                checks.check_task_rows(path, kind, evals, corpus_ids, labels)
+                checks.check_leakage(path, train, path, evals)
     except HarnessError as err:
         if "not a corpus document id" in str(err):
             sample = ", ".join(repr(i) for i in sorted(corpus_ids)[:3])
@@ -244,76 +241,16 @@ def validate(path: Path, rows: list[QARow], corpus: list[dict[str, Any]], labels
                                f"ids: {sample}, …)") from err
         raise
     if len(labels) == 1:
-        raise HarnessError(f"{loader._show(path)}: classification needs at least 2 labels, got {labels}")
+        raise HarnessError(f"{show(path)}: classification needs at least 2 labels, got {labels}")
 
 
 # ---------------------------------------------------------------- writing the suite
 
 
-def _task_yaml(kind: str, task: str) -> str:
-    source = KINDS[kind][2]
-    if source is None:
-        return TASK_YAML.format(task=task)
-    text = re.sub(r"(?m)^task: .*$", f"task: {task}", source.read_text(encoding="utf-8"))
-    return f"{MARKER} from tasks/{source.parent.name}/{source.name}.\n" + \
-        "\n".join(line for line in text.splitlines() if not line.startswith("#")) + "\n"
-
-
-def _functions(path: Path, names: tuple[str, ...]) -> str:
-    """The source of top-level functions of a shipped utils.py (so the built suite's task code is
-    the shipped scorer itself, not a re-typed copy)."""
-    text = path.read_text(encoding="utf-8")
-    found = {n.name: ast.get_source_segment(text, n) for n in ast.parse(text).body if isinstance(n, ast.FunctionDef)}
-    return "\n\n\n".join(found[n] for n in names)
-
-
-def _utils(cls_task: str | None) -> str:
-    parts = [f"{MARKER}: tasks/agri/utils.py (loaders, open-QA scorer)"
-             + (" + tasks/finance/utils.py's classification scorer" if cls_task else "") + ".\n",
-             AGRI_UTILS.read_text(encoding="utf-8")]
-    if cls_task:
-        parts.append(f'''
-
-# ---- classification ({cls_task}): label set from suite.yaml; scorer from tasks/finance/utils.py
-
-
-def label_set(task: str = "{cls_task}") -> list[str]:
-    import yaml
-
-    spec = yaml.safe_load((HERE / "suite.yaml").read_text(encoding="utf-8"))
-    return next(list(t["labels"]) for t in spec["tasks"] if t["name"] == task)
-
-
-def load_cls(data_file: str | None = None, **kwargs: Any) -> Any:
-    labels = label_set()
-    return _load(data_file, HERE / "eval" / "cls.jsonl").map(lambda row: {{"choices": labels}})
-
-
-''' + _functions(TASKS_DIR / "finance" / "utils.py", ("process_cls", "macro_f1")) + "\n")
-    return "".join(parts)
-
-
-def _suite_yaml(name: str, description: str, kinds: list[str], labels: list[str]) -> str:
-    tasks = []
-    for kind in kinds:
-        suffix, metric, _ = KINDS[kind]
-        task = {"name": f"{name}_{suffix}", "yaml": f"{name}_{suffix}.yaml", "data": f"eval/{suffix}.jsonl",
-                "kind": kind, "primary_metric": metric}
-        if kind == "classification":
-            task["labels"] = labels
-        tasks.append(task)
-    spec = {"name": name, "version": "1", "description": description, "corpus": "corpus.jsonl",
-            "train": "train.jsonl", "train_format": {"prompt": PROMPT, "completion": " {answer}"}, "tasks": tasks}
-    return f"{MARKER}; rebuild it rather than editing by hand.\n" + \
-        yaml.dump(spec, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
-
-
-class _Dumper(yaml.SafeDumper):
-    """Multi-line strings (the train prompt) as one double-quoted line, as the shipped suites have them."""
-
-
-_Dumper.add_representer(str, lambda dumper, value: dumper.represent_scalar(
-    "tag:yaml.org,2002:str", value, style='"' if "\n" in value else None))
+def _manifest(name: str, description: str, kinds: list[str], labels: list[str]) -> Manifest:
+    tasks = [ManifestTask(f"{name}_{KINDS[kind][0]}", f"eval/{KINDS[kind][0]}.jsonl", kind, KINDS[kind][1],
+                          tuple(labels) if kind == "classification" else ()) for kind in kinds]
+    return Manifest(name, description, tasks, header=f"{BUILD_MARKER}; rebuild it rather than editing by hand.")
 
 
 def _card(name: str, docs: Path, qa: Path, corpus: list[dict], rows: list[QARow]) -> str:
@@ -332,13 +269,13 @@ def _check_out(out: Path, overwrite: bool) -> None:
         return
     if not overwrite:
         raise HarnessError(f"{out} already exists; choose another --out or pass --overwrite to replace it")
-    spec = out / loader.SUITE_FILE
-    if not spec.is_file() or not spec.read_text(encoding="utf-8").startswith(MARKER):
+    spec = out / SUITE_FILE
+    if not spec.is_file() or not spec.read_text(encoding="utf-8").startswith(BUILD_MARKER):
         raise HarnessError(f"{out} was not written by build-suite; refusing to replace it — choose another --out")
 
 
 def build_suite(docs: Path, qa: Path, out: Path, *, name: str | None = None, labels: list[str] | None = None,
-                overwrite: bool = False) -> loader.Suite:
+                overwrite: bool = False) -> Suite:
     """Ingest, convert, validate against the Q&A file, write, validate the suite; returns it."""
     docs, qa, out = Path(docs).expanduser().resolve(), Path(qa).expanduser().resolve(), Path(out).expanduser().resolve()
     if out == docs or out.is_relative_to(docs):
@@ -352,29 +289,22 @@ def build_suite(docs: Path, qa: Path, out: Path, *, name: str | None = None, lab
     classes = label_set(rows, labels, qa)
     validate(qa, rows, corpus, classes)
     kinds = [k for k in KINDS if any(r.split == "eval" and r.kind == k for r in rows)]
-    staging = out.with_name(f".{out.name}.tmp")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    try:
+    description = f"Documents from {docs.name}/ and questions from {qa.name}, built with harness build-suite."
+
+    def fill(staging: Path) -> None:
         write_corpus(corpus, staging / "corpus.jsonl")
         write_jsonl(staging / "train.jsonl", [r.row for r in rows if r.split == "train"])
         for kind in kinds:
             suffix = KINDS[kind][0]
             write_jsonl(staging / "eval" / f"{suffix}.jsonl", [r.row for r in rows if r.split == "eval" and r.kind == kind])
-            (staging / f"{name}_{suffix}.yaml").write_text(_task_yaml(kind, f"{name}_{suffix}"), encoding="utf-8")
-        description = f"Documents from {docs.name}/ and questions from {qa.name}, built with harness build-suite."
-        (staging / loader.SUITE_FILE).write_text(_suite_yaml(name, description, kinds, classes), encoding="utf-8")
+            (staging / f"{name}_{suffix}.yaml").write_text(writer.derived_task_yaml(kind, f"{name}_{suffix}"),
+                                                           encoding="utf-8")
+        writer.write_manifest(staging, _manifest(name, description, kinds, classes))
         cls_task = f"{name}_cls" if "classification" in kinds else None
-        (staging / "utils.py").write_text(_utils(cls_task), encoding="utf-8")
+        (staging / "utils.py").write_text(writer.task_utils(cls_task), encoding="utf-8")
         (staging / "README.md").write_text(_card(name, docs, qa, corpus, rows), encoding="utf-8")
-        load_suite(staging, staging.parent)
-        if out.exists():
-            shutil.rmtree(out)
-        staging.rename(out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return load_suite(out, out.parent)
+
+    return writer.validate(writer.publish(out, fill))
 
 
 # ---------------------------------------------------------------- CLI

@@ -19,7 +19,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from harness.suites import gen
-from harness.suites.gen import Fact, TaskSpec
+from harness.suites.gen import Fact
+from harness.suites.writer import ManifestTask
 
 SEED = 2024
 NAME = "finance"
@@ -233,8 +234,8 @@ Filings and news of twelve fictional listed companies: open questions on annual-
 dated announcements into six event types. Every name and number is invented.
 """
 SUITE_YAML = gen.suite_yaml(NAME, DESCRIPTION, [
-    TaskSpec("finance_qa", "eval/qa.jsonl", "open_qa", "contains"),
-    TaskSpec("finance_cls", "eval/cls.jsonl", "classification", "macro_f1", LABELS),
+    ManifestTask("finance_qa", "eval/qa.jsonl", "open_qa", "contains"),
+    ManifestTask("finance_cls", "eval/cls.jsonl", "classification", "macro_f1", LABELS),
 ])
 
 

@@ -18,7 +18,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from harness.suites import gen
-from harness.suites.gen import Fact, TaskSpec
+from harness.suites.gen import Fact
+from harness.suites.writer import ManifestTask
 
 SEED = 5
 NAME = "general"
@@ -167,8 +168,8 @@ Forgetting check: everyday general knowledge and skills (capitals, opposites, ir
 chemical symbols, everyday counts, one-step arithmetic) unrelated to any domain suite.
 """
 SUITE_YAML = gen.suite_yaml(NAME, DESCRIPTION, [
-    TaskSpec("general_qa", "eval/qa.jsonl", "open_qa", "contains"),
-    TaskSpec("general_mc", "eval/mc.jsonl", "multiple_choice", "acc"),
+    ManifestTask("general_qa", "eval/qa.jsonl", "open_qa", "contains"),
+    ManifestTask("general_mc", "eval/mc.jsonl", "multiple_choice", "acc"),
 ])
 
 

@@ -21,7 +21,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from harness.suites import gen
-from harness.suites.gen import Fact, TaskSpec
+from harness.suites.gen import Fact
+from harness.suites.writer import ManifestTask
 
 SEED = 99
 NAME = "knowledge"
@@ -163,8 +164,8 @@ patent year, mentor): memorization questions in the training wording family vers
 generalization (paraphrased, reversed and two-hop) questions.
 """
 SUITE_YAML = gen.suite_yaml(NAME, DESCRIPTION, [
-    TaskSpec("knowledge_mem", "eval/mem.jsonl", "open_qa", "contains"),
-    TaskSpec("knowledge_gen", "eval/gen.jsonl", "open_qa", "contains"),
+    ManifestTask("knowledge_mem", "eval/mem.jsonl", "open_qa", "contains"),
+    ManifestTask("knowledge_gen", "eval/gen.jsonl", "open_qa", "contains"),
 ])
 
 

@@ -7,9 +7,8 @@ The format is documented in docs/suite-format.md.
 
 from __future__ import annotations
 
-import json
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,15 @@ import yaml
 
 from harness.cache import hash_file, hash_json
 from harness.errors import HarnessError
-from harness.suites.text import normalize_text
+from harness.suites.checks import (
+    TYPE_NAMES,
+    check_corpus,
+    check_leakage,
+    check_task_rows,
+    check_train,
+    read_rows,
+    show,
+)
 
 SUITE_FILE = "suite.yaml"
 TASK_KINDS = ("open_qa", "multiple_choice", "classification")
@@ -62,14 +69,6 @@ class Suite:
 # ----------------------------------------------------------------------------- file reading
 
 
-def _show(path: Path) -> str:
-    """Path as the user would type it: relative to the CWD when below it."""
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
-
-
 def _yaml_key_lines(node: yaml.Node | None, prefix: str = "") -> dict[str, int]:
     """Dotted field path → 1-based line, so suite.yaml errors can point at a line."""
     lines: dict[str, int] = {}
@@ -95,7 +94,7 @@ _TaskYamlLoader.add_constructor("!function", lambda loader, node: f"!function {l
 
 def _read_yaml(path: Path, loader: type[yaml.SafeLoader] = yaml.SafeLoader) -> tuple[Any, dict[str, int]]:
     if not path.is_file():
-        raise HarnessError(f"{_show(path)}: file not found")
+        raise HarnessError(f"{show(path)}: file not found")
     text = path.read_text(encoding="utf-8")
     try:
         data = yaml.load(text, Loader=loader)  # noqa: S506 - SafeLoader subclasses only
@@ -104,146 +103,8 @@ def _read_yaml(path: Path, loader: type[yaml.SafeLoader] = yaml.SafeLoader) -> t
         mark = getattr(err, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""
         problem = getattr(err, "problem", None) or str(err).splitlines()[0]
-        raise HarnessError(f"{_show(path)}{where}: invalid YAML ({problem})") from err
+        raise HarnessError(f"{show(path)}{where}: invalid YAML ({problem})") from err
     return data, lines
-
-
-def read_jsonl(path: Path) -> list[tuple[int, dict[str, Any]]]:
-    """(line number, row) for each non-blank line; any bad line is a HarnessError naming it."""
-    if not path.is_file():
-        raise HarnessError(f"{_show(path)}: file not found")
-    rows = []
-    with path.open(encoding="utf-8") as handle:
-        for lineno, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise HarnessError(f"{_show(path)} line {lineno}: invalid JSON ({err.msg}, column {err.colno})") from err
-            if not isinstance(row, dict):
-                raise HarnessError(f"{_show(path)} line {lineno}: expected a JSON object, got {type(row).__name__}")
-            rows.append((lineno, row))
-    if not rows:
-        raise HarnessError(f"{_show(path)}: no rows (the file is empty)")
-    return rows
-
-
-def write_jsonl(path: Path, rows: Iterable[Mapping[str, Any]]) -> Path:
-    """Write rows as JSON lines (e.g. a subset's task rows for a derived lm-eval task)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text("".join(json.dumps(dict(r), ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
-    os.replace(tmp, path)
-    return path
-
-
-# ----------------------------------------------------------------------------- row checks
-
-_TYPE_NAMES = {str: "a string", int: "an integer", list: "a list"}
-
-
-def _field(row: Mapping[str, Any], name: str, kind: type, where: str, *, required: bool = True) -> Any:
-    if name not in row:
-        if required:
-            raise HarnessError(f"{where}: missing required field '{name}'")
-        return None
-    value = row[name]
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise HarnessError(f"{where}: field '{name}' must be {_TYPE_NAMES[kind]}, got {type(value).__name__}")
-    if kind is str and required and not value.strip():
-        raise HarnessError(f"{where}: field '{name}' is empty")
-    return value
-
-
-def _str_list(row: Mapping[str, Any], name: str, where: str, *, required: bool) -> list[str]:
-    value = _field(row, name, list, where, required=required)
-    if value is None:
-        return []
-    for i, item in enumerate(value):
-        if not isinstance(item, str) or not item.strip():
-            raise HarnessError(f"{where}: field '{name}[{i}]' must be a non-empty string, got {item!r}")
-    return value
-
-
-def _unique_ids(path: Path, rows: Sequence[tuple[int, dict[str, Any]]]) -> None:
-    seen: dict[str, int] = {}
-    for lineno, row in rows:
-        rid = _field(row, "id", str, f"{_show(path)} line {lineno}")
-        if rid in seen:
-            raise HarnessError(f"{_show(path)} line {lineno}: duplicate id '{rid}' (first on line {seen[rid]})")
-        seen[rid] = lineno
-
-
-def _check_corpus(path: Path, rows: Sequence[tuple[int, dict[str, Any]]]) -> None:
-    _unique_ids(path, rows)
-    for lineno, row in rows:
-        where = f"{_show(path)} line {lineno}"
-        _field(row, "text", str, where)
-        _field(row, "title", str, where, required=False)
-
-
-def _check_gold(where: str, ids: Sequence[str], corpus_ids: set[str], name: str) -> None:
-    for doc_id in ids:
-        if doc_id not in corpus_ids:
-            raise HarnessError(f"{where}: field '{name}' names '{doc_id}', which is not a corpus document id")
-
-
-def _check_train(path: Path, rows: Sequence[tuple[int, dict[str, Any]]], corpus_ids: set[str], fmt: Mapping[str, str]) -> None:
-    _unique_ids(path, rows)
-    for lineno, row in rows:
-        where = f"{_show(path)} line {lineno}"
-        _field(row, "question", str, where)
-        _field(row, "answer", str, where)
-        doc_id = _field(row, "doc_id", str, where, required=False)
-        if doc_id is not None:
-            _check_gold(where, [doc_id], corpus_ids, "doc_id")
-        for part in ("prompt", "completion"):
-            try:
-                fmt[part].format_map(row)
-            except KeyError as err:
-                raise HarnessError(f"{where}: train_format.{part} uses field {err}, which this row lacks") from err
-
-
-def _check_task_rows(
-    path: Path, kind: str, rows: Sequence[tuple[int, dict[str, Any]]], corpus_ids: set[str], labels: Sequence[str] = ()
-) -> None:
-    _unique_ids(path, rows)
-    for lineno, row in rows:
-        where = f"{_show(path)} line {lineno}"
-        _field(row, "question", str, where)
-        _field(row, "context", str, where, required=False)
-        _check_gold(where, _str_list(row, "gold_ids", where, required=True), corpus_ids, "gold_ids")
-        if kind == "open_qa":
-            _field(row, "answer", str, where)
-            _str_list(row, "aliases", where, required=False)
-        elif kind == "classification":
-            label = _field(row, "label", str, where)
-            if label not in labels:
-                raise HarnessError(
-                    f"{where}: field 'label' is {label!r}, which is not in the task's label set ({', '.join(labels)})"
-                )
-            if "choices" in row:
-                raise HarnessError(f"{where}: field 'choices' is not allowed in a classification row (the label set is)")
-        else:
-            choices = _str_list(row, "choices", where, required=True)
-            if len(choices) < 2:
-                raise HarnessError(f"{where}: field 'choices' needs at least 2 options, got {len(choices)}")
-            label = _field(row, "label", int, where)
-            if not 0 <= label < len(choices):
-                raise HarnessError(f"{where}: field 'label' is {label}, out of range for {len(choices)} choices")
-
-
-def _check_leakage(train_path: Path, train: Sequence[tuple[int, dict[str, Any]]], path: Path, rows: Sequence[tuple[int, dict[str, Any]]]) -> None:
-    """An eval question seen verbatim (after normalisation) in training measures recall, not skill."""
-    seen = {normalize_text(row["question"]): lineno for lineno, row in train}
-    for lineno, row in rows:
-        hit = seen.get(normalize_text(row["question"]))
-        if hit is not None:
-            raise HarnessError(
-                f"{_show(path)} line {lineno}: field 'question' leaks: it equals the question on "
-                f"{_show(train_path)} line {hit} after normalisation ({row['question']!r})"
-            )
 
 
 # ----------------------------------------------------------------------------- suite.yaml
@@ -261,7 +122,7 @@ def resolve_suite_dir(name_or_path: str | os.PathLike[str], tasks_root: Path) ->
         return candidate.resolve()
     places = [given] if given.resolve() == candidate.resolve() else [given, candidate]
     raise HarnessError(
-        f"suite '{name_or_path}' not found: no {SUITE_FILE} in {' or '.join(_show(p) for p in places)}"
+        f"suite '{name_or_path}' not found: no {SUITE_FILE} in {' or '.join(show(p) for p in places)}"
     )
 
 
@@ -275,15 +136,15 @@ def _spec_field(
     for part in key.split("."):
         if not isinstance(node, Mapping) or part not in node:
             line = lines.get(full) or lines.get(parent)
-            where = _show(path) + (f" line {line}" if line else "")
+            where = show(path) + (f" line {line}" if line else "")
             raise HarnessError(f"{where}: missing required field '{full}'")
         node = node[part]
     if kind is str and isinstance(node, (int, float)) and not isinstance(node, bool):
         node = str(node)
     if not isinstance(node, kind) or (kind is str and not node.strip()):
         line = lines.get(full)
-        where = _show(path) + (f" line {line}" if line else "")
-        raise HarnessError(f"{where}: field '{full}' must be {_TYPE_NAMES.get(kind, kind.__name__)}, got {node!r}")
+        where = show(path) + (f" line {line}" if line else "")
+        raise HarnessError(f"{where}: field '{full}' must be {TYPE_NAMES.get(kind, kind.__name__)}, got {node!r}")
     return node
 
 
@@ -291,8 +152,8 @@ def _suite_file(root: Path, rel: str, spec_path: Path, lines: Mapping[str, int],
     path = (root / rel).resolve()
     if not path.is_file():
         line = lines.get(key)
-        where = f"{_show(spec_path)}" + (f" line {line}" if line else "")
-        raise HarnessError(f"{where}: field '{key}' names {rel!r}, but {_show(path)} does not exist")
+        where = f"{show(spec_path)}" + (f" line {line}" if line else "")
+        raise HarnessError(f"{where}: field '{key}' names {rel!r}, but {show(path)} does not exist")
     return path
 
 
@@ -300,11 +161,11 @@ def _check_task_yaml(path: Path, name: str) -> None:
     """The task YAML must parse and define the task name that suite.yaml gives it."""
     data, lines = _read_yaml(path, _TaskYamlLoader)
     if not isinstance(data, dict):
-        raise HarnessError(f"{_show(path)}: expected a mapping of lm-eval task fields")
+        raise HarnessError(f"{show(path)}: expected a mapping of lm-eval task fields")
     if "task" not in data and "include" in data:
         return  # the name comes from the included template; lm-eval resolves it
     if data.get("task") != name:
-        where = _show(path) + (f" line {lines['task']}" if "task" in lines else "")
+        where = show(path) + (f" line {lines['task']}" if "task" in lines else "")
         raise HarnessError(f"{where}: field 'task' is {data.get('task')!r}, but suite.yaml calls this task {name!r}")
 
 
@@ -313,15 +174,15 @@ def _task_labels(task_spec: Mapping[str, Any], kind: str, path: Path, lines: Map
     full = f"{key}.labels"
     if kind != "classification":
         if "labels" in task_spec:
-            raise HarnessError(f"{_show(path)} line {lines.get(full)}: field '{full}' only applies to kind classification")
+            raise HarnessError(f"{show(path)} line {lines.get(full)}: field '{full}' only applies to kind classification")
         return ()
     labels = _spec_field(task_spec, "labels", list, path, lines, prefix=key)
     for i, label in enumerate(labels):
         if not isinstance(label, str) or not label.strip():
             line = lines.get(f"{full}[{i}]") or lines.get(full)
-            raise HarnessError(f"{_show(path)} line {line}: field '{full}[{i}]' must be a non-empty string, got {label!r}")
+            raise HarnessError(f"{show(path)} line {line}: field '{full}[{i}]' must be a non-empty string, got {label!r}")
     if len(labels) < 2 or len(set(labels)) != len(labels):
-        raise HarnessError(f"{_show(path)} line {lines.get(full)}: field '{full}' needs at least 2 distinct labels, got {labels!r}")
+        raise HarnessError(f"{show(path)} line {lines.get(full)}: field '{full}' needs at least 2 distinct labels, got {labels!r}")
     return tuple(labels)
 
 
@@ -331,13 +192,41 @@ def _content_hash(root: Path, files: Iterable[Path]) -> str:
     return hash_json({p.relative_to(root).as_posix() if p.is_relative_to(root) else str(p): hash_file(p) for p in sorted(every)})
 
 
+def _load_task(i: int, task_spec: Any, root: Path, spec_path: Path, lines: Mapping[str, int],
+               corpus_ids: set[str], train_path: Path, train: list[tuple[int, dict[str, Any]]],
+               tasks: list[SuiteTask]) -> SuiteTask:
+    """``tasks[i]`` of suite.yaml: its fields, task YAML and rows, checked (``tasks``: those before it)."""
+    key = f"tasks[{i}]"
+    if not isinstance(task_spec, dict):
+        raise HarnessError(f"{show(spec_path)} line {lines.get(key)}: field '{key}' must be a mapping")
+    get = {
+        f: _spec_field(task_spec, f, str, spec_path, lines, prefix=key)
+        for f in ("name", "yaml", "data", "kind", "primary_metric")
+    }
+    if get["kind"] not in TASK_KINDS:
+        raise HarnessError(
+            f"{show(spec_path)} line {lines.get(key + '.kind')}: field '{key}.kind' is {get['kind']!r}; "
+            f"expected one of {', '.join(TASK_KINDS)}"
+        )
+    if any(t.name == get["name"] for t in tasks):
+        raise HarnessError(f"{show(spec_path)} line {lines.get(key + '.name')}: duplicate task name {get['name']!r}")
+    labels = _task_labels(task_spec, get["kind"], spec_path, lines, key)
+    yaml_path = _suite_file(root, get["yaml"], spec_path, lines, key + ".yaml")
+    data_path = _suite_file(root, get["data"], spec_path, lines, key + ".data")
+    _check_task_yaml(yaml_path, get["name"])
+    rows = read_rows(data_path)
+    check_task_rows(data_path, get["kind"], rows, corpus_ids, labels)
+    check_leakage(train_path, train, data_path, rows)
+    return SuiteTask(get["name"], yaml_path, data_path, get["kind"], get["primary_metric"], [r for _, r in rows], labels)
+
+
 def load_suite(name_or_path: str | os.PathLike[str], tasks_root: Path) -> Suite:
     """Read and validate a suite; every problem is a HarnessError naming file, line and field."""
     root = resolve_suite_dir(name_or_path, tasks_root)
     spec_path = root / SUITE_FILE
     spec, lines = _read_yaml(spec_path)
     if not isinstance(spec, dict):
-        raise HarnessError(f"{_show(spec_path)}: expected a mapping with name, version, corpus, train, train_format, tasks")
+        raise HarnessError(f"{show(spec_path)}: expected a mapping with name, version, corpus, train, train_format, tasks")
 
     name = _spec_field(spec, "name", str, spec_path, lines)
     version = _spec_field(spec, "version", str, spec_path, lines)
@@ -346,42 +235,19 @@ def load_suite(name_or_path: str | os.PathLike[str], tasks_root: Path) -> Suite:
     train_path = _suite_file(root, _spec_field(spec, "train", str, spec_path, lines), spec_path, lines, "train")
     task_specs = _spec_field(spec, "tasks", list, spec_path, lines)
     if not task_specs:
-        raise HarnessError(f"{_show(spec_path)} line {lines.get('tasks')}: field 'tasks' is empty; list at least one eval task")
+        raise HarnessError(f"{show(spec_path)} line {lines.get('tasks')}: field 'tasks' is empty; list at least one eval task")
 
-    corpus = read_jsonl(corpus_path)
-    _check_corpus(corpus_path, corpus)
+    corpus = read_rows(corpus_path)
+    check_corpus(corpus_path, corpus)
     corpus_ids = {row["id"] for _, row in corpus}
-    train = read_jsonl(train_path)
-    _check_train(train_path, train, corpus_ids, fmt)
+    train = read_rows(train_path)
+    check_train(train_path, train, corpus_ids, fmt)
 
     files = [spec_path, corpus_path, train_path]
     tasks: list[SuiteTask] = []
     for i, task_spec in enumerate(task_specs):
-        key = f"tasks[{i}]"
-        if not isinstance(task_spec, dict):
-            raise HarnessError(f"{_show(spec_path)} line {lines.get(key)}: field '{key}' must be a mapping")
-        get = {
-            f: _spec_field(task_spec, f, str, spec_path, lines, prefix=key)
-            for f in ("name", "yaml", "data", "kind", "primary_metric")
-        }
-        if get["kind"] not in TASK_KINDS:
-            raise HarnessError(
-                f"{_show(spec_path)} line {lines.get(key + '.kind')}: field '{key}.kind' is {get['kind']!r}; "
-                f"expected one of {', '.join(TASK_KINDS)}"
-            )
-        if any(t.name == get["name"] for t in tasks):
-            raise HarnessError(f"{_show(spec_path)} line {lines.get(key + '.name')}: duplicate task name {get['name']!r}")
-        labels = _task_labels(task_spec, get["kind"], spec_path, lines, key)
-        yaml_path = _suite_file(root, get["yaml"], spec_path, lines, key + ".yaml")
-        data_path = _suite_file(root, get["data"], spec_path, lines, key + ".data")
-        _check_task_yaml(yaml_path, get["name"])
-        rows = read_jsonl(data_path)
-        _check_task_rows(data_path, get["kind"], rows, corpus_ids, labels)
-        _check_leakage(train_path, train, data_path, rows)
-        files += [yaml_path, data_path]
-        tasks.append(
-            SuiteTask(get["name"], yaml_path, data_path, get["kind"], get["primary_metric"], [r for _, r in rows], labels)
-        )
+        tasks.append(_load_task(i, task_spec, root, spec_path, lines, corpus_ids, train_path, train, tasks))
+        files += [tasks[-1].yaml_path, tasks[-1].data_path]
 
     return Suite(
         name=name,
@@ -412,7 +278,7 @@ def subset_suite(suite: Suite, n_docs: int) -> Suite:
     """Keep the first ``n_docs`` corpus documents and only the rows whose gold docs are among them.
 
     Train rows without ``doc_id`` are kept. Task ``data_path`` still points at the full file:
-    write ``task.rows`` out (``write_jsonl``) before handing a subset task to lm-eval.
+    write ``task.rows`` out (``harness.jsonl.write_jsonl``) before handing a subset task to lm-eval.
     """
     if n_docs < 1:
         raise HarnessError(f"n_docs must be at least 1, got {n_docs}")

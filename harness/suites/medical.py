@@ -22,7 +22,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from harness.suites import gen
-from harness.suites.gen import Fact, TaskSpec
+from harness.suites.gen import Fact
+from harness.suites.writer import ManifestTask
 
 SEED = 7
 NAME = "medical"
@@ -246,8 +247,8 @@ MedQA-style vignettes on the monographs, and questions on guidance that changed 
 the training set still also states the superseded 2019 recommendation.
 """
 SUITE_YAML = gen.suite_yaml(NAME, DESCRIPTION, [
-    TaskSpec("medical_mc", "eval/mc.jsonl", "multiple_choice", "acc"),
-    TaskSpec("medical_update", "eval/update.jsonl", "multiple_choice", "acc"),
+    ManifestTask("medical_mc", "eval/mc.jsonl", "multiple_choice", "acc"),
+    ManifestTask("medical_update", "eval/update.jsonl", "multiple_choice", "acc"),
 ])
 
 

@@ -10,33 +10,38 @@ shipped suites. Datasets, mappings and licences: docs/hub-suites.md.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping
 from pathlib import Path
-from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness import cache
 from harness.errors import HarnessError
+from harness.registry import Registry
 
-HUB_SUITES = ("pubmedqa", "medqa", "medmcqa", "mmlu_clinical", "fiqa", "phrasebank", "agxqa", "kisanvaani")
+if TYPE_CHECKING:
+    from harness.suites.hub.writer import HubConverter
+
+# name -> the converter module's CONVERTER, imported on first use
+HUB_SUITES: Registry[HubConverter] = Registry("hub suite")
+for _name in ("pubmedqa", "medqa", "medmcqa", "mmlu_clinical", "fiqa", "phrasebank", "agxqa", "kisanvaani"):
+    HUB_SUITES.register(_name, f"harness.suites.hub.{_name}:CONVERTER")
 # suite.* keys every hub suite takes (beside the converter's own OPTIONS)
 COMMON = {"name": None, "hub": None, "path": None, "n_docs": None, "data_dir": None, "revision": None,
           "max_train": None, "max_eval": None, "seed": 0}
 _RUN_ONLY = ("path", "n_docs", "data_dir")  # do not change the conversion (data_dir: its files' hashes do)
 
 
-def converter(name: str) -> ModuleType:
-    """The converter module of a hub suite (``SOURCE``, ``OPTIONS``, ``convert``)."""
-    if name not in HUB_SUITES:
-        raise HarnessError(f"suite.hub={name!r}: unknown hub suite; expected one of {', '.join(HUB_SUITES)}")
-    return importlib.import_module(f"harness.suites.hub.{name}")
+def converter(name: str) -> HubConverter:
+    """The converter of a hub suite (its source, options and conversion)."""
+    try:
+        return HUB_SUITES.get(name)
+    except HarnessError as err:
+        raise HarnessError(f"suite.hub={name!r}: {err}") from None
 
 
 def options(name: str, settings: Mapping[str, Any]) -> dict[str, Any]:
     """The suite settings over the defaults; unknown keys and bad limits are errors naming the key."""
-    module = converter(name)
-    known = COMMON | module.OPTIONS
+    known = COMMON | dict(converter(name).options)
     unknown = sorted(set(settings) - set(known))
     if unknown:
         raise HarnessError(f"suite.{unknown[0]}: unknown setting for hub suite '{name}' (known: {', '.join(sorted(known))})")
@@ -63,22 +68,18 @@ def materialize_hub_suite(settings: Mapping[str, Any], data_dir: Path | None = N
     from harness.suites.hub.writer import write_suite
 
     name = str(settings.get("hub"))
-    module = converter(name)
+    conv = converter(name)
     opts = options(name, settings)
-    raw = locate(name, module.SOURCE, data_dir, opts["revision"])
+    raw = locate(name, conv.source, data_dir, opts["revision"])
     conversion = {k: v for k, v in opts.items() if k not in _RUN_ONLY}
     key = cache.hash_json({"hub": name, "options": conversion, "raw": raw.files_hash, "code": _code_hash()})
-    entry = cache.entry_dir("hub_suites", key)
-    with cache.file_lock(entry.parent / f"{key}.lock"):
-        if cache.is_complete(entry):
-            return entry
-        with cache.building("hub_suites", key) as scratch:
-            converted = module.convert(raw, opts)
-            provenance = [f"{k}: {v}" for k, v in raw.origin.items()] + [
-                f"licence: {module.SOURCE.licence}", f"homepage: {module.SOURCE.homepage}",
-                f"options: {conversion}"]
-            write_suite(scratch, str(settings.get("name") or name), converted, provenance)
-    return entry
+
+    def build(scratch: Path) -> None:
+        provenance = [f"{k}: {v}" for k, v in raw.origin.items()] + [
+            f"licence: {conv.source.licence}", f"homepage: {conv.source.homepage}", f"options: {conversion}"]
+        write_suite(scratch, str(settings.get("name") or name), conv.convert(raw, opts), provenance)
+
+    return cache.get_or_build("hub_suites", key, build, load=lambda entry: entry)
 
 
 __all__ = ["HUB_SUITES", "converter", "materialize_hub_suite", "options"]

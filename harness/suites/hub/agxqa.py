@@ -18,7 +18,7 @@ from harness.errors import HarnessError
 from harness.suites.hub import rows as R
 from harness.suites.hub.source import HubSource, RawData, read_table
 from harness.suites.hub.tasks import QA_PROMPT, TaskSpec, context_block
-from harness.suites.hub.writer import Converted
+from harness.suites.hub.writer import Converted, HubConverter
 
 SOURCE = HubSource(repos={"main": "msu-ceco/agxqa_v1"},
                    parts={"train": ("main", ["agxqa-train-*.jsonl", "data/train-*", "*train*.json*"]),
@@ -75,3 +75,6 @@ def convert(raw: RawData, opts: dict[str, Any]) -> Converted:
     desc = ("AgXQA 1.1 (Kpodo et al. 2024; msu-ceco/agxqa_v1, MIT): questions on agricultural-extension "
             "documents about irrigation and water, answered from those documents' passages.")
     return Converted(desc, corpus, pairs, [(TASK, evals)], notes)
+
+
+CONVERTER = HubConverter(SOURCE, OPTIONS, convert)

@@ -18,7 +18,7 @@ from harness.errors import HarnessError
 from harness.suites.hub import rows as R
 from harness.suites.hub.source import HubSource, RawData, read_table
 from harness.suites.hub.tasks import QA_PROMPT, TaskSpec, context_block
-from harness.suites.hub.writer import Converted
+from harness.suites.hub.writer import Converted, HubConverter
 
 SOURCE = HubSource(repos={"main": "BeIR/fiqa", "qrels": "BeIR/fiqa-qrels"},
                    parts={"corpus": ("main", ["corpus.jsonl*", "fiqa/corpus.jsonl*"]),
@@ -70,3 +70,6 @@ def convert(raw: RawData, opts: dict[str, Any]) -> Converted:
     desc = ("FiQA-2018 (Maia et al. 2018) in BEIR (BeIR/fiqa, BeIR/fiqa-qrels; CC BY-SA 4.0): personal-finance "
             "opinion questions answered from a corpus of StackExchange posts; gold ids from the BEIR qrels.")
     return Converted(desc, corpus, pairs, [(TASK, evals)], notes)
+
+
+CONVERTER = HubConverter(SOURCE, OPTIONS, convert)

@@ -16,7 +16,7 @@ from harness.errors import HarnessError
 from harness.suites.hub import rows as R
 from harness.suites.hub.source import HubSource, RawData, read_table
 from harness.suites.hub.tasks import QA_PROMPT, TaskSpec, context_block
-from harness.suites.hub.writer import Converted
+from harness.suites.hub.writer import Converted, HubConverter
 from harness.suites.text import normalize_text
 
 SOURCE = HubSource(repos={"main": "KisanVaani/agriculture-qa-english-only"},
@@ -55,3 +55,6 @@ def convert(raw: RawData, opts: dict[str, Any]) -> Converted:
     desc = ("KisanVaani agriculture QA (KisanVaani/agriculture-qa-english-only, Apache-2.0): farmers' questions "
             "with advisory answers; the corpus is the training pairs.")
     return Converted(desc, corpus, pairs, [(TASK, evals)], notes)
+
+
+CONVERTER = HubConverter(SOURCE, OPTIONS, convert)

@@ -15,7 +15,7 @@ from harness.errors import HarnessError
 from harness.suites.hub import rows as R
 from harness.suites.hub.source import HubSource, RawData, read_table
 from harness.suites.hub.tasks import TaskSpec, context_block, letters_prompt
-from harness.suites.hub.writer import Converted
+from harness.suites.hub.writer import Converted, HubConverter
 
 SOURCE = HubSource(repos={"main": "openlifescienceai/medmcqa"},
                    parts={"train": ("main", ["data/train-*", "train.*"]),
@@ -59,3 +59,6 @@ def convert(raw: RawData, opts: dict[str, Any]) -> Converted:
     desc = ("MedMCQA (Pal et al. 2022; openlifescienceai/medmcqa, Apache-2.0): medical entrance exam questions; "
             "the corpus is the training questions with answers and explanations.")
     return Converted(desc, corpus, pairs, [(TASK, evals)], notes)
+
+
+CONVERTER = HubConverter(SOURCE, OPTIONS, convert)

@@ -13,7 +13,7 @@ from harness.errors import HarnessError
 from harness.suites.hub import rows as R
 from harness.suites.hub.source import HubSource, RawData, read_table
 from harness.suites.hub.tasks import TaskSpec, context_block, letters_prompt
-from harness.suites.hub.writer import Converted
+from harness.suites.hub.writer import Converted, HubConverter
 
 SOURCE = HubSource(repos={"main": "GBaker/MedQA-USMLE-4-options-hf"},
                    parts={"train": ("main", ["data/train-*", "train.*", "*train*"]),
@@ -54,3 +54,6 @@ def convert(raw: RawData, opts: dict[str, Any]) -> Converted:
     desc = ("MedQA-USMLE 4-options (Jin et al. 2021; GBaker/MedQA-USMLE-4-options-hf): USMLE-style clinical "
             "vignettes; the corpus is the training vignettes with their answers.")
     return Converted(desc, corpus, pairs, [(TASK, evals)], notes)
+
+
+CONVERTER = HubConverter(SOURCE, OPTIONS, convert)

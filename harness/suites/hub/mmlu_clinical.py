@@ -18,7 +18,7 @@ from harness.errors import HarnessError
 from harness.suites.hub import rows as R
 from harness.suites.hub.source import HubSource, RawData, read_table
 from harness.suites.hub.tasks import TaskSpec, context_block, letters_prompt
-from harness.suites.hub.writer import Converted
+from harness.suites.hub.writer import Converted, HubConverter
 
 SUBJECTS = ("anatomy", "clinical_knowledge", "college_biology", "college_medicine", "medical_genetics",
             "professional_medicine")
@@ -68,3 +68,6 @@ def convert(raw: RawData, opts: dict[str, Any]) -> Converted:
             "biology and medicine, medical genetics, professional medicine; the corpus is the dev/validation "
             "questions with their answers.")
     return Converted(desc, corpus, pairs, [(TASK, evals)], notes)
+
+
+CONVERTER = HubConverter(SOURCE, OPTIONS, convert)

@@ -22,7 +22,7 @@ from harness.errors import HarnessError
 from harness.suites.hub import rows as R
 from harness.suites.hub.source import HubSource, RawData
 from harness.suites.hub.tasks import QA_PROMPT, TaskSpec, context_block
-from harness.suites.hub.writer import Converted
+from harness.suites.hub.writer import Converted, HubConverter
 
 SOURCE = HubSource(repos={"main": "takala/financial_phrasebank"},
                    parts={"release": ("main", ["data/FinancialPhraseBank-v1.0.zip", "FinancialPhraseBank-v1.0.zip",
@@ -84,3 +84,6 @@ def convert(raw: RawData, opts: dict[str, Any]) -> Converted:
     desc = ("Financial PhraseBank v1.0 (Malo et al. 2014; takala/financial_phrasebank, CC BY-NC-SA 3.0, "
             "non-commercial): sentiment of financial-news sentences for investors, macro-F1.")
     return Converted(desc, corpus, pairs, [(TASK, evals)], notes)
+
+
+CONVERTER = HubConverter(SOURCE, OPTIONS, convert)

@@ -17,7 +17,7 @@ from harness.errors import HarnessError
 from harness.suites.hub import rows as R
 from harness.suites.hub.source import HubSource, RawData, read_table
 from harness.suites.hub.tasks import QA_PROMPT, TaskSpec, context_block
-from harness.suites.hub.writer import Converted
+from harness.suites.hub.writer import Converted, HubConverter
 
 SOURCE = HubSource(repos={"main": "qiaojin/PubMedQA"},
                    parts={"labeled": ("main", ["pqa_labeled/train-*", "pqa_labeled/*.parquet"])},
@@ -66,3 +66,6 @@ def convert(raw: RawData, opts: dict[str, Any]) -> Converted:
             "yes/no/maybe; the corpus is the labelled abstracts without their conclusions.")
     return Converted(desc, corpus, pairs, [(TASK, [{k: v for k, v in r.items() if k != "long_answer"} for r in evals])],
                      notes)
+
+
+CONVERTER = HubConverter(SOURCE, OPTIONS, convert)

@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from harness.suites import build as suite_build
+from harness.suites import writer
 
 LETTERS = "ABCDEFGHIJ"
 
@@ -40,7 +40,7 @@ class _Fn(str):
     """A ``!function utils.x`` value in a task YAML."""
 
 
-class _Dumper(suite_build._Dumper):
+class _Dumper(writer.Dumper):
     """Multi-line prompts as one double-quoted line, as the shipped task YAMLs have them."""
 
 
@@ -65,7 +65,7 @@ class TaskSpec:
         loader = {"eval/qa.jsonl": "load_qa", "eval/mc.jsonl": "load_mc", "eval/cls.jsonl": "load_cls"}[self.data]
         if self.kind == "classification":
             # tasks/finance/finance_cls.yaml (its prompt is context_block() + QA_PROMPT)
-            return suite_build._task_yaml("classification", self.name)
+            return writer.derived_task_yaml("classification", self.name)
         spec: dict[str, Any] = {"task": self.name, "custom_dataset": _Fn(f"utils.{loader}"), "test_split": "test"}
         if self.kind == "open_qa":
             spec |= {"output_type": "generate_until", "doc_to_text": self.template, "doc_to_target": "answer",
@@ -101,4 +101,4 @@ class TaskSpec:
 def task_utils(specs: Sequence[TaskSpec]) -> str:
     """utils.py of a hub suite: the shipped loaders and scorers (tasks/agri, tasks/finance)."""
     cls = next((s.name for s in specs if s.kind == "classification"), None)
-    return suite_build._utils(cls)
+    return writer.task_utils(cls)

@@ -6,17 +6,19 @@ published only after ``load_suite`` accepted it, so a run never sees half a conv
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from harness.jsonl import write_jsonl
+from harness.suites import writer
 from harness.suites.hub.rows import Row
+from harness.suites.hub.source import HubSource, RawData
 from harness.suites.hub.tasks import TaskSpec, task_utils
-from harness.suites.loader import SUITE_FILE, load_suite, write_jsonl
 
 TRAIN_FORMAT = {"prompt": "{prompt}", "completion": " {answer}"}  # rows carry the rendered eval prompt
+HEADER = "# Converted from a public dataset by harness.suites.hub; see README.md and docs/hub-suites.md."
 
 
 @dataclass
@@ -30,18 +32,23 @@ class Converted:
     notes: list[str] = field(default_factory=list)  # conversion decisions and counts for the card
 
 
-def _suite_yaml(name: str, converted: Converted) -> str:
-    tasks = []
-    for spec, _ in converted.tasks:
-        entry: dict[str, Any] = {"name": spec.name, "yaml": f"{spec.name}.yaml", "data": spec.data, "kind": spec.kind,
-                                 "primary_metric": spec.primary_metric}
-        if spec.labels:
-            entry["labels"] = list(spec.labels)
-        tasks.append(entry)
-    body = {"name": name, "version": "1", "description": converted.description, "corpus": "corpus.jsonl",
-            "train": "train.jsonl", "train_format": TRAIN_FORMAT, "tasks": tasks}
-    return ("# Converted from a public dataset by harness.suites.hub; see README.md and docs/hub-suites.md.\n"
-            + yaml.safe_dump(body, sort_keys=False, allow_unicode=True, width=100))
+@dataclass(frozen=True)
+class HubConverter:
+    """One hub suite: where its raw files are, its own settings (with defaults) and its conversion.
+
+    Each converter module ends with ``CONVERTER = HubConverter(SOURCE, OPTIONS, convert)``, the
+    object ``harness.suites.hub.HUB_SUITES`` registers under the suite's name.
+    """
+
+    source: HubSource
+    options: Mapping[str, Any]
+    convert: Callable[[RawData, dict[str, Any]], Converted]
+
+
+def _manifest(name: str, converted: Converted) -> writer.Manifest:
+    tasks = [writer.ManifestTask(spec.name, spec.data, spec.kind, spec.primary_metric, tuple(spec.labels))
+             for spec, _ in converted.tasks]
+    return writer.Manifest(name, converted.description, tasks, header=HEADER, train_format=TRAIN_FORMAT)
 
 
 def _card(name: str, converted: Converted, provenance: list[str]) -> str:
@@ -62,6 +69,6 @@ def write_suite(out: Path, name: str, converted: Converted, provenance: list[str
         write_jsonl(out / spec.data, [dict(r, context="") for r in rows])
         (out / f"{spec.name}.yaml").write_text(spec.yaml_text(), encoding="utf-8")
     (out / "utils.py").write_text(task_utils([spec for spec, _ in converted.tasks]), encoding="utf-8")
-    (out / SUITE_FILE).write_text(_suite_yaml(name, converted), encoding="utf-8")
+    writer.write_manifest(out, _manifest(name, converted))
     (out / "README.md").write_text(_card(name, converted, provenance), encoding="utf-8")
-    load_suite(out, out.parent)
+    writer.validate(out)

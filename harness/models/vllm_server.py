@@ -27,7 +27,7 @@ from typing import Any
 
 from harness import cache
 from harness.errors import HarnessError
-from harness.serving.endpoint import Endpoint
+from harness.models.endpoint import Endpoint
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +99,7 @@ def has_cuda() -> bool:
 
 def server_command(model: str, served_name: str, port: int, settings: ServerSettings,
                    lora_modules: Mapping[str, Path]) -> list[str]:
-    args = [sys.executable, "-m", "harness.serving.vllm_entry", model,
+    args = [sys.executable, "-m", "harness.models.vllm_entry", model,
             "--served-model-name", served_name, "--host", "127.0.0.1", "--port", str(port)]
     options = {
         "--dtype": settings.dtype,

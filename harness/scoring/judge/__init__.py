@@ -7,7 +7,7 @@ Modules: config (settings, identity), parse (reading scores from replies), store
 run-folder files), runner (the pass), summary (means, CIs, deltas, unparsable counts).
 """
 
-from harness.judge.config import JudgeConfig, from_dict
-from harness.judge.runner import JudgePass, judge_run, prepare
+from harness.scoring.judge.config import JudgeConfig, from_dict
+from harness.scoring.judge.runner import JudgePass, judge_run, prepare
 
 __all__ = ["JudgeConfig", "JudgePass", "from_dict", "judge_run", "prepare"]

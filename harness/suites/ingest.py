@@ -1,4 +1,7 @@
-"""A folder of documents (PDF, Markdown, plain text, JSONL) → corpus rows for ``retrieve``.
+"""A folder of documents (PDF, Markdown, plain text, JSONL) → the corpus rows of a suite.
+
+It lives with the suites because only suite writers read documents: ``build-suite`` and
+``generate-qa`` turn a folder into ``corpus.jsonl``, which retrieval then reads like any suite's.
 
 Ids are the file's path relative to the folder (POSIX form, extension kept so ``a.md`` and
 ``a.txt`` never collide), so they stay stable when the folder moves or files are added.
@@ -10,13 +13,14 @@ thinks.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from harness.errors import HarnessError
+from harness.jsonl import iter_numbered, write_jsonl
 
 log = logging.getLogger(__name__)
 
@@ -79,18 +83,32 @@ def read_text(path: Path) -> tuple[str, str]:
     return _title_from_name(path), _require_text(path, _read_utf8(path))
 
 
-def read_jsonl(path: Path) -> Iterator[dict]:
+_BAD_LINE = re.compile(r" line (?P<n>\d+): (?:invalid JSON \((?P<msg>.*), column (?P<col>\d+)\)"
+                       r"|expected a JSON object, got (?P<type>\w+))")
+
+
+def _numbered(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """``harness.jsonl``'s reader, with bad lines named as ingestion names them (``file:line``)."""
+    try:
+        yield from iter_numbered(path, show=str(path))
+    except UnicodeDecodeError as err:
+        raise HarnessError(f"{path}: not UTF-8 text (byte {err.start}); re-save it as UTF-8") from err
+    except OSError as err:
+        raise HarnessError(f"{path}: cannot be read ({err.strerror or err})") from err
+    except HarnessError as err:
+        bad = _BAD_LINE.fullmatch(str(err).removeprefix(str(path)))
+        if bad is None:
+            raise
+        where = f"{path}:{bad['n']}"
+        if bad["type"]:
+            raise HarnessError(f"{where}: expected a JSON object with 'id' and 'text', got {bad['type']}") from err
+        raise HarnessError(f"{where}: malformed JSON ({bad['msg']} at column {bad['col']})") from err
+
+
+def read_jsonl_documents(path: Path) -> Iterator[dict[str, Any]]:
     """``{"id", "title"?, "text"}`` rows; blank lines are skipped, anything else must parse."""
-    for number, line in enumerate(_read_utf8(path).splitlines(), start=1):
-        if not line.strip():
-            continue
+    for number, row in _numbered(path):
         where = f"{path}:{number}"
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise HarnessError(f"{where}: malformed JSON ({err.msg} at column {err.colno})") from err
-        if not isinstance(row, dict):
-            raise HarnessError(f"{where}: expected a JSON object with 'id' and 'text', got {type(row).__name__}")
         for field in ("id", "text"):
             if field not in row or not isinstance(row[field], (str, int)) or str(row[field]).strip() == "":
                 raise HarnessError(f"{where}: field '{field}' is missing or empty")
@@ -114,17 +132,17 @@ def document_files(folder: Path) -> list[Path]:
     return files
 
 
-def ingest_folder(folder: str | Path) -> list[dict]:
+def ingest_folder(folder: str | Path) -> list[dict[str, Any]]:
     """Corpus rows ``{"id", "title", "text", "source"}`` for every document under ``folder``."""
     root = Path(folder).expanduser()
     if not root.is_dir():
         raise HarnessError(f"corpus folder {root} does not exist or is not a folder")
-    rows: list[dict] = []
+    rows: list[dict[str, Any]] = []
     seen: dict[str, str] = {}
     for path in document_files(root):
         suffix = path.suffix.lower()
         if suffix in JSONL_SUFFIXES:
-            found = list(read_jsonl(path))
+            found = list(read_jsonl_documents(path))
         else:
             reader = read_pdf if suffix in PDF_SUFFIXES else read_markdown if suffix in MARKDOWN_SUFFIXES else read_text
             title, text = reader(path)
@@ -139,10 +157,6 @@ def ingest_folder(folder: str | Path) -> list[dict]:
     return rows
 
 
-def write_corpus(rows: list[dict], path: str | Path) -> Path:
+def write_corpus(rows: list[dict[str, Any]], path: str | Path) -> Path:
     """Write rows as a suite-style ``corpus.jsonl`` (id, title, text)."""
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text("".join(json.dumps({"id": r["id"], "title": r.get("title", ""), "text": r["text"]},
-                                      ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
-    return out
+    return write_jsonl(Path(path), ({"id": r["id"], "title": r.get("title", ""), "text": r["text"]} for r in rows))

@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from harness import cache
+from harness.records import JUDGE_DIR, read_records
 
-JUDGE_DIR = "judge"
 INFO_FILE = "judge.json"
 
 
@@ -93,8 +93,6 @@ def read_run_judgments(run_dir: Path) -> tuple[dict[str, Any], dict[tuple[str, s
     folder = Path(run_dir) / JUDGE_DIR
     if not (folder / INFO_FILE).is_file():
         return None
-    from harness.report.leaderboard import read_records
-
     info = json.loads((folder / INFO_FILE).read_text())
     rows = {(path.parent.name, path.stem): read_records(path) for path in sorted(folder.glob("*/*.jsonl"))}
     return info, rows

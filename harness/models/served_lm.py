@@ -1,7 +1,7 @@
 """lm-eval's completions client, optionally sending log-likelihood requests one at a time.
 
 A vLLM CPU server with LoRA cannot score prompts of base and adapter requests that share an
-engine step (see harness/serving/vllm_cpu_lora.py). The harness never mixes them — it
+engine step (see harness/models/vllm_cpu_lora.py). The harness never mixes them — it
 evaluates one adaptation after the other — but a server shared with other traffic may:
 ``model.client.serial_loglikelihood=true`` then keeps one log-likelihood request in flight.
 Generation keeps full concurrency.

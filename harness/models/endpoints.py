@@ -1,9 +1,10 @@
 """Serving: where a run's models answer from when they are not loaded in process.
 
-``model_endpoints`` turns the model config into one :class:`Endpoint` per adaptation
+``model_endpoints`` turns the model section into one :class:`Endpoint` per adaptation
 (``base``, ``ft``) for the time the ``with`` block lasts: it launches a vLLM server with the
 adapter registered as a LoRA module, or attaches to a running server (loading the adapter into
-it), or points at any OpenAI-compatible API.
+it), or points at any OpenAI-compatible API. Which of these a backend does is its ``serve``
+entry in :data:`harness.models.backends.BACKENDS`.
 """
 
 from __future__ import annotations
@@ -14,21 +15,18 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 from harness.errors import HarnessError
-from harness.serving.endpoint import Endpoint, http_json, normalize_base_url, served_models
-from harness.serving.vllm_server import ServerSettings, VllmServer, vllm_server
+from harness.models.backends import backend
+from harness.models.endpoint import Endpoint, http_json, normalize_base_url, served_models
+from harness.models.vllm_server import ServerSettings, vllm_server
+from harness.sections import ModelSpec
 
 log = logging.getLogger(__name__)
 
-SERVED_BACKENDS = ("vllm", "openai")
 
-__all__ = ["Endpoint", "SERVED_BACKENDS", "ServerSettings", "VllmServer", "model_endpoints", "vllm_server"]
-
-
-def _served_name(model_cfg: Mapping[str, Any]) -> str:
-    return str(model_cfg.get("served_name") or model_cfg.get("name") or "model")
+def _served_name(model: ModelSpec) -> str:
+    return model.served_name or model.name or "model"
 
 
 def load_adapter_into(endpoint: Endpoint, name: str, adapter: Path) -> None:
@@ -48,14 +46,14 @@ def load_adapter_into(endpoint: Endpoint, name: str, adapter: Path) -> None:
     log.info("loaded adapter %s into %s as %s", adapter, endpoint.base_url, name)
 
 
-def _serial_loglikelihood(model_cfg: Mapping[str, Any]) -> bool:
+def _serial_loglikelihood(model: ModelSpec) -> bool:
     """``model.client.serial_loglikelihood``: one log-likelihood request in flight (a shared CPU LoRA server)."""
-    return bool((model_cfg.get("client") or {}).get("serial_loglikelihood") or False)
+    return bool(model.client.get("serial_loglikelihood") or False)
 
 
-def _attached(model_cfg: Mapping[str, Any], base_url: str, adapters: Mapping[str, Path | None]) -> dict[str, Endpoint]:
-    base = Endpoint(normalize_base_url(base_url), _served_name(model_cfg), model_cfg.get("api_key_env"),
-                    serial_loglikelihood=_serial_loglikelihood(model_cfg))
+def _attached(model: ModelSpec, base_url: str, adapters: Mapping[str, Path | None]) -> dict[str, Endpoint]:
+    base = Endpoint(normalize_base_url(base_url), _served_name(model), model.api_key_env,
+                    serial_loglikelihood=_serial_loglikelihood(model))
     names = served_models(base)
     if base.model not in names:
         raise HarnessError(
@@ -72,13 +70,15 @@ def _attached(model_cfg: Mapping[str, Any], base_url: str, adapters: Mapping[str
     return endpoints
 
 
-def _openai(model_cfg: Mapping[str, Any], adapters: Mapping[str, Path | None]) -> dict[str, Endpoint]:
-    if not model_cfg.get("base_url"):
+@contextmanager
+def openai_endpoints(model: ModelSpec, base_model: str, adapters: Mapping[str, Path | None]
+                     ) -> Iterator[dict[str, Endpoint]]:
+    """``model.backend=openai``: the API at ``model.base_url``; adaptations are its own model names."""
+    if not model.base_url:
         raise HarnessError("model.backend=openai needs model.base_url (an OpenAI-compatible /v1 URL)")
-    base = Endpoint(normalize_base_url(str(model_cfg["base_url"])), _served_name(model_cfg),
-                    model_cfg.get("api_key_env"))
+    base = Endpoint(normalize_base_url(model.base_url), _served_name(model), model.api_key_env)
     endpoints = {"base": base}
-    finetuned = dict(model_cfg.get("adapted_names") or {})
+    finetuned = dict(model.adapted_names)
     for label in adapters:
         if label not in finetuned:
             raise HarnessError(
@@ -88,28 +88,33 @@ def _openai(model_cfg: Mapping[str, Any], adapters: Mapping[str, Path | None]) -
             )
         endpoints[label] = base.with_model(str(finetuned[label]))
     served_models(base)  # fail now, not after the first request, when nothing answers
-    return endpoints
+    yield endpoints
 
 
 @contextmanager
-def model_endpoints(model_cfg: Mapping[str, Any], base_model: str, adapters: Mapping[str, Path | None]
+def vllm_endpoints(model: ModelSpec, base_model: str, adapters: Mapping[str, Path | None]
+                   ) -> Iterator[dict[str, Endpoint]]:
+    """``model.backend=vllm``: attach to ``model.server.base_url``, or launch a server for the run."""
+    server_cfg = dict(model.server)
+    if server_cfg.get("base_url"):
+        yield _attached(model, str(server_cfg["base_url"]), adapters)
+        return
+    settings = ServerSettings.from_config(server_cfg, model.dtype)
+    name = _served_name(model)
+    modules = {f"{name}+{label}": Path(path) for label, path in adapters.items() if path is not None}
+    serial = _serial_loglikelihood(model)
+    with vllm_server(base_model, name, settings, modules) as server:
+        names = {"base": name, **{label: f"{name}+{label}" for label in adapters}}
+        yield {label: replace(server.endpoint(served), serial_loglikelihood=serial) for label, served in names.items()}
+
+
+@contextmanager
+def model_endpoints(model: ModelSpec, base_model: str, adapters: Mapping[str, Path | None]
                     ) -> Iterator[dict[str, Endpoint]]:
     """Endpoints by adaptation label for a served backend; ``{}`` for in-process backends."""
-    backend = str(model_cfg.get("backend", "hf"))
-    if backend == "openai":
-        yield _openai(model_cfg, adapters)
-        return
-    if backend != "vllm":
+    serve = backend(model.backend).serve
+    if serve is None:
         yield {}
         return
-    server_cfg = dict(model_cfg.get("server") or {})
-    if server_cfg.get("base_url"):
-        yield _attached(model_cfg, str(server_cfg["base_url"]), adapters)
-        return
-    settings = ServerSettings.from_config(server_cfg, model_cfg.get("dtype"))
-    name = _served_name(model_cfg)
-    modules = {f"{name}+{label}": Path(path) for label, path in adapters.items() if path is not None}
-    serial = _serial_loglikelihood(model_cfg)
-    with vllm_server(base_model, name, settings, modules) as server:
-        models = {"base": name, **{label: f"{name}+{label}" for label in adapters}}
-        yield {label: replace(server.endpoint(model), serial_loglikelihood=serial) for label, model in models.items()}
+    with serve(model, base_model, adapters) as endpoints:
+        yield endpoints

@@ -4,12 +4,11 @@ Answers are read from ``samples/<condition>/<task>.jsonl`` (generation tasks onl
 multiple-choice pick has nothing to judge), deduplicated by (question, reference, answer) —
 conditions that gave the same answer share one judgment — looked up in the judge cache, and
 only the missing ones are sent to the judge model, which is loaded only then. The run
-folder then gets the parsed judgments (see harness.judge.store).
+folder then gets the parsed judgments (see harness.scoring.judge.store).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 import time
@@ -19,10 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import HarnessError
-from harness.judge import config as judge_config
-from harness.judge.parse import parse_judgment
-from harness.judge.store import JudgeCache, item_key, write_run_judgments
-from harness.serving.endpoint import http_json
+from harness.models.endpoint import http_json
+from harness.records import load_records, sample_key
+from harness.scoring.answers import answer_text, is_generation, references
+from harness.scoring.judge import config as judge_config
+from harness.scoring.judge.parse import parse_judgment
+from harness.scoring.judge.store import JudgeCache, item_key, write_run_judgments
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +60,8 @@ class JudgePass:
 
 
 def make_backend(config: judge_config.JudgeConfig) -> Any:
-    """The chat backend (harness.qagen.llm) the judge runs on; loads nothing yet."""
-    from harness.qagen.llm import backend_from_config
+    """The chat backend (harness.models.chat) the judge runs on; loads nothing yet."""
+    from harness.models.chat import backend_from_config
 
     return backend_from_config(dict(config.settings), setting="judge")
 
@@ -91,9 +92,6 @@ def prepare(section: Any) -> tuple[judge_config.JudgeConfig, Any] | None:
 def collect(run_dir: Path, limit: int | None = None) -> tuple[list[Item], int]:
     """The open-QA answers of a run folder (the first ``limit`` per condition × task), and how
     many records could not be judged (no question or reference stored)."""
-    from harness.report.extra_metrics import answer_text, is_generation, load_records, references
-    from harness.report.leaderboard import sample_key
-
     items, skipped = [], 0
     for condition, tasks in sorted(load_records(run_dir).items()):
         for task, rows in sorted(tasks.items()):
@@ -166,28 +164,3 @@ def judge_run(run_dir: Path, config: judge_config.JudgeConfig, backend: Any = No
     log.info("judge: %d answers judged (%d unparsable, %d skipped), %d from the cache, %d asked, %.1fs",
              done.judged, done.unparsable, done.skipped, done.from_cache, done.asked, done.seconds)
     return done
-
-
-def judge_folder(run_dir: Path, section: Any, *, similarity: bool = True) -> tuple[JudgePass, str]:
-    """The ``judge`` verb: judge a completed run folder, record the judge in its manifest, and
-    rebuild its report; returns the pass and the leaderboard markdown."""
-    from harness import cache
-    from harness.models.wheels import offline_env
-    from harness.report import run_report
-
-    run_dir = Path(run_dir)
-    if not (run_dir / "metrics.json").is_file() or not (run_dir / "samples").is_dir():
-        raise HarnessError(f"{run_dir}: not a completed run folder (no metrics.json or samples/); give "
-                           "results/<exp>/<timestamp>-<hash>")
-    prepared = prepare(section)
-    if prepared is None:
-        raise HarnessError("judge: no judge configured; add +judge=embedded (the embedded model, in process) or "
-                           "+judge=endpoint judge.base_url=http://host:8000/v1 judge.model=NAME")
-    offline_env()
-    done = judge_run(run_dir, *prepared)
-    manifest_file = run_dir / "manifest.json"
-    if manifest_file.is_file():
-        manifest = json.loads(manifest_file.read_text())
-        manifest["judge"] = done.identity
-        cache.write_json_atomic(manifest_file, manifest)
-    return done, run_report.report_run(run_dir, similarity=similarity)

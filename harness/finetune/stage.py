@@ -1,0 +1,124 @@
+"""The fine-tuning stage: the adapters a grid needs, one per trained adaptation and seed.
+
+``ft`` is LoRA SFT on the suite's training pairs (its ``train_format``, plus paraphrases if
+asked); ``raft`` is LoRA on RAFT examples (the training question with its gold passage among
+the retriever's distractors). Both are cached by content hash in :mod:`harness.finetune.lora`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+
+from harness import cache
+from harness.errors import HarnessError
+from harness.finetune.adapter import Adapter
+from harness.finetune.data import data_sha256
+from harness.finetune.lora import train_adapter
+from harness.finetune.raft import RaftExample, build_examples, summary
+from harness.models.wheels import LocalModel
+from harness.sections import FinetuneSettings, RaftSettings, RetrievalSettings
+from harness.suites import Suite, render_train_example
+
+log = logging.getLogger(__name__)
+
+Stage = Callable[[str], AbstractContextManager[object]]
+
+
+@dataclass(frozen=True)
+class Adapters:
+    """Trained adapters: adaptation (``ft``, ``raft``) -> fine-tuning seed -> Adapter."""
+
+    by_adaptation: Mapping[str, Mapping[int, Adapter]]
+
+    def adaptations(self) -> list[str]:
+        return list(self.by_adaptation)
+
+    def get(self, adaptation: str, seed: int) -> Adapter | None:
+        return self.by_adaptation.get(adaptation, {}).get(seed)
+
+    def first(self, adaptation: str) -> Adapter | None:
+        """The adapter of the first seed (what a single-seed run reports as *the* adapter)."""
+        return next(iter(self.by_adaptation.get(adaptation, {}).values()), None)
+
+    def labelled(self, multi_seed: bool) -> dict[str, Adapter]:
+        """Every adapter by its pass label: ``<adaptation>-seed<n>`` (multi-seed) or ``<adaptation>``."""
+        return {(f"{a}-seed{s}" if multi_seed else a): adapter
+                for a, by_seed in self.by_adaptation.items() for s, adapter in by_seed.items()}
+
+
+def sft_examples(settings: FinetuneSettings, suite: Suite) -> list[tuple[str, str]]:
+    """The SFT pairs: the suite's training rows in its train_format (+ paraphrases if asked)."""
+    examples = [render_train_example(suite, row) for row in suite.train]
+    if settings.augment == "paraphrase":
+        from harness.finetune.augment import paraphrase_rows
+
+        extra = paraphrase_rows(suite.train, settings.augment_n)
+        examples += [render_train_example(suite, row) for row in extra]
+    return examples
+
+
+def sft_adapter(settings: FinetuneSettings, suite: Suite, base: LocalModel, seed: int | None = None) -> Adapter:
+    """The SFT adapter (``ft``) for one fine-tuning seed (default: ``finetune.seed``)."""
+    return train_adapter(base, sft_examples(settings, suite), settings.params(seed))
+
+
+def raft_examples(raft: RaftSettings, retrieval: RetrievalSettings, suite: Suite) -> list[RaftExample]:
+    """RAFT examples of the suite's training rows, with the configured retriever's hits."""
+    from harness.retrieval import retrieve
+    from harness.variants.icl import doc_to_text_template
+
+    cfg = retrieval.config(top_k=raft.distractors + 2)  # the gold passage may be among them
+    hits = retrieve(suite.corpus, [row["question"] for row in suite.train], cfg)
+    task = next((t for t in suite.tasks if t.kind == "open_qa"), suite.tasks[0])
+    return build_examples(suite.train, suite.corpus, hits, doc_to_text_template(task.yaml_path),
+                          suite.train_format["completion"], distractors=raft.distractors,
+                          p_gold=raft.p_gold, seed=raft.seed)
+
+
+def raft_adapter(settings: FinetuneSettings, raft: RaftSettings, retrieval: RetrievalSettings, suite: Suite,
+                 base: LocalModel, seed: int | None = None) -> Adapter:
+    """The RAFT adapter: LoRA on retrieved-context examples; keyed also by RAFT and retriever settings."""
+    made = raft_examples(raft, retrieval, suite)
+    examples = [(e.prompt, e.completion) for e in made]
+    log.info("RAFT data: %s", summary(made))
+    params = settings.params(seed)
+    # long contexts: the same effective batch in micro-batches (gradient accumulation) bounds memory
+    micro = min(params.batch_size, raft.micro_batch)
+    micro = micro if params.batch_size % micro == 0 else params.batch_size
+    params = settings.params(seed, max_length=max(params.max_length, raft.max_length),
+                             batch_size=micro, grad_accum=params.grad_accum * params.batch_size // micro)
+    data_hash = cache.hash_json({"raft": raft.to_dict(), "retriever": dict(retrieval.raw),
+                                 "suite": suite.content_hash, "examples": data_sha256(examples)})
+    return train_adapter(base, examples, params, data_hash=data_hash)
+
+
+@contextlib.contextmanager
+def _untimed(name: str) -> Iterator[None]:
+    yield
+
+
+def train_adapters(adaptations: Sequence[str], settings: FinetuneSettings, suite: Suite, base: LocalModel, *,
+                   raft: RaftSettings | None, retrieval: RetrievalSettings, stage: Stage | None = None) -> Adapters:
+    """Every adapter the grid needs, one per adaptation (``ft``/``raft``) and fine-tuning seed.
+
+    ``stage(name)`` times each arm (``finetune`` for ft, ``finetune:raft`` for raft).
+    """
+    timed = stage or _untimed
+    out: dict[str, dict[int, Adapter]] = {}
+    for adaptation in adaptations:
+        if adaptation == "ft":
+            with timed("finetune"):
+                out["ft"] = {seed: sft_adapter(settings, suite, base, seed) for seed in settings.run_seeds}
+        elif adaptation == "raft":
+            if raft is None:
+                raise HarnessError("the raft adaptation needs the raft settings (raft.distractors, raft.p_gold, ...)")
+            with timed("finetune:raft"):
+                out["raft"] = {seed: raft_adapter(settings, raft, retrieval, suite, base, seed)
+                               for seed in settings.run_seeds}
+        else:
+            raise HarnessError(f"adaptation '{adaptation}' trains no adapter (trained: ft, raft)")
+    return Adapters(out)

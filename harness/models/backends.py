@@ -1,0 +1,154 @@
+"""The model backends (``model.backend``) and the lm-eval model each one evaluates through.
+
+Every backend is one :class:`Backend` in :data:`BACKENDS`: how lm-eval talks to the model
+(``lm``), where it answers from when it is not loaded in process (``serve``, a context manager
+yielding one :class:`~harness.models.endpoint.Endpoint` per adaptation), whether it can load
+``hf:org/name`` sources itself, and whether it is a remote API that brings its own fine-tuned
+models. An unknown ``model.backend`` is the registry's error, listing the known ones.
+
+Nothing heavy is imported here: lm-eval, torch and vLLM load inside the factories, and the
+serving functions are imported when a backend is served.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from harness.errors import HarnessError
+from harness.models.endpoint import Endpoint
+from harness.models.fingerprint import ModelUnderTest
+from harness.registry import Registry, lazy
+from harness.sections import ModelSpec
+
+if TYPE_CHECKING:
+    from lm_eval.api.model import LM
+
+Serve = Callable[[ModelSpec, str, Mapping[str, Path | None]], AbstractContextManager[dict[str, Endpoint]]]
+
+
+@dataclass(frozen=True)
+class Backend:
+    """What one ``model.backend`` needs; ``serve`` is None for backends that run in process."""
+
+    name: str
+    lm: Callable[[ModelUnderTest, Mapping[str, Any]], LM]
+    serve: Serve | None = None
+    loads_hub_ids: bool = False  # model.source=hf:org/name: the backend resolves the id itself
+    remote: bool = False  # an API with its own models: adapters are its names, nothing is trained here
+
+
+def _hf_lm(model: ModelUnderTest, eval_cfg: Mapping[str, Any]) -> LM:
+    """lm-eval's hf backend; an adapter is merged into the base weights first.
+
+    Merged and unmerged LoRA give the same outputs, but the merged model generates at base
+    speed, while peft's unmerged wrapper adds two small matmuls to every linear layer.
+    Multiple-choice options that share a prompt are scored on one pass over it
+    (harness.models.prefix_lm).
+    """
+    from harness.models.prefix_lm import PrefixSharingHFLM as HFLM
+
+    batch_size = int(eval_cfg.get("batch_size", 16))
+    if model.adapter_path is None:
+        return HFLM(pretrained=str(model.base_path), dtype=model.dtype, batch_size=batch_size, device="cpu")
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    dtype = getattr(torch, model.dtype) if model.dtype != "auto" else "auto"
+    base = AutoModelForCausalLM.from_pretrained(str(model.base_path), dtype=dtype)
+    merged = PeftModel.from_pretrained(base, str(model.adapter_path)).merge_and_unload()
+    merged.eval()
+    tokenizer = AutoTokenizer.from_pretrained(str(model.base_path))
+    return HFLM(pretrained=merged, tokenizer=tokenizer, batch_size=batch_size)
+
+
+def _served_lm(model: ModelUnderTest, eval_cfg: Mapping[str, Any]) -> LM:
+    """lm-eval's OpenAI-compatible client for a served model.
+
+    ``completions`` (default) sends token ids rendered with the model's own tokenizer and chat
+    template — the same prompt the hf backend builds — and serves log-likelihoods (echo +
+    logprobs) as well as generations. ``chat`` sends messages and leaves the template to the
+    server; it has no log-likelihoods, so multiple-choice tasks need ``completions``.
+    """
+    from lm_eval.models.openai_completions import LocalChatCompletion
+
+    from harness.models.served_lm import ServedCompletionsLM
+
+    endpoint = model.endpoint
+    if endpoint is None:  # model_endpoints gives every served adaptation one
+        raise HarnessError(f"model.backend={model.backend} is served, but no endpoint was opened for '{model.label}'")
+    client = dict(eval_cfg.get("client") or {})
+    api = str(client.get("api", "completions"))
+    common = dict(
+        model=endpoint.model,
+        num_concurrent=int(client.get("num_concurrent", 8)),
+        max_retries=int(client.get("max_retries", 3)),
+        max_gen_toks=int(eval_cfg.get("max_gen_toks", 32)),
+        max_length=int(client.get("max_length", 2048)),
+        timeout=int(client.get("timeout_s", 300)),
+        header={"Content-Type": "application/json", **endpoint.headers()},
+    )
+    if api == "completions":
+        if not model.tokenizer:
+            raise HarnessError(
+                "the completions API needs the model's tokenizer (model.tokenizer=<hub id or folder>) to "
+                "render prompts and count tokens; or use model.client.api=chat for generation-only tasks"
+            )
+        return ServedCompletionsLM(base_url=endpoint.completions_url, tokenizer=model.tokenizer,
+                                   tokenizer_backend="huggingface", tokenized_requests=True,
+                                   serial_loglikelihood=endpoint.serial_loglikelihood, **common)
+    if api == "chat":
+        return LocalChatCompletion(base_url=endpoint.chat_url, tokenizer_backend=None,
+                                   tokenized_requests=False, **common)
+    raise HarnessError(f"model.client.api={api}: expected 'completions' or 'chat'")
+
+
+def _vllm_inprocess_lm(model: ModelUnderTest, eval_cfg: Mapping[str, Any]) -> LM:
+    """lm-eval's in-process vLLM engine (a GPU option); the adapter is applied as a LoRA request."""
+    from harness.models.vllm_entry import prepare_import
+
+    prepare_import()
+    try:
+        from lm_eval.models.vllm_causallms import VLLM
+    except Exception as exc:  # noqa: BLE001
+        raise HarnessError(f"model.backend=vllm-inprocess needs vLLM installed ({exc})") from None
+    from harness.models.vllm_server import lora_rank_limit, vllm_env_defaults
+
+    for key, value in vllm_env_defaults().items():
+        os.environ.setdefault(key, value)
+    extra: dict[str, Any] = {}
+    if model.adapter_path is not None:
+        extra = {"lora_local_path": str(model.adapter_path), "max_lora_rank": lora_rank_limit([model.adapter_path])}
+    return VLLM(
+        pretrained=str(model.base_path),
+        dtype=model.dtype,
+        batch_size="auto",
+        max_gen_toks=int(eval_cfg.get("max_gen_toks", 32)),
+        max_length=int(dict(eval_cfg.get("client") or {}).get("max_length", 2048)),
+        seed=int(eval_cfg.get("seed", 1234)),
+        **extra,
+    )
+
+
+BACKENDS: Registry[Backend] = Registry("backend", hint=" (model.backend=...)")
+BACKENDS.register("hf", Backend("hf", _hf_lm))
+BACKENDS.register("vllm", Backend("vllm", _served_lm, serve=lazy("harness.models.endpoints:vllm_endpoints"),
+                                  loads_hub_ids=True))
+BACKENDS.register("vllm-inprocess", Backend("vllm-inprocess", _vllm_inprocess_lm, loads_hub_ids=True))
+BACKENDS.register("openai", Backend("openai", _served_lm, serve=lazy("harness.models.endpoints:openai_endpoints"),
+                                    loads_hub_ids=True, remote=True))
+
+
+def backend(name: str) -> Backend:
+    """The registered backend ``name``; an unknown one is the registry's error."""
+    return BACKENDS.get(name)
+
+
+def build_lm(model: ModelUnderTest, eval_cfg: Mapping[str, Any]) -> LM:
+    """The lm-eval model ``model`` is evaluated through (loaded, or connected to its endpoint)."""
+    return backend(model.backend).lm(model, eval_cfg)

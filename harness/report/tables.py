@@ -1,0 +1,193 @@
+"""The leaderboard as people read it: the numeric frame rendered as tables (markdown, LaTeX,
+HTML) of "value [95% CI]" and "Δ pp [CI] p" cells.
+
+The tables: the main one (each task's primary metric, their mean, Δ mean vs the reference,
+the seed spread of multi-seed runs), Δ per task, one table per side suite (the forgetting
+check, harness.report.side_suites) and the RAG × FT 2×2 (harness.report.factorial).
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Mapping, Sequence
+
+import pandas as pd
+
+from harness.report.paired import SEEDS_COL, SPREAD_PREFIX, ordered
+from harness.report.side_suites import SideSuite, present_columns
+from harness.scoring import stats
+
+SIG_NOTE = "95% CIs (bootstrap); Δ paired per question; * = CI excludes 0 and p < 0.05, ns = not significant"
+Table = tuple[str, pd.DataFrame]  # (title, string frame); the main table's title is ""
+
+
+def pp(x: float) -> str:
+    return f"{100 * x:+.1f}"
+
+
+def p_text(p: float) -> str:
+    if math.isnan(p):
+        return ""
+    return "p<0.001" if p < 0.001 else f"p={p:.3f}"
+
+
+def mark(low: float, high: float, p: float) -> str:
+    if any(math.isnan(x) for x in (low, high, p)):
+        return ""
+    return " *" if (low > 0 or high < 0) and p < stats.ALPHA else " ns"
+
+
+def value_cell(frame: pd.DataFrame, condition: str, col: str) -> str:
+    v = frame.loc[condition, col]
+    low, high = frame.loc[condition, f"{col}_ci_low"], frame.loc[condition, f"{col}_ci_high"]
+    if not math.isnan(low):
+        return f"{v:.3f} [{low:.3f}, {high:.3f}]"
+    stderr = frame[f"{col}_stderr"].get(condition, math.nan) if f"{col}_stderr" in frame else math.nan
+    return f"{v:.3f} ± {stderr:.3f}" if not math.isnan(stderr) else f"{v:.3f}"
+
+
+def delta_cell(frame: pd.DataFrame, condition: str, prefix: str, reference: str) -> str:
+    if condition == reference:
+        return "(reference)"
+    v = frame.loc[condition, prefix]
+    low, high, p = (frame.loc[condition, f"{prefix}_{s}"] for s in ("ci_low", "ci_high", "p"))
+    if math.isnan(low):
+        return f"{pp(v)} pp"
+    return f"{pp(v)} pp [{pp(low)}, {pp(high)}] {p_text(p)}{mark(low, high, p)}"
+
+
+def _main_table(frame: pd.DataFrame, primary: Mapping[str, str], reference: str) -> list[Table]:
+    """The main table (value [CI] per task, mean, Δ mean) and the Δ-per-task table."""
+    main = pd.DataFrame(index=frame.index)
+    for task, metric in primary.items():
+        main[f"{task}/{metric}"] = [value_cell(frame, c, f"{task}/{metric}") for c in frame.index]
+    main["mean"] = [value_cell(frame, c, "mean") if "mean_ci_low" in frame else f"{frame.loc[c, 'mean']:.3f}"
+                    for c in frame.index]
+    delta = f"delta_vs_{reference}"
+    tables = [("", main)]
+    if delta in frame:
+        main[f"Δ mean vs {reference}"] = [delta_cell(frame, c, delta, reference) for c in frame.index]
+        per_task = pd.DataFrame(index=[c for c in frame.index if c != reference])
+        per_task.index.name = "condition"
+        for task, metric in primary.items():
+            per_task[f"Δ {task}/{metric}"] = [delta_cell(frame, c, f"{task}/{metric}_delta", reference)
+                                              for c in per_task.index]
+        if len(per_task):
+            tables.append((f"Δ per task vs {reference} (pp, 95% paired CI, p)", per_task))
+    if SEEDS_COL in frame:
+        main["seeds"] = ["" if math.isnan(n) else f"{int(n)}" for n in frame[SEEDS_COL]]
+        main["± seed std (mean)"] = ["" if math.isnan(v) else f"±{v:.3f}" for v in frame[f"{SPREAD_PREFIX}mean"]]
+    return tables
+
+
+def side_table(frame: pd.DataFrame, side: SideSuite, reference: str) -> Table | None:
+    """A side suite's scores (the conditions it scored) and their paired delta against its reference."""
+    cols = present_columns(frame, side)
+    if not cols:
+        return None
+    ref = side.reference_for(reference) or ""
+    rows = [c for c in frame.index if frame[cols].loc[c].notna().any()]
+    shown = pd.DataFrame(index=pd.Index(rows, name="condition"))
+    for col in cols:
+        shown[col] = [value_cell(frame, c, col) for c in rows]
+    for col in cols:
+        if f"{col}_delta" in frame:
+            shown[f"Δ {col}"] = [delta_cell(frame, c, f"{col}_delta", ref) for c in rows]
+    return side.title(reference), shown
+
+
+def factorial_table(fact: pd.DataFrame) -> Table:
+    """The RAG × FT gains and their interaction, one row per retriever × task."""
+    shown = pd.DataFrame({
+        "retriever": fact["retriever"],
+        "task": [t if m == "mean" else f"{t}/{m}" for t, m in zip(fact["task"], fact["metric"])],
+        "FT gain": [f"{pp(v)} pp" for v in fact["ft_gain"]],
+        "RAG gain": [f"{pp(v)} pp" for v in fact["rag_gain"]],
+        "FT+RAG gain": [f"{pp(v)} pp" for v in fact["combined_gain"]],
+        "FT + RAG (sum)": [f"{pp(v)} pp" for v in fact["sum_of_gains"]],
+        "interaction": [
+            f"{pp(v)} pp" + (f" [{pp(lo)}, {pp(hi)}] {p_text(p)}" if not math.isnan(lo) else "")
+            for v, lo, hi, p in zip(fact["interaction"], fact["interaction_ci_low"],
+                                    fact["interaction_ci_high"], fact["interaction_p"])],
+        "do they add up?": fact["verdict"],
+    }).set_index("retriever")
+    return "RAG × FT (gains vs base; interaction = FT+RAG gain − (FT gain + RAG gain))", shown
+
+
+def display_tables(frame: pd.DataFrame, primary: Mapping[str, str], reference: str,
+                   fact: pd.DataFrame | None = None, sides: Sequence[SideSuite] = ()) -> list[Table]:
+    """The human tables as (title, string frame): main, Δ per task, side suites, RAG × FT."""
+    tables = _main_table(frame, ordered(primary), reference)
+    for side in sides:
+        table = side_table(frame, side, reference)
+        if table is not None:
+            tables.append(table)
+    if fact is not None and len(fact):
+        tables.append(factorial_table(fact))
+    return tables
+
+
+def to_markdown(frame: pd.DataFrame, primary: Mapping[str, str], reference: str,
+                fact: pd.DataFrame | None = None, sides: Sequence[SideSuite] = ()) -> str:
+    """All tables as markdown, the main one first and untitled (it is what the run prints)."""
+    parts = []
+    for title, table in display_tables(frame, primary, reference, fact, sides):
+        parts.append(f"**{title}**\n\n{table.to_markdown()}" if title else table.to_markdown())
+    if "mean_ci_low" in frame and frame["mean_ci_low"].notna().any():
+        parts.append(f"_{SIG_NOTE}_")
+    return "\n\n".join(parts)
+
+
+def _tex_escape(text: object) -> str:
+    out = str(text)
+    for raw, esc in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("$", r"\$"), ("#", r"\#"),
+                     ("_", r"\_"), ("{", r"\{"), ("}", r"\}"), ("~", r"\textasciitilde{}"),
+                     ("^", r"\textasciicircum{}"), ("Δ", r"$\Delta$"), ("×", r"$\times$"),
+                     ("±", r"$\pm$"), ("−", "-"), ("<", r"\textless{}")):
+        out = out.replace(raw, esc) if raw != "\\" else out.replace(raw, "\x00")
+    return out.replace("\x00", r"\textbackslash{}")
+
+
+def to_latex(tables: list[Table]) -> str:
+    """booktabs tabulars, one per table (no jinja2 needed)."""
+    blocks = []
+    for title, table in tables:
+        header = [table.index.name or ""] + list(table.columns)
+        lines = [f"% {title}" if title else "% leaderboard", r"\begin{tabular}{l" + "l" * len(table.columns) + "}",
+                 r"\toprule", " & ".join(_tex_escape(h) for h in header) + r" \\", r"\midrule"]
+        for idx, row in table.iterrows():
+            lines.append(" & ".join(_tex_escape(v) for v in [idx, *row.tolist()]) + r" \\")
+        lines += [r"\bottomrule", r"\end{tabular}"]
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks) + "\n"
+
+
+def to_html(tables: list[Table]) -> str:
+    """A standalone page with every table."""
+    body = []
+    for title, table in tables:
+        if title:
+            body.append(f"<h3>{html.escape(title)}</h3>")
+        body.append(table.to_html(escape=True))
+    body.append(f"<p><em>{html.escape(SIG_NOTE)}</em></p>")
+    return ("<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>leaderboard</title></head><body>\n"
+            + "\n".join(body) + "\n</body></html>\n")
+
+
+def retrieval_markdown(retrieval: Mapping[str, Mapping[str, float]] | None) -> str:
+    """Retrieval quality per RAG task variant, shown under the answer metrics."""
+    if not retrieval:
+        return ""
+    table = pd.DataFrame({name: dict(values) for name, values in retrieval.items()}).T
+    order = ("recall@", "mrr@", "ndcg@", "answer_in_context", "mean_context_tokens", "n")
+    table = table[sorted(table.columns, key=lambda c: (next(
+        (i for i, p in enumerate(order) if c == p or (p.endswith("@") and c.startswith(p))), len(order)), c))]
+    table = table.sort_index()
+    table.index.name = "task variant"
+    return "\n\n**Retrieval (gold documents and whether the answer reached the prompt)**\n\n" + \
+        table.to_markdown(floatfmt=".3f")
+
+
+__all__ = ["SIG_NOTE", "Table", "delta_cell", "display_tables", "factorial_table", "mark", "p_text", "pp",
+           "retrieval_markdown", "side_table", "to_html", "to_latex", "to_markdown", "value_cell"]
