@@ -25,8 +25,7 @@ from harness.finetune.stage import Adapters, train_adapters
 from harness.models.resolve import load_tokenizer, resolve_model, tokenizer_source
 from harness.models.wheels import offline_env
 from harness.records import RunFolder
-from harness.sections import SuiteRef
-from harness.spec import RunSpec
+from harness.spec import PROJECT_ROOT, RunSpec
 from harness.suites import Suite
 from harness.variants import VariantSet, materialize_variants, retrieval_metrics
 
@@ -97,8 +96,7 @@ def forgetting_suites(spec: RunSpec, suite: Suite) -> list[Suite]:
     """The second suite every closed-book condition is also evaluated on (``forgetting_suite``)."""
     if not spec.forgetting_suite:
         return []
-    other = suites.load(SuiteRef(name="", path=spec.forgetting_suite, hub=None, data_dir=None, n_docs=None,
-                                 raw={"path": spec.forgetting_suite}))
+    other = suites.load_suite(spec.forgetting_suite, tasks_root=PROJECT_ROOT / "tasks")  # a name or a folder
     clash = sorted({t.name for t in other.tasks} & {t.name for t in suite.tasks})
     if clash:
         raise HarnessError(f"forgetting_suite={spec.forgetting_suite}: its tasks {clash} have the names of the "
