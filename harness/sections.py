@@ -244,7 +244,7 @@ def _normalised_finetune(given: Mapping[str, Any]) -> dict[str, Any]:
 class EvalSettings:
     """How lm-eval runs every condition (the same for all of them)."""
 
-    limit: int | None
+    limit: int | float | None  # lm-eval's limit: N docs per task (or a fraction of them below 1)
     batch_size: int
     apply_chat_template: bool
     max_gen_toks: int | None
@@ -253,7 +253,10 @@ class EvalSettings:
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> EvalSettings:
-        return cls(limit=_int_or_none("eval", "limit", raw.get("limit")),
+        limit = raw.get("limit")
+        if limit is not None and not isinstance(limit, (int, float)) or isinstance(limit, bool):
+            raise HarnessError(f"eval.limit={limit!r}: expected a number of docs per task or null")
+        return cls(limit=limit,
                    batch_size=int(raw.get("batch_size", 16)),
                    apply_chat_template=bool(raw.get("apply_chat_template", True)),
                    max_gen_toks=_int_or_none("eval", "max_gen_toks", raw.get("max_gen_toks")),

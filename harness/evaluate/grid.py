@@ -19,6 +19,7 @@ from harness import records
 from harness.evaluate.runner import Latency, evaluate_model
 from harness.finetune.adapter import Adapter
 from harness.finetune.stage import Adapters
+from harness.models.backends import LmSettings
 from harness.records import RunFolder
 from harness.sections import EvalSettings, ModelSpec
 from harness.spec import Condition
@@ -105,7 +106,7 @@ def _evaluate_pass(one: EvalPass, variants: VariantSet, model: ModelSpec, settin
     lm = model_under_test(model, settings.apply_chat_template, base, one.adapter, one.label, endpoint)
     groups = {c.name: [v.name for v in variants.for_condition(c)] for c in one.conditions}
     raw, timing = evaluate_model(lm, groups, variants.include_paths(),
-                                 dict(settings.raw, client=model.client_settings()), seed)
+                                 LmSettings(settings, model.client_settings(), seed))
     for name, got in timing.items():
         results.latency.setdefault(name, []).append(got)
     extra = variants.extra_tasks()

@@ -17,7 +17,7 @@ from typing import Any
 
 from harness import cache
 from harness.errors import HarnessError
-from harness.models.backends import build_lm
+from harness.models.backends import LmSettings, build_lm
 from harness.models.fingerprint import ModelUnderTest
 
 log = logging.getLogger(__name__)
@@ -111,8 +111,7 @@ def evaluate_model(
     model: ModelUnderTest,
     task_groups: Mapping[str, list[str]],
     include_paths: list[Path],
-    eval_cfg: dict[str, Any],
-    seed: int,
+    run: LmSettings,
 ) -> tuple[dict[str, Any], dict[str, Latency]]:
     """Evaluate ``model`` on each group of tasks (one group per condition), loading it once.
 
@@ -131,7 +130,7 @@ def evaluate_model(
             f"lm-eval does not know task(s) {missing} under {[str(p) for p in include_paths]}; "
             "check the task YAMLs (run `lm_eval validate`)"
         )
-    lm = build_lm(model, eval_cfg)
+    lm = build_lm(model, run)
     meter = ComputeMeter()
     meter.attach(lm)
     merged: dict[str, Any] = {}
@@ -143,7 +142,7 @@ def evaluate_model(
             if not todo:
                 continue
             seconds, computed = meter.seconds, meter.requests
-            results = _simple_evaluate(lm, model, todo, task_manager, eval_cfg, seed)
+            results = _simple_evaluate(lm, model, todo, task_manager, run)
             samples = [s for t in todo for s in results.get("samples", {}).get(t, [])]
             requests = sum(len(s.get("arguments") or ()) for s in samples)
             latency[group] = _latency(_latency_key(model, todo, task_manager), meter.seconds - seconds,
@@ -156,8 +155,10 @@ def evaluate_model(
 
 
 def _simple_evaluate(lm: Any, model: ModelUnderTest, task_names: list[str], task_manager: Any,
-                     eval_cfg: dict[str, Any], seed: int) -> dict[str, Any]:
+                     run: LmSettings) -> dict[str, Any]:
     import lm_eval
+
+    settings, seed = run.eval, run.seed
 
     try:
         results = lm_eval.simple_evaluate(
@@ -165,10 +166,10 @@ def _simple_evaluate(lm: Any, model: ModelUnderTest, task_names: list[str], task
             tasks=task_names,
             task_manager=task_manager,
             use_cache=str(model.generation_cache_prefix()),
-            limit=eval_cfg.get("limit"),
+            limit=settings.limit,
             # eval.max_gen_toks caps every generation task, whatever its YAML says
-            gen_kwargs={"max_gen_toks": int(eval_cfg["max_gen_toks"])} if eval_cfg.get("max_gen_toks") else None,
-            bootstrap_iters=int(eval_cfg.get("bootstrap_iters", 1000)),
+            gen_kwargs={"max_gen_toks": settings.max_gen_toks} if settings.max_gen_toks else None,
+            bootstrap_iters=settings.bootstrap_iters,
             log_samples=True,
             apply_chat_template=bool(model.chat_template),
             random_seed=seed,

@@ -23,7 +23,7 @@ from harness.errors import HarnessError
 from harness.models.endpoint import Endpoint
 from harness.models.fingerprint import ModelUnderTest
 from harness.registry import Registry, lazy
-from harness.sections import ModelSpec
+from harness.sections import EvalSettings, ModelSpec
 
 if TYPE_CHECKING:
     from lm_eval.api.model import LM
@@ -32,17 +32,31 @@ Serve = Callable[[ModelSpec, str, Mapping[str, Path | None]], AbstractContextMan
 
 
 @dataclass(frozen=True)
+class LmSettings:
+    """What building an lm-eval model needs of the run: the eval section, the served-client
+    settings (``ModelSpec.client_settings()``) and the run seed."""
+
+    eval: EvalSettings
+    client: Mapping[str, Any]
+    seed: int
+
+    @property
+    def max_gen_toks(self) -> int:
+        return self.eval.max_gen_toks or 32
+
+
+@dataclass(frozen=True)
 class Backend:
     """What one ``model.backend`` needs; ``serve`` is None for backends that run in process."""
 
     name: str
-    lm: Callable[[ModelUnderTest, Mapping[str, Any]], LM]
+    lm: Callable[[ModelUnderTest, "LmSettings"], LM]
     serve: Serve | None = None
     loads_hub_ids: bool = False  # model.source=hf:org/name: the backend resolves the id itself
     remote: bool = False  # an API with its own models: adapters are its names, nothing is trained here
 
 
-def _hf_lm(model: ModelUnderTest, eval_cfg: Mapping[str, Any]) -> LM:
+def _hf_lm(model: ModelUnderTest, run: LmSettings) -> LM:
     """lm-eval's hf backend; an adapter is merged into the base weights first.
 
     Merged and unmerged LoRA give the same outputs, but the merged model generates at base
@@ -52,7 +66,7 @@ def _hf_lm(model: ModelUnderTest, eval_cfg: Mapping[str, Any]) -> LM:
     """
     from harness.models.prefix_lm import PrefixSharingHFLM as HFLM
 
-    batch_size = int(eval_cfg.get("batch_size", 16))
+    batch_size = run.eval.batch_size
     if model.adapter_path is None:
         return HFLM(pretrained=str(model.base_path), dtype=model.dtype, batch_size=batch_size, device="cpu")
     import torch
@@ -67,7 +81,7 @@ def _hf_lm(model: ModelUnderTest, eval_cfg: Mapping[str, Any]) -> LM:
     return HFLM(pretrained=merged, tokenizer=tokenizer, batch_size=batch_size)
 
 
-def _served_lm(model: ModelUnderTest, eval_cfg: Mapping[str, Any]) -> LM:
+def _served_lm(model: ModelUnderTest, run: LmSettings) -> LM:
     """lm-eval's OpenAI-compatible client for a served model.
 
     ``completions`` (default) sends token ids rendered with the model's own tokenizer and chat
@@ -82,13 +96,13 @@ def _served_lm(model: ModelUnderTest, eval_cfg: Mapping[str, Any]) -> LM:
     endpoint = model.endpoint
     if endpoint is None:  # model_endpoints gives every served adaptation one
         raise HarnessError(f"model.backend={model.backend} is served, but no endpoint was opened for '{model.label}'")
-    client = dict(eval_cfg.get("client") or {})
+    client = dict(run.client)
     api = str(client.get("api", "completions"))
     common = dict(
         model=endpoint.model,
         num_concurrent=int(client.get("num_concurrent", 8)),
         max_retries=int(client.get("max_retries", 3)),
-        max_gen_toks=int(eval_cfg.get("max_gen_toks", 32)),
+        max_gen_toks=run.max_gen_toks,
         max_length=int(client.get("max_length", 2048)),
         timeout=int(client.get("timeout_s", 300)),
         header={"Content-Type": "application/json", **endpoint.headers()},
@@ -108,7 +122,7 @@ def _served_lm(model: ModelUnderTest, eval_cfg: Mapping[str, Any]) -> LM:
     raise HarnessError(f"model.client.api={api}: expected 'completions' or 'chat'")
 
 
-def _vllm_inprocess_lm(model: ModelUnderTest, eval_cfg: Mapping[str, Any]) -> LM:
+def _vllm_inprocess_lm(model: ModelUnderTest, run: LmSettings) -> LM:
     """lm-eval's in-process vLLM engine (a GPU option); the adapter is applied as a LoRA request."""
     from harness.models.vllm_entry import prepare_import
 
@@ -128,9 +142,9 @@ def _vllm_inprocess_lm(model: ModelUnderTest, eval_cfg: Mapping[str, Any]) -> LM
         pretrained=str(model.base_path),
         dtype=model.dtype,
         batch_size="auto",
-        max_gen_toks=int(eval_cfg.get("max_gen_toks", 32)),
-        max_length=int(dict(eval_cfg.get("client") or {}).get("max_length", 2048)),
-        seed=int(eval_cfg.get("seed", 1234)),
+        max_gen_toks=run.max_gen_toks,
+        max_length=int(run.client.get("max_length", 2048)),
+        seed=run.seed,
         **extra,
     )
 
@@ -149,6 +163,6 @@ def backend(name: str) -> Backend:
     return BACKENDS.get(name)
 
 
-def build_lm(model: ModelUnderTest, eval_cfg: Mapping[str, Any]) -> LM:
+def build_lm(model: ModelUnderTest, run: LmSettings) -> LM:
     """The lm-eval model ``model`` is evaluated through (loaded, or connected to its endpoint)."""
-    return backend(model.backend).lm(model, eval_cfg)
+    return backend(model.backend).lm(model, run)

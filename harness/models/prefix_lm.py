@@ -16,7 +16,6 @@ non-causal models, go through the original code path.
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
 
 from lm_eval.models.huggingface import HFLM
 

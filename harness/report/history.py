@@ -37,7 +37,7 @@ DEFAULT_DB = "results/history.sqlite"
 BUSY_TIMEOUT_S = 60.0
 COLUMNS = ("run_id", "time", "exp", "suite", "model", "condition", "task", "metric", "kind", "value",
            "ci_low", "ci_high", "n", "git_sha", "spec_hash", "run_path")
-SCHEMA = f"""
+SCHEMA = """
 CREATE TABLE IF NOT EXISTS results (
     run_id TEXT NOT NULL, time TEXT NOT NULL, exp TEXT, suite TEXT, model TEXT,
     condition TEXT NOT NULL, task TEXT NOT NULL, metric TEXT NOT NULL, kind TEXT NOT NULL,
