@@ -12,7 +12,7 @@ section types from here, and :mod:`harness.spec` builds them from the Hydra conf
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from harness.errors import HarnessError
@@ -139,7 +139,7 @@ class IclSettings:
         return icl
 
     def to_dict(self) -> dict[str, Any]:
-        return {"k": self.k, "seed": self.seed}
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -167,8 +167,7 @@ class RaftSettings:
         return raft
 
     def to_dict(self) -> dict[str, Any]:
-        return {"distractors": self.distractors, "p_gold": self.p_gold, "seed": self.seed,
-                "max_length": self.max_length, "micro_batch": self.micro_batch}
+        return asdict(self)
 
 
 def _known(section: str, given: Mapping[str, Any] | None, defaults: Mapping[str, Any]) -> dict[str, Any]:

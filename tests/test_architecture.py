@@ -1,12 +1,15 @@
 """The shape of the house, measured: no import circle, small modules, short functions on the
-main path, and typed stage entries (docs/architecture.md describes the shape these guard).
+main path, typed stage entries (docs/architecture.md describes the shape these guard), and the
+spec hash the typed sections must keep.
 
-Fast (reads source only, imports nothing of the harness)."""
+Fast (reads source; the hash test composes configs, no model)."""
 
 from __future__ import annotations
 
 import ast
 from pathlib import Path
+
+import pytest
 
 from tests.conftest import REPO
 
@@ -132,3 +135,20 @@ def test_pipeline_run_reads_as_the_stages():
     tree = ast.parse((PACKAGE / "pipeline.py").read_text(encoding="utf-8"))
     run = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "run")
     assert run.end_lineno - run.lineno + 1 <= 45
+
+
+@pytest.mark.parametrize("suite", sorted(p.name for p in (REPO / "results" / "baselines").iterdir() if p.is_dir()))
+def test_spec_hash_of_each_baseline_is_unchanged(suite):
+    """The typed spec hashes what it always hashed: composing a committed baseline's experiment
+    gives the spec hash in its manifest (so its caches and run-folder name stay valid)."""
+    import json
+
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    from harness import spec
+
+    manifest = json.loads((REPO / "results" / "baselines" / suite / "manifest.json").read_text())
+    with initialize_config_dir(version_base="1.3", config_dir=str(REPO / "conf")):
+        cfg = OmegaConf.to_container(compose("config", overrides=[f"+exp={suite}"]), resolve=True)
+    assert spec.from_config(cfg).hash == manifest["spec_hash"]
