@@ -86,10 +86,6 @@ class RunSpec:
         return cache.hash_json(data)
 
     @property
-    def needs_adapter(self) -> bool:
-        return any(c.adaptation == "ft" for c in self.conditions)
-
-    @property
     def trained_adaptations(self) -> list[str]:
         """Adaptations that need a trained adapter, in grid order (ft before raft)."""
         return [a for a in TRAINED if any(c.adaptation == a for c in self.conditions)]
@@ -102,10 +98,6 @@ class RunSpec:
     @property
     def multi_seed(self) -> bool:
         return len(self.finetune_seeds) > 1
-
-    @property
-    def needs_retrieval(self) -> bool:
-        return any(c.rag for c in self.conditions)
 
     @property
     def uses_icl(self) -> bool:
