@@ -32,16 +32,23 @@ def finetune_verb(args: list[str]) -> None:
     hydra_job("finetune", _finetune, args)
 
 
-def _finetune(cfg: dict[str, Any]) -> None:
+def _experiment(cfg: dict[str, Any]) -> tuple[Any, Any]:
+    """(RunSpec, Suite) of a verb's config, offline — what finetune, index and retrieve start from."""
     from harness import spec, suites
-    from harness.finetune.stage import sft_adapter
-    from harness.models.resolve import resolve_model
     from harness.models.wheels import offline_env
 
     offline_env()
     run_spec = spec.from_config(cfg)
+    return run_spec, suites.load(run_spec.suite)
+
+
+def _finetune(cfg: dict[str, Any]) -> None:
+    from harness.finetune.stage import sft_adapter
+    from harness.models.resolve import resolve_model
+
+    run_spec, suite = _experiment(cfg)
     base = resolve_model(run_spec.model)
-    adapter = sft_adapter(run_spec.finetune, suites.load(run_spec.suite), base)
+    adapter = sft_adapter(run_spec.finetune, suite, base)
     card = adapter.card
     losses = card.get("loss_curve") or []
     print(f"adapter: {adapter.path}")
@@ -59,16 +66,12 @@ def index_verb(args: list[str]) -> None:
 
 
 def _index(cfg: dict[str, Any]) -> None:
-    from harness import spec, suites
-    from harness.models.wheels import offline_env
     from harness.retrieval import retrieve
     from harness.retrieval.metrics import task_metrics
 
-    offline_env()
-    run_spec = spec.from_config(cfg)
+    run_spec, suite = _experiment(cfg)
     if run_spec.retriever.kind == "none":
         raise HarnessError("retriever=none has no index; choose retriever=dense (or another)")
-    suite = suites.load(run_spec.suite)
     rcfg = run_spec.retriever.config()
     print(f"suite {suite.name}: {len(suite.corpus)} documents; retriever {rcfg.kind} top_k={rcfg.top_k}")
     for task in suite.tasks:
@@ -88,13 +91,9 @@ def retrieve_verb(args: list[str]) -> None:
     query = first_argument(args, 'retrieve needs a query first: python -m harness retrieve "when to sow maize?" +exp=agri')
 
     def job(cfg: dict[str, Any]) -> None:
-        from harness import spec, suites
-        from harness.models.wheels import offline_env
         from harness.retrieval import format_debug, retrieve_debug
 
-        offline_env()
-        run_spec = spec.from_config(cfg)
-        suite = suites.load(run_spec.suite)
+        run_spec, suite = _experiment(cfg)
         print(format_debug(retrieve_debug(suite.corpus, query, run_spec.retriever.config())))
 
     hydra_job("retrieve", job, args[1:])
