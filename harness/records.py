@@ -133,12 +133,33 @@ def _condition_of(path: Path, sub: str) -> str:
     return path.parent.parent.name if sub else path.parent.name
 
 
+def flat_scores(record: Mapping[str, Any]) -> dict[str, float]:
+    """One record's scores as floats, plus what the statistics need beyond them:
+    ``<metric>@gold`` / ``<metric>@pred`` for a label metric stored as ``[gold, pred]`` (macro-F1),
+    ``<metric>@seed<k>`` for each fine-tuning seed's score, and ``@n_choices`` (chance level)."""
+    out: dict[str, float] = {}
+    for metric, value in (record.get("scores") or {}).items():
+        out[metric] = _score(value)
+        if isinstance(value, list) and len(value) == 2:
+            out[f"{metric}{GOLD}"], out[f"{metric}{PRED}"] = _score(value[0]), _score(value[1])
+    for seed, scores in sorted((record.get("seed_scores") or {}).items()):
+        for metric, value in (scores or {}).items():
+            out[f"{metric}{SEED}{seed}"] = _score(value)
+    if isinstance(record.get("choices"), list) and record["choices"]:
+        out[N_CHOICES] = float(len(record["choices"]))
+    return out
+
+
+GOLD, PRED, SEED, N_CHOICES = "@gold", "@pred", "@seed", "@n_choices"
+
+
 def load_samples(run_dir: Path, sub: str = "") -> Samples:
-    """Per-sample scores of a run folder, keyed by condition, task and sample id ({} if none)."""
+    """Per-sample scores of a run folder, keyed by condition, task and sample id ({} if none);
+    each sample's entry as ``flat_scores`` gives it."""
     out: Samples = {}
     for path in record_files(run_dir, sub):
         out.setdefault(_condition_of(path, sub), {})[path.stem] = {
-            sample_key(r): {m: _score(v) for m, v in (r.get("scores") or {}).items()} for r in read_records(path)}
+            sample_key(r): flat_scores(r) for r in read_records(path)}
     return out
 
 
@@ -319,6 +340,11 @@ __all__ = [
     "Samples",
     "load_records",
     "load_samples",
+    "flat_scores",
+    "GOLD",
+    "N_CHOICES",
+    "PRED",
+    "SEED",
     "mean_metrics",
     "mean_over_seeds",
     "read_records",

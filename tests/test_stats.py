@@ -42,24 +42,24 @@ def test_bootstrap_ci_covers_the_mean_and_is_seeded():
     # the half-width is about 1.96 standard errors
     assert (ci.high - ci.low) / 2 == pytest.approx(1.96 * values.std(ddof=1) / math.sqrt(80), rel=0.15)
     assert stats.bootstrap_ci(values, seed=7) == ci
-    constant = stats.bootstrap_ci([1.0] * 10)
-    assert (constant.low, constant.high) == (1.0, 1.0)
+    constant = stats.bootstrap_ci([0.4] * 10)
+    assert (constant.low, constant.high) == pytest.approx((0.4, 0.4))
     assert math.isnan(stats.bootstrap_ci([]).estimate)
 
 
-def test_stratified_ci_weights_tasks_equally():
-    ci = stats.stratified_bootstrap_ci([[1.0] * 100, [0.0] * 4])
-    assert ci.estimate == 0.5 and ci.n == 104 and (ci.low, ci.high) == (0.5, 0.5)
+def test_wilson_matches_the_closed_form_and_never_collapses():
+    # 5/20: centre (0.25 + 1.92/20) / (1 + 3.84/20), reference values from the formula by hand
+    low, high = stats.wilson(5, 20)
+    assert (low, high) == pytest.approx((0.1118, 0.4687), abs=1e-4)
+    ci = stats.mean_ci([0.0] * 48)
+    assert ci.method == "wilson" and ci.low == 0 and ci.high == pytest.approx(0.0741, abs=1e-4)
+    assert stats.clopper_pearson(0, 48)[1] == pytest.approx(1 - 0.025 ** (1 / 48))
 
 
-def test_sign_flip_exact_and_monte_carlo():
-    # five equal positive differences: only all-plus and all-minus are as extreme: 2 / 32
-    assert stats.sign_flip_test([0.3] * 5) == pytest.approx(2 / 32)
-    assert stats.sign_flip_test([0.0] * 20) == 1.0
-    rng = np.random.default_rng(0)
-    noise = rng.normal(0, 1, 200)
-    assert stats.sign_flip_test(noise + 1.0, seed=1) < 0.001
-    assert stats.sign_flip_test(noise, seed=1) == stats.sign_flip_test(noise, seed=1)
+def test_mean_over_tasks_weights_tasks_equally():
+    ci = stats.groups_mean_ci([[1.0] * 100, [0.0] * 4])
+    assert ci.estimate == 0.5 and ci.n == 104 and ci.method == "mover-jeffreys"
+    assert ci.low < 0.5 < ci.high  # the 4-question task is uncertain, so the mean is too
 
 
 def test_paired_delta_identical_shifted_binary_and_continuous():
@@ -67,13 +67,30 @@ def test_paired_delta_identical_shifted_binary_and_continuous():
     a = rng.uniform(0, 1, 120)
     same = stats.paired_delta(a, a.copy())
     assert same.p_value == pytest.approx(1.0) and same.estimate == 0 and not same.significant
-    assert same.test == "sign-flip" and same.paired
+    assert same.test == "paired-bootstrap" and same.paired
     shifted = stats.paired_delta(a, np.clip(a + 0.3, 0, 1), seed=2)
     assert shifted.significant and shifted.p_value < 0.001 and shifted.low <= shifted.estimate <= shifted.high
     binary = stats.paired_delta([0] * 30 + [1] * 10, [1] * 30 + [1] * 10)
-    assert binary.test == "mcnemar-exact" and binary.estimate == pytest.approx(0.75) and binary.significant
+    assert binary.test == "tango-mcnemar" and binary.estimate == pytest.approx(0.75) and binary.significant
+    # McNemar score test: z = 30 / sqrt(30)
+    assert binary.p_value == pytest.approx(2 * stats_norm_sf(math.sqrt(30)))
     one_flip = stats.paired_delta([0] * 20, [1] + [0] * 19)
-    assert one_flip.p_value == 1.0 and not one_flip.significant  # CI [0, .15] touches zero
+    assert not one_flip.significant and one_flip.low < 0 < one_flip.high
+
+
+def stats_norm_sf(z: float) -> float:
+    from scipy.stats import norm
+
+    return float(norm.sf(z))
+
+
+def test_tango_interval_inverts_the_mcnemar_score_test():
+    """At every table, the interval excludes 0 exactly when the score test rejects."""
+    for up in range(0, 12):
+        for down in range(0, 12):
+            low, high = stats.tango_interval(up, down, 60)
+            assert (low > 0 or high < 0) == (stats.mcnemar_score_p(up, down) < 0.05), (up, down)
+            assert low <= (up - down) / 60 <= high
 
 
 def test_paired_delta_groups_drops_missing_pairs():
@@ -84,14 +101,34 @@ def test_paired_delta_groups_drops_missing_pairs():
 def test_unpaired_and_normal_deltas():
     rng = np.random.default_rng(4)
     x, y = rng.normal(0, 1, 100), rng.normal(1, 1, 100)
-    far = stats.unpaired_delta(x, y, n_perm=2000)
+    far = stats.unpaired_delta(x, y)
     assert not far.paired and far.significant and far.low < far.estimate < far.high
-    near = stats.unpaired_delta(x, rng.normal(0, 1, 100), n_perm=2000)
+    near = stats.unpaired_delta(x, rng.normal(0, 1, 100))
     assert near.p_value > 0.05
+    binary = stats.unpaired_delta([1] * 10 + [0] * 30, [1] * 30 + [0] * 10)
+    assert binary.test == "newcombe" and binary.significant
     # se = sqrt(.03^2 + .04^2) = .05, z = 2: two-sided p = 0.0455
     normal = stats.normal_delta(0.5, 0.03, 0.6, 0.04)
     assert normal.p_value == pytest.approx(0.0455, abs=1e-4)
     assert normal.low == pytest.approx(0.1 - 1.959964 * 0.05)
+
+
+def test_macro_f1_interval_and_delta_from_label_pairs():
+    gold = np.array([0, 1, 2, 3] * 12)
+    good, bad = gold.copy(), (gold + 1) % 4
+    assert stats.macro_f1_ci(gold, good).estimate == 1.0
+    delta = stats.macro_f1_delta(gold, bad, good)
+    assert delta.estimate == pytest.approx(1.0) and delta.significant
+    noise = stats.macro_f1_delta(gold, good, good)
+    assert noise.estimate == 0 and not noise.significant
+
+
+def test_power_helpers_follow_connor():
+    # psi = 0.1, delta = 0.05: n = (1.96 sqrt(.1) + 0.8416 sqrt(.1 - .0025))^2 / .05^2
+    expected = (1.959964 * math.sqrt(0.1) + 0.841621 * math.sqrt(0.0975)) ** 2 / 0.0025
+    assert stats.questions_needed(0.05, 0.1) == math.ceil(expected)
+    mde = stats.minimum_detectable_effect(math.ceil(expected), 0.1)
+    assert mde == pytest.approx(0.05, abs=0.001)
 
 
 def test_align_pairs_by_id():
@@ -117,6 +154,7 @@ def test_leaderboard_from_samples(run_dir: Path):
                 "agri_qa/contains_ci_low", "delta_vs_base_p", "agri_mc/acc_delta_p"):
         assert col in board.columns, col
     assert board.loc["base", "delta_vs_base"] == 0
+    assert "delta_vs_base_p_holm" in board.columns and "agri_mc/acc_delta_ci_level" in board.columns
     metrics = json.loads((run_dir / "metrics.json").read_text())["conditions"]
     for condition in board.index:  # per-sample means reproduce lm-eval's aggregates
         for task, metric in (("agri_qa", "contains"), ("agri_mc", "acc")):

@@ -146,7 +146,7 @@ def suite_means_tables(combined: Combined) -> list[tuple[str, pd.DataFrame]]:
                         combined.reference)
     tables = display_tables(shown, {s: "mean" for s in combined.suites}, combined.reference)
     titles = ["Suite means (each suite's mean over its tasks; mean = over every task)",
-              f"Δ per suite vs {combined.reference} (pp, 95% paired CI, p)"]
+              f"Δ per suite vs {combined.reference} (pp, paired CI at its Holm level, p)"]
     return [(title, table) for title, (_, table) in zip(titles, tables)]
 
 
@@ -169,7 +169,7 @@ def forgetting_table(combined: Combined) -> tuple[str, pd.DataFrame] | None:
         if f"{label}_delta" in shown:
             table[f"Δ {label}"] = [delta_cell(shown, c, f"{label}_delta", combined.reference)
                                    for c in rows]
-    return ("Forgetting: each suite run's closed-book models on the forgetting suite (Δ pp, 95% paired CI, p)",
+    return ("Forgetting: each suite run's closed-book models on the forgetting suite (Δ pp, paired CI at its Holm level, p)",
             table)
 
 

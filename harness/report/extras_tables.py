@@ -49,7 +49,7 @@ def extra_tables(extras: RunScores | None) -> list[Table]:
     if rows:
         shown = pd.DataFrame(rows, index=pd.Index(index, name="task · condition"))
         shown = shown[[n for n in names if shown[n].astype(bool).any()]]
-        tables.append(("Extra metrics (per-sample means, 95% bootstrap CI; not part of the gate)", shown))
+        tables.append(("Extra metrics (per-sample means, 95% CI: Wilson for 0/1 scores, else bootstrap; not part of the gate)", shown))
     if getattr(extras, "judge", None):
         tables.append(judge_table(extras.judge))
     if extras.cost:

@@ -266,9 +266,9 @@ def _leaderboard(tables: list[Table], retrieval: Mapping[str, Mapping[str, float
 
 def _plots(frame: pd.DataFrame, primary: Mapping[str, str], fact: pd.DataFrame | None, extras: RunScores | None,
            retrieval: Mapping[str, Mapping[str, float]] | None) -> list[str]:
-    charts = [("Bars: each condition's primary metric per task and their mean; whiskers: 95% bootstrap CI.",
+    charts = [("Bars: each condition's primary metric per task and their mean; whiskers: 95% CI (Wilson for 0/1 scores, see the leaderboard legend).",
                task_bars(frame, primary))]
-    charts += [("Gains over base; interaction = FT+RAG gain − (FT gain + RAG gain), whisker: paired 95% CI.", c)
+    charts += [("Gains over base; interaction = FT+RAG gain − (FT gain + RAG gain), whisker: paired CI at its Holm level.", c)
                for c in gains_chart(fact)]
     charts.append(("Mean score over tasks against the mean prompt length (the price of retrieval).",
                    cost_scatter(frame, extras)))

@@ -56,20 +56,20 @@ def _row(metrics: Metrics, tasks: list[tuple[str, str]], samples: Samples, condi
          seed: int) -> dict[str, Any]:
     """One condition's row: every task's value with CI, stderr and n, then the mean with its CI."""
     row: dict[str, Any] = {"condition": condition}
-    groups: list[np.ndarray] = []
+    evs: list[stats.Evidence] = []
     for task, metric in tasks:
         col = f"{task}/{metric}"
         got = metrics[condition].get(task, {})
-        scores = paired.metric_scores(samples, condition, task, metric)
-        if scores is not None:
-            groups.append(np.array(list(scores.values()), dtype=float))
+        found = paired.evidence(samples, condition, task, metric)
+        if found is not None:
+            evs.append(found[1])
         ci = paired.interval(samples, condition, task, metric, got, seed)
         row[col] = ci.estimate
         row[f"{col}_stderr"] = float(got.get(f"{metric}_stderr", math.nan))
         row[f"{col}_ci_low"], row[f"{col}_ci_high"], row[f"{col}_n"] = ci.low, ci.high, ci.n
     values = [row[f"{t}/{m}"] for t, m in tasks]
-    if tasks and len(groups) == len(tasks):
-        mean = stats.stratified_bootstrap_ci(groups, seed=stats.stable_seed(condition, "mean", base=seed))
+    if tasks and len(evs) == len(tasks):
+        mean = stats.evidence.mean_value(evs, seed=stats.stable_seed(condition, "mean", base=seed))
         row["mean"], row["mean_ci_low"], row["mean_ci_high"] = mean.estimate, mean.low, mean.high
     else:
         row["mean"] = sum(values) / len(values) if values else math.nan
@@ -92,6 +92,7 @@ def build(metrics: Metrics, primary: Mapping[str, str], reference: str, samples:
     tasks = list(primary.items())
     has_ref = reference in metrics or reference in samples
     frame = pd.DataFrame([_row(metrics, tasks, samples, c, seed) for c in metrics]).set_index("condition")
+    frame.attrs["chance"] = {f"{t}/{m}": paired.chance(samples, t, m) for t, m in tasks}
     if has_ref and reference in frame.index:
         _add_deltas(frame, metrics, primary, reference, samples, seed)
     if per_seed:
@@ -127,36 +128,46 @@ def _add_seed_spread(frame: pd.DataFrame, per_seed: Mapping[str, Mapping[str, Me
 
 def _add_deltas(frame: pd.DataFrame, metrics: Metrics, primary: Mapping[str, str], reference: str,
                 samples: Samples, seed: int) -> None:
-    records: dict[str, dict[str, Any]] = {}
-    for condition in frame.index:
-        row: dict[str, Any] = {}
-        ref_groups, got_groups = [], []
+    """``delta_vs_<reference>`` (the mean over tasks) and ``<task>/<metric>_delta`` of every
+    condition; the mean deltas are one Holm family, the per-task deltas another (the two
+    tables they are printed in)."""
+    mean_cells: dict[Any, stats.DeltaAt] = {}
+    task_cells: dict[Any, stats.DeltaAt] = {}
+    others = [c for c in frame.index if c != reference]
+    for condition in others:
+        pairs = []
         for task, metric in primary.items():
             col = f"{task}/{metric}"
-            ref = paired.metric_scores(samples, reference, task, metric)
-            got = paired.metric_scores(samples, condition, task, metric)
-            delta = paired.delta(ref, got, (frame.loc[reference, col], frame.loc[reference, f"{col}_stderr"]),
-                           (frame.loc[condition, col], frame.loc[condition, f"{col}_stderr"]),
-                           stats.stable_seed(condition, reference, task, base=seed))
-            paired.put_delta(row, f"{col}_delta", delta)
-            if ref is not None and got is not None:
-                _, a, b = stats.align(ref, got)
-                if a.size:
-                    ref_groups.append(a)
-                    got_groups.append(b)
-        name = f"delta_vs_{reference}"
-        if primary and len(ref_groups) == len(primary):
-            delta = stats.paired_delta_groups(ref_groups, got_groups,
-                                              seed=stats.stable_seed(condition, reference, "mean", base=seed))
-        else:
-            est = frame.loc[condition, "mean"] - frame.loc[reference, "mean"]
-            delta = stats.Delta(est, math.nan, math.nan, math.nan, 0, "none", False)
-        paired.put_delta(row, name, delta)
-        records[condition] = row
+            task_cells[(condition, col)] = paired.delta_at(
+                samples, reference, condition, task, metric,
+                (frame.loc[reference, col], frame.loc[reference, f"{col}_stderr"]),
+                (frame.loc[condition, col], frame.loc[condition, f"{col}_stderr"]),
+                stats.stable_seed(condition, reference, task, base=seed))
+            pair = paired.aligned(samples, reference, condition, task, metric)
+            if pair is not None:
+                pairs.append(pair)
+        mean_cells[condition] = _mean_delta_at(frame, condition, reference, pairs, len(primary),
+                                               stats.stable_seed(condition, reference, "mean", base=seed))
+    records: dict[str, dict[str, Any]] = {c: {} for c in frame.index}
+    for condition, delta in paired.family(mean_cells).items():
+        paired.put_delta(records[condition], f"delta_vs_{reference}", delta)
+    for (condition, col), delta in paired.family(task_cells).items():
+        paired.put_delta(records[condition], f"{col}_delta", delta)
+    paired.put_delta(records[reference], f"delta_vs_{reference}", stats.missing_delta(0.0))
+    for task, metric in primary.items():
+        paired.put_delta(records[reference], f"{task}/{metric}_delta", stats.missing_delta(0.0))
     extra = pd.DataFrame.from_dict(records, orient="index")
     head = [c for c in extra.columns if c.startswith("delta_vs_")]
     for col in head + [c for c in extra.columns if c not in head]:
         frame[col] = extra[col]
+
+
+def _mean_delta_at(frame: pd.DataFrame, condition: str, reference: str, pairs: list, tasks: int,
+                   seed: int) -> stats.DeltaAt:
+    if tasks and len(pairs) == tasks:
+        return lambda alpha: stats.evidence.mean_delta(pairs, alpha=alpha, seed=seed)
+    est = frame.loc[condition, "mean"] - frame.loc[reference, "mean"]
+    return lambda alpha: stats.missing_delta(est, alpha=alpha)
 
 
 def write(frame: pd.DataFrame, primary: Mapping[str, str], reference: str, out_dir: Path,

@@ -251,14 +251,19 @@ def to_markdown(merged: Merged) -> str:
     tables = display_tables(merged.frame, merged.primary, merged.reference)
     main = tables[0][1].copy()
     main.index.name = "run · condition"
+    rows = merged.frame.index  # the main table may end with a "chance" row the retrieval columns leave blank
+
+    def put(name: str, cells: list[str]) -> None:
+        main[name] = pd.Series(cells, index=rows).reindex(main.index).fillna("")
+
     if "retrieval:top_k" in merged.retrieval:
-        main["k"] = ["" if math.isnan(v) else f"{int(v)}" for v in merged.retrieval["retrieval:top_k"]]
+        put("k", ["" if math.isnan(v) else f"{int(v)}" for v in merged.retrieval["retrieval:top_k"]])
     for task in merged.primary:
         for metric, shown in RETRIEVAL_METRICS:
             col = f"retrieval:{task}:{metric}" + ("" if metric == "answer_in_context" else "@k")
             if col in merged.retrieval:
-                main[f"{task} {shown}" + ("" if metric == "answer_in_context" else "@k")] = [
-                    _fmt(v) for v in merged.retrieval[col]]
+                put(f"{task} {shown}" + ("" if metric == "answer_in_context" else "@k"),
+                    [_fmt(v) for v in merged.retrieval[col]])
     parts = [main.to_markdown(disable_numparse=True)]
     parts += [f"**{title}**\n\n{table.to_markdown()}" for title, table in tables[1:]]
     runs = merged.rows[["run", "spec_hash"]].copy()

@@ -1,18 +1,23 @@
-"""The primitives every leaderboard table shares: task order, per-question scores, deltas.
+"""The primitives every leaderboard table shares: task order, per-question evidence, deltas.
 
 A delta is paired question by question when both conditions have per-sample records (they
 answered the same questions), unpaired when their questions differ, and taken from lm-eval's
-aggregates and standard errors when there are no records.
+aggregates and standard errors when there are no records. Which procedure each claim uses is
+decided by harness.scoring.stats.evidence; this module only gathers the evidence from a run's
+samples and keeps table families together for Holm's adjustment.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from typing import Any
 
-from harness.records import Samples
+import numpy as np
+
+from harness.records import GOLD, N_CHOICES, PRED, SEED, Samples
 from harness.scoring import stats
+from harness.scoring.stats import Evidence
 
 SEEDS_COL = "n_seeds"
 SPREAD_PREFIX = "seed_std:"  # no "/" in the name: compare reads <task>/<metric> columns as primary
@@ -33,37 +38,109 @@ def metric_scores(samples: Samples, condition: str, task: str, metric: str) -> d
     return scores if any(not math.isnan(v) for v in scores.values()) else None
 
 
-def delta(ref: dict[str, float] | None, got: dict[str, float] | None, ref_agg: tuple[float, float],
-          got_agg: tuple[float, float], seed: int) -> stats.Delta:
-    """``got - ref``: paired over shared questions, else unpaired, else from (value, stderr)."""
-    if ref is not None and got is not None:
-        _, a, b = stats.align(ref, got)
-        if a.size:
-            return stats.paired_delta(a, b, seed=seed)
-        return stats.unpaired_delta(list(ref.values()), list(got.values()), seed=seed)
-    if math.isnan(ref_agg[1]) and math.isnan(got_agg[1]):
-        # no per-question scores and no stderr (a corpus-level metric such as macro-F1): the
-        # delta is known, its uncertainty is not — never claim a collapsed CI or significance
-        return stats.Delta(got_agg[0] - ref_agg[0], math.nan, math.nan, math.nan, 0, "none", False)
-    return stats.normal_delta(ref_agg[0], ref_agg[1], got_agg[0], got_agg[1])
+def _labels(per_id: Mapping[str, Mapping[str, float]], ids: list[str], metric: str) -> tuple[np.ndarray, np.ndarray] | None:
+    gold = [per_id[i].get(f"{metric}{GOLD}", math.nan) for i in ids]
+    pred = [per_id[i].get(f"{metric}{PRED}", math.nan) for i in ids]
+    if any(math.isnan(v) for v in gold + pred):
+        return None
+    return np.array(gold, dtype=int), np.array(pred, dtype=int)
+
+
+def _seed_matrix(per_id: Mapping[str, Mapping[str, float]], ids: list[str], metric: str) -> np.ndarray | None:
+    prefix = f"{metric}{SEED}"
+    seeds = sorted({k for i in ids for k in per_id[i] if k.startswith(prefix)})
+    if len(seeds) < 2:
+        return None
+    matrix = np.array([[per_id[i].get(s, math.nan) for i in ids] for s in seeds], dtype=float)
+    return None if np.isnan(matrix).any() else matrix
+
+
+def evidence(samples: Samples, condition: str, task: str, metric: str,
+             ids: list[str] | None = None) -> tuple[list[str], Evidence] | None:
+    """(question ids, evidence) of one condition on one task's metric, restricted to ``ids``
+    (in that order) when given; None without records for it."""
+    per_id = samples.get(condition, {}).get(task)
+    if not per_id:
+        return None
+    ids = sorted(per_id) if ids is None else ids
+    labels = _labels(per_id, ids, metric)
+    values = np.array([per_id[i].get(metric, math.nan) for i in ids], dtype=float)
+    if labels is None and (not ids or np.isnan(values).all()):
+        return None
+    return ids, Evidence(values, _seed_matrix(per_id, ids, metric), labels)
+
+
+def aligned(samples: Samples, ref: str, cond: str, task: str, metric: str) -> tuple[Evidence, Evidence] | None:
+    """Both conditions' evidence on the questions they share (None if either has none)."""
+    a, b = samples.get(ref, {}).get(task), samples.get(cond, {}).get(task)
+    if not a or not b:
+        return None
+    ids = sorted(set(a) & set(b))
+    got_a, got_b = evidence(samples, ref, task, metric, ids), evidence(samples, cond, task, metric, ids)
+    if not ids or got_a is None or got_b is None:
+        return None
+    return got_a[1], got_b[1]
+
+
+def delta_at(samples: Samples, ref: str, cond: str, task: str, metric: str, ref_agg: tuple[float, float],
+             got_agg: tuple[float, float], seed: int) -> stats.DeltaAt:
+    """``cond - ref`` on one task as a function of alpha (for Holm): paired over shared
+    questions, else unpaired, else from (value, stderr)."""
+    pair = aligned(samples, ref, cond, task, metric)
+    if pair is not None:
+        return lambda alpha: stats.evidence.delta(*pair, alpha=alpha, seed=seed)
+    a, b = metric_scores(samples, ref, task, metric), metric_scores(samples, cond, task, metric)
+    if a is not None and b is not None:
+        return lambda alpha: stats.unpaired_delta(list(a.values()), list(b.values()), alpha=alpha, seed=seed)
+    return lambda alpha: stats.normal_delta(ref_agg[0], ref_agg[1], got_agg[0], got_agg[1], alpha=alpha)
+
+
+def family(cells: Mapping[Hashable, stats.DeltaAt]) -> dict[Hashable, stats.Delta]:
+    """One table's deltas under Holm's adjustment (harness.scoring.stats.holm_family)."""
+    return stats.holm_family(cells)
 
 
 def put_delta(row: dict[str, Any], prefix: str, value: stats.Delta) -> None:
-    """``prefix``, ``prefix_ci_low``, ``prefix_ci_high`` and ``prefix_p`` of one delta."""
+    """``prefix`` with ``_ci_low``, ``_ci_high`` (at ``_ci_level``), ``_p`` and ``_p_holm``."""
     row[prefix] = value.estimate
     row[f"{prefix}_ci_low"] = value.low
     row[f"{prefix}_ci_high"] = value.high
+    row[f"{prefix}_ci_level"] = value.level if not math.isnan(value.low) else math.nan
     row[f"{prefix}_p"] = value.p_value
+    row[f"{prefix}_p_holm"] = value.p_adjusted
 
 
 def interval(samples: Samples, condition: str, task: str, metric: str, got: Mapping[str, float],
              seed: int) -> stats.Interval:
-    """A condition's score on a task with its 95% CI: bootstrapped over its per-sample scores,
+    """A condition's score on a task with its 95% CI (harness.scoring.stats.evidence.value),
     else lm-eval's aggregate (``got``) without a CI."""
-    scores = metric_scores(samples, condition, task, metric)
-    if scores is not None:
-        return stats.bootstrap_ci(list(scores.values()), seed=stats.stable_seed(condition, task, base=seed))
+    found = evidence(samples, condition, task, metric)
+    if found is not None:
+        return stats.evidence.value(found[1], seed=stats.stable_seed(condition, task, base=seed))
     return stats.Interval(float(got.get(metric, math.nan)), math.nan, math.nan, int(got.get("n", 0)))
 
 
-__all__ = ["SEEDS_COL", "SPREAD_PREFIX", "delta", "interval", "metric_scores", "ordered", "put_delta"]
+def chance(samples: Samples, task: str, metric: str) -> float:
+    """The expected score of a uniform random guess: mean 1 / #choices for accuracy; for
+    macro-F1 the mean over gold labels of 2 pi_k (1/K) / (pi_k + 1/K) (a random guesser's
+    per-label precision is the label's share pi_k, its recall 1/K). nan without choices."""
+    for tasks in samples.values():
+        per_id = tasks.get(task)
+        if not per_id:
+            continue
+        counts = [s[N_CHOICES] for s in per_id.values() if N_CHOICES in s]
+        if not counts:
+            return math.nan
+        if metric in ("acc", "acc_norm", "exact_match"):
+            return float(np.mean([1 / c for c in counts]))
+        gold = [s.get(f"{metric}{GOLD}") for s in per_id.values()]
+        if any(g is None or math.isnan(g) for g in gold):
+            return math.nan
+        k = max(counts)
+        shares = np.unique(np.array(gold), return_counts=True)[1] / len(gold)
+        return float(np.sum(2 * shares / k / (shares + 1 / k)) / k)  # labels never gold score 0
+    return math.nan
+
+
+__all__ = ["SEEDS_COL", "SPREAD_PREFIX", "aligned", "chance", "delta_at", "evidence", "family", "interval",
+           "metric_scores", "ordered", "put_delta"]

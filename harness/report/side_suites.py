@@ -22,7 +22,7 @@ from harness.report import paired
 from harness.scoring import stats
 
 # kind -> the title of its table ({suite}: the side suite's name, {reference}: what Δ is against)
-TITLES = {"forgetting": "Forgetting: {suite} suite, closed book (Δ vs {reference}, pp, 95% paired CI, p)"}
+TITLES = {"forgetting": "Forgetting: {suite} suite, closed book (Δ vs {reference}, pp, paired CI at its Holm level, p)"}
 
 
 @dataclass(frozen=True)
@@ -57,32 +57,36 @@ def side_suites(stored: Mapping[str, Any], run_dir: Path) -> list[SideSuite]:
                       dict(block.get("conditions") or {}), load_samples(run_dir, FORGETTING_DIR))]
 
 
-def _row(side: SideSuite, condition: str, task: str, metric: str, ref: str | None, seed: int) -> dict[str, Any]:
+def _values(side: SideSuite, condition: str, task: str, metric: str, seed: int) -> dict[str, Any]:
     col = f"{task}/{metric}"
+    ci = paired.interval(side.samples, condition, task, metric, side.scores[condition].get(task, {}), seed)
+    return {col: ci.estimate, f"{col}_ci_low": ci.low, f"{col}_ci_high": ci.high, f"{col}_n": ci.n}
+
+
+def _aggregate(side: SideSuite, condition: str, task: str, metric: str) -> tuple[float, float]:
     got = side.scores[condition].get(task, {})
-    ci = paired.interval(side.samples, condition, task, metric, got, seed)
-    row: dict[str, Any] = {col: ci.estimate, f"{col}_ci_low": ci.low, f"{col}_ci_high": ci.high, f"{col}_n": ci.n}
-    if ref is not None:
-        agg = (float(side.scores[ref].get(task, {}).get(metric, math.nan)),
-               float(side.scores[ref].get(task, {}).get(f"{metric}_stderr", math.nan)))
-        value = paired.delta(paired.metric_scores(side.samples, ref, task, metric),
-                             paired.metric_scores(side.samples, condition, task, metric), agg,
-                             (float(got.get(metric, math.nan)), float(got.get(f"{metric}_stderr", math.nan))),
-                             stats.stable_seed(condition, ref, task, side.kind, base=seed))
-        paired.put_delta(row, f"{col}_delta", value)
-    return row
+    return float(got.get(metric, math.nan)), float(got.get(f"{metric}_stderr", math.nan))
 
 
 def add_columns(frame: pd.DataFrame, side: SideSuite, reference: str, seed: int) -> None:
-    """``<task>/<metric>`` of the side suite's tasks for the conditions it scored, with a
-    bootstrap CI and the paired delta against ``side.reference_for(reference)``."""
+    """``<task>/<metric>`` of the side suite's tasks for the conditions it scored, with a CI,
+    and the paired delta against ``side.reference_for(reference)``; the table's deltas are one
+    Holm family."""
     ref = side.reference_for(reference)
+    rows: dict[str, dict[str, Any]] = {}
+    cells: dict[Any, stats.DeltaAt] = {}
     for task, metric in side.primary.items():
-        values = {condition: _row(side, condition, task, metric, ref, seed)
-                  for condition in frame.index if condition in side.scores}
-        table = pd.DataFrame.from_dict(values, orient="index")
-        for name in table.columns:
-            frame[name] = table[name]
+        for condition in [c for c in frame.index if c in side.scores]:
+            rows.setdefault(condition, {}).update(_values(side, condition, task, metric, seed))
+            if ref is not None and condition != ref:
+                cells[(condition, f"{task}/{metric}")] = paired.delta_at(
+                    side.samples, ref, condition, task, metric, _aggregate(side, ref, task, metric),
+                    _aggregate(side, condition, task, metric), stats.stable_seed(condition, ref, task, side.kind, base=seed))
+    for (condition, col), delta in paired.family(cells).items():
+        paired.put_delta(rows[condition], f"{col}_delta", delta)
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    for name in table.columns:
+        frame[name] = table[name]
 
 
 def present_columns(frame: pd.DataFrame, side: SideSuite) -> list[str]:

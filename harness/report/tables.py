@@ -18,7 +18,13 @@ from harness.report.paired import SEEDS_COL, SPREAD_PREFIX, ordered
 from harness.report.side_suites import SideSuite, present_columns
 from harness.scoring import stats
 
-SIG_NOTE = "95% CIs (bootstrap); Δ paired per question; * = CI excludes 0 and p < 0.05, ns = not significant"
+SIG_NOTE = ("Values: 95% CIs — Wilson for 0/1 scores, MOVER over Jeffreys intervals for their mean over tasks, "
+            "bootstrap for other scores (bias-corrected for macro-F1), a two-level seeds × questions interval "
+            "with several fine-tuning seeds. Δ: paired per question — Tango's score interval with the McNemar "
+            "score p for 0/1 scores, else a paired bootstrap with the p of the same bootstrap. The Δs of each "
+            "table are one family under Holm's adjustment: (Holm p=…) is the adjusted p, * = adjusted p < 0.05, "
+            "ns = not significant, and each Δ interval is at the confidence level of its Holm step (95% or "
+            "more), so it excludes 0 exactly when the Δ is marked *. chance = a uniform random guess.")
 Table = tuple[str, pd.DataFrame]  # (title, string frame); the main table's title is ""
 
 
@@ -26,16 +32,29 @@ def pp(x: float) -> str:
     return f"{100 * x:+.1f}"
 
 
-def p_text(p: float) -> str:
+def p_text(p: float, name: str = "p") -> str:
     if math.isnan(p):
         return ""
-    return "p<0.001" if p < 0.001 else f"p={p:.3f}"
+    return f"{name}<0.001" if p < 0.001 else f"{name}={p:.3f}"
+
+
+def holm_text(p: float) -> str:
+    """`` (Holm p=…)`` for a delta tested in a family, "" otherwise."""
+    return "" if math.isnan(p) else f" ({p_text(p, 'Holm p')})"
 
 
 def mark(low: float, high: float, p: float) -> str:
+    """`` *`` or `` ns`` from the (adjusted) p; the interval agrees by construction."""
     if any(math.isnan(x) for x in (low, high, p)):
         return ""
-    return " *" if (low > 0 or high < 0) and p < stats.ALPHA else " ns"
+    return " *" if p < stats.ALPHA else " ns"
+
+
+def _cell_p(frame: pd.DataFrame, condition: str, prefix: str) -> tuple[float, float]:
+    """(raw p, the p the mark reads: Holm-adjusted when the cell is in a family)."""
+    raw = frame.loc[condition, f"{prefix}_p"]
+    held = frame.loc[condition, f"{prefix}_p_holm"] if f"{prefix}_p_holm" in frame else math.nan
+    return raw, (raw if math.isnan(held) else held)
 
 
 def value_cell(frame: pd.DataFrame, condition: str, col: str) -> str:
@@ -51,10 +70,12 @@ def delta_cell(frame: pd.DataFrame, condition: str, prefix: str, reference: str)
     if condition == reference:
         return "(reference)"
     v = frame.loc[condition, prefix]
-    low, high, p = (frame.loc[condition, f"{prefix}_{s}"] for s in ("ci_low", "ci_high", "p"))
+    low, high = frame.loc[condition, f"{prefix}_ci_low"], frame.loc[condition, f"{prefix}_ci_high"]
     if math.isnan(low):
         return f"{pp(v)} pp"
-    return f"{pp(v)} pp [{pp(low)}, {pp(high)}] {p_text(p)}{mark(low, high, p)}"
+    raw, used = _cell_p(frame, condition, prefix)
+    holm = holm_text(used) if f"{prefix}_p_holm" in frame else ""
+    return f"{pp(v)} pp [{pp(low)}, {pp(high)}] {p_text(raw)}{holm}{mark(low, high, used)}"
 
 
 def _main_table(frame: pd.DataFrame, primary: Mapping[str, str], reference: str) -> list[Table]:
@@ -74,10 +95,14 @@ def _main_table(frame: pd.DataFrame, primary: Mapping[str, str], reference: str)
             per_task[f"Δ {task}/{metric}"] = [delta_cell(frame, c, f"{task}/{metric}_delta", reference)
                                               for c in per_task.index]
         if len(per_task):
-            tables.append((f"Δ per task vs {reference} (pp, 95% paired CI, p)", per_task))
+            tables.append((f"Δ per task vs {reference} (pp, paired CI at its Holm level, p (Holm p))", per_task))
     if SEEDS_COL in frame:
         main["seeds"] = ["" if math.isnan(n) else f"{int(n)}" for n in frame[SEEDS_COL]]
         main["± seed std (mean)"] = ["" if math.isnan(v) else f"±{v:.3f}" for v in frame[f"{SPREAD_PREFIX}mean"]]
+    chance = frame.attrs.get("chance") or {}
+    if any(not math.isnan(v) for v in chance.values()):  # beside every MC / classification metric
+        main.loc["chance"] = [f"{chance[c]:.3f}" if not math.isnan(chance.get(c, math.nan)) else ""
+                              for c in main.columns]
     return tables
 
 
@@ -107,9 +132,9 @@ def factorial_table(fact: pd.DataFrame) -> Table:
         "FT+RAG gain": [f"{pp(v)} pp" for v in fact["combined_gain"]],
         "FT + RAG (sum)": [f"{pp(v)} pp" for v in fact["sum_of_gains"]],
         "interaction": [
-            f"{pp(v)} pp" + (f" [{pp(lo)}, {pp(hi)}] {p_text(p)}" if not math.isnan(lo) else "")
-            for v, lo, hi, p in zip(fact["interaction"], fact["interaction_ci_low"],
-                                    fact["interaction_ci_high"], fact["interaction_p"])],
+            f"{pp(v)} pp" + (f" [{pp(lo)}, {pp(hi)}] {p_text(p)}{holm_text(ph)}" if not math.isnan(lo) else "")
+            for v, lo, hi, p, ph in zip(fact["interaction"], fact["interaction_ci_low"], fact["interaction_ci_high"],
+                                        fact["interaction_p"], fact["interaction_p_holm"])],
         "do they add up?": fact["verdict"],
     }).set_index("retriever")
     return "RAG × FT (gains vs base; interaction = FT+RAG gain − (FT gain + RAG gain))", shown
@@ -189,5 +214,5 @@ def retrieval_markdown(retrieval: Mapping[str, Mapping[str, float]] | None) -> s
         table.to_markdown(floatfmt=".3f")
 
 
-__all__ = ["SIG_NOTE", "Table", "delta_cell", "display_tables", "factorial_table", "mark", "p_text", "pp",
+__all__ = ["SIG_NOTE", "Table", "delta_cell", "display_tables", "factorial_table", "holm_text", "mark", "p_text", "pp",
            "retrieval_markdown", "side_table", "to_html", "to_latex", "to_markdown", "value_cell"]

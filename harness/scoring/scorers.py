@@ -47,11 +47,12 @@ Summary = dict[str, Any]  # "" (the estimate), "_ci_low", "_ci_high", "_n"
 
 
 def mean_ci(values: Iterable[float], seed: int) -> Summary:
-    """The mean of the non-nan values with a 95% bootstrap CI and their count ({} if none)."""
+    """The mean of the non-nan values with a 95% CI (Wilson for 0/1 values, else the
+    bootstrap: harness.scoring.stats.mean_ci) and their count ({} if none)."""
     arr = np.array([v for v in values if not math.isnan(v)], dtype=float)
     if not arr.size:
         return {}
-    ci = stats.bootstrap_ci(arr, seed=seed)
+    ci = stats.mean_ci(arr, seed=seed)
     return {"": round(ci.estimate, 6), "_ci_low": round(ci.low, 6), "_ci_high": round(ci.high, 6), "_n": int(ci.n)}
 
 

@@ -25,6 +25,8 @@ from harness.scoring.stats.core import (
     stable_seed,
     z_value,
 )
+from harness.scoring.stats import evidence
+from harness.scoring.stats.evidence import Evidence
 from harness.scoring.stats.matched import mcnemar_exact, mcnemar_score_p, tango_interval
 from harness.scoring.stats.multiplicity import holm_adjust, holm_alphas
 from harness.scoring.stats.power import margin_questions, minimum_detectable_effect, questions_needed
@@ -45,7 +47,7 @@ from harness.scoring.stats.procedures import (
 )
 from harness.scoring.stats.proportions import clopper_pearson, jeffreys, mover, newcombe_unpaired, wilson
 
-__all__ = ["ALPHA", "N_BOOT", "ArrayLike", "Delta", "DeltaAt", "Interval", "align", "bootstrap_ci", "clean",
+__all__ = ["ALPHA", "N_BOOT", "ArrayLike", "Delta", "DeltaAt", "Evidence", "evidence", "Interval", "align", "bootstrap_ci", "clean",
            "clopper_pearson", "groups_mean_ci", "jeffreys", "holm_adjust", "holm_alphas", "holm_family", "is_binary",
            "macro_f1_ci", "macro_f1_delta", "margin_questions", "mcnemar_exact", "mcnemar_score_p", "mean_ci",
            "minimum_detectable_effect", "missing_delta", "mover", "newcombe_unpaired", "normal_delta",
