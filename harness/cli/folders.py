@@ -1,4 +1,4 @@
-"""Verbs that work on finished run folders: report, judge, compare, merge, history.
+"""Verbs that work on finished run folders: report, judge, compare, power, merge, history.
 The argparse verbs own their parsers in the module that does the work."""
 
 from __future__ import annotations
@@ -60,12 +60,20 @@ def judge_verb(args: list[str]) -> None:
     hydra_job("judge", job, args[1:])
 
 
-@verb("compare", "regression gate: compare <baseline> <run folder> [--tolerance 0.02] [--force]",
+@verb("compare", "regression gate: compare <baseline> <run folder> [--tolerance 0.02] [--margin 0.05] [--force]",
       parser_help("harness.report.compare"))
 def compare_verb(args: list[str]) -> None:
     from harness.report import compare
 
     sys.exit(compare.main(args))
+
+
+@verb("power", "plan from a pilot run: MDE and questions needed per condition x task: power <run folder> [--effect 0.05]",
+      parser_help("harness.report.power"))
+def power_verb(args: list[str]) -> None:
+    from harness.report import power
+
+    sys.exit(power.main(args))
 
 
 @verb("merge", "one leaderboard across runs (a sweep): merge <run folder|folder of runs> ... [--out DIR] [--force]",

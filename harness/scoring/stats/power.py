@@ -48,8 +48,8 @@ def minimum_detectable_effect(n: int, null_var: float, *, binary: bool = True, a
                               power: float = POWER) -> float:
     """The smallest |delta| detected with ``power`` at ``n`` questions (nan if n is too small
     to detect even a difference on every question)."""
-    if n <= 0 or math.isnan(null_var):
-        return math.nan
+    if n <= 0 or math.isnan(null_var) or (not binary and null_var <= 0):
+        return math.nan  # continuous scores that never differ give no spread to plan with
     za, zb = sps.norm.ppf(1 - alpha / 2), sps.norm.ppf(power)
 
     def shortfall(delta: float) -> float:
@@ -62,13 +62,18 @@ def minimum_detectable_effect(n: int, null_var: float, *, binary: bool = True, a
     return float(optimize.brentq(shortfall, 1e-9, top, xtol=1e-6))
 
 
-def margin_questions(margin: float, null_var: float, *, alpha: float = ALPHA, power: float = POWER) -> int:
-    """Questions needed to show non-inferiority at ``margin`` when the truth is no difference."""
+def margin_questions(margin: float, null_var: float, *, binary: bool = True, alpha: float = ALPHA,
+                     power: float = POWER) -> int:
+    """Questions needed to show non-inferiority at ``margin`` when the truth is no difference.
+    For 0/1 scores never fewer than the n at which a run without one discordant question has a
+    score-interval lower bound above ``-margin`` (``z^2 (1 - margin) / margin``); the normal
+    formula alone would say 1 there."""
     if margin <= 0 or math.isnan(null_var):
         return 0
     s0 = math.sqrt(max(null_var, 1e-12))
     za, zb = sps.norm.ppf(1 - alpha / 2), sps.norm.ppf(power)  # two-sided CI bound, as the gate reads it
-    return int(math.ceil(((za + zb) * s0 / margin) ** 2))
+    need = int(math.ceil(((za + zb) * s0 / margin) ** 2))
+    return max(need, int(math.ceil(za * za * (1 - margin) / margin))) if binary else need
 
 
 __all__ = ["POWER", "margin_questions", "minimum_detectable_effect", "questions_needed"]

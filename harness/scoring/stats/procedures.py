@@ -18,6 +18,7 @@ happen) the percentile bootstrap covers 60% and collapses to [0, 0]; the score i
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import replace
@@ -146,16 +147,23 @@ def paired_delta_groups(a_groups: Sequence[ArrayLike], b_groups: Sequence[ArrayL
     n = int(sum(x.size for x, _ in pairs))
     estimate = float(sum(w * np.mean(y - x) for w, (x, y) in zip(weights, pairs)))
     if all(is_binary(np.concatenate(p)) for p in pairs):
-        counts = [discordant(x, y) for x, y in pairs]
-
-        def bounds_at(level_alpha: float) -> tuple[float, float, float]:
-            parts = [((u - d) / m, *tango_interval(u, d, m, level_alpha)) for u, d, m in counts]
-            return mover(parts, weights)
-
-        _, low, high = bounds_at(alpha)
-        return Delta(estimate, low, high, p_by_inversion(bounds_at), n, "mover-tango", True, alpha, level=1 - alpha)
+        counts = tuple(discordant(x, y) for x, y in pairs)
+        _, low, high = _mover_tango(counts, alpha)
+        return Delta(estimate, low, high, _mover_tango_p(counts), n, "mover-tango", True, alpha, level=1 - alpha)
     draws = boot.stratified_draws([y - x for x, y in pairs], N_BOOT, boot.rng_for(seed))
     return _delta_from_draws(estimate, draws, n, "paired-bootstrap", True, alpha)
+
+
+def _mover_tango(counts: tuple[tuple[int, int, int], ...], alpha: float) -> tuple[float, float, float]:
+    """MOVER over each task's Tango interval, tasks weighted equally; counts = (up, down, n)."""
+    parts = [((u - d) / m, *tango_interval(u, d, m, alpha)) for u, d, m in counts]
+    return mover(parts, [1.0 / len(counts)] * len(counts))
+
+
+@functools.lru_cache(maxsize=4096)
+def _mover_tango_p(counts: tuple[tuple[int, int, int], ...]) -> float:
+    """Its p by inversion (cached: Holm recomputes a family's intervals at several levels)."""
+    return p_by_inversion(lambda al: _mover_tango(counts, al))
 
 
 def seeds_paired_delta(pairs: Sequence[tuple[np.ndarray, np.ndarray]], *, alpha: float = ALPHA,
