@@ -312,3 +312,15 @@ def test_gate_catches_the_drops_its_mde_promises():
     predicted = sps.norm.cdf((math.sqrt(N_QUESTIONS) * 0.10 - sps.norm.ppf(1 - 0.05 / (2 * ROWS)) * s0)
                              / math.sqrt(s0 * s0 - 0.01))
     assert abs(caught - predicted) < 0.2, (caught, predicted)  # measured: 0.435 vs 0.52 (MDE 12.6 pp)
+
+
+def test_a_combined_folder_of_the_baselines_gates_itself(tmp_path: Path):
+    """The all-suites folder writes a manifest, so two of them are gated like two runs."""
+    from harness.report import across_suites, merge
+
+    runs = {name: merge.load_run(REPO / "results" / "baselines" / name) for name in ("agri", "medical")}
+    combined = tmp_path / "combined"
+    combined.mkdir()
+    across_suites.write(across_suites.combine(runs), combined)
+    assert (combined / "manifest.json").is_file()
+    assert compare.gate(combined, combined) == 0

@@ -241,8 +241,24 @@ def metrics_json(combined: Combined) -> dict[str, Any]:
                        for suite, run in combined.runs.items()}}
 
 
+def manifest_json(combined: Combined) -> dict[str, Any]:
+    """manifest.json of the combined folder: what ``compare`` checks before gating two of them
+    (every suite's content and task-data hashes, the shared eval settings, the suites), and the
+    suite runs' own spec hashes."""
+    runs = list(combined.runs.items())
+    task_data: dict[str, Any] = {}
+    for _, run in runs:
+        task_data.update(((run.data.manifest or {}).get("hashes") or {}).get("task_data_sha256") or {})
+    first = runs[0][1].spec
+    return {"combined": True,
+            "hashes": {"suite": {s: ((r.data.manifest or {}).get("hashes") or {}).get("suite") for s, r in runs},
+                       "task_data_sha256": task_data},
+            "spec": {"eval": first.get("eval") or {}, "suite": [s for s, _ in runs]},
+            "runs": {s: {"path": str(r.path), "spec_hash": (r.data.manifest or {}).get("spec_hash")} for s, r in runs}}
+
+
 def write(combined: Combined, folder: Path, base: Path | None = None) -> str:
-    """leaderboard.{md,csv,parquet,html}, metrics.json and samples/ (copies of every suite run's
+    """leaderboard.{md,csv,parquet,html}, metrics.json, manifest.json and samples/ (copies of every suite run's
     per-sample records) into ``folder``; returns the markdown."""
     markdown = to_markdown(combined, base)
     (folder / "leaderboard.md").write_text(markdown + "\n", encoding="utf-8")
@@ -251,6 +267,7 @@ def write(combined: Combined, folder: Path, base: Path | None = None) -> str:
     frame.to_parquet(folder / "leaderboard.parquet")
     (folder / "leaderboard.html").write_text(to_html(tables(combined)), encoding="utf-8")
     RunFolder(folder).write_metrics(metrics_json(combined))
+    RunFolder(folder).write_manifest(manifest_json(combined))
     for run in combined.runs.values():
         for path in record_files(run.path):
             target = RunFolder(folder).samples_file(path.parent.name, path.stem)
@@ -259,4 +276,4 @@ def write(combined: Combined, folder: Path, base: Path | None = None) -> str:
     return markdown
 
 
-__all__ = ["Combined", "combine", "metrics_json", "tables", "to_frame", "to_markdown", "write"]
+__all__ = ["Combined", "combine", "manifest_json", "metrics_json", "tables", "to_frame", "to_markdown", "write"]
