@@ -10,6 +10,7 @@ an unchanged rerun only re-reads caches, and a killed run resumes from its last 
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Iterator
@@ -167,4 +168,8 @@ def print_summary(run_dir: Path, table: str, timer: Timer, suite: Suite) -> None
     print(table)
     print("\nstages: " + ", ".join(f"{k} {v:.1f}s" for k, v in timer.stages.items()))
     print(f"stages total {sum(timer.stages.values()):.1f}s; peak memory {peak_rss_mb()['process']:.0f} MB")
+    decision_file = run_dir / "decision.json"
+    verdict = json.loads(decision_file.read_text()).get("verdict") if decision_file.is_file() else None
+    if verdict:
+        print(f"\n== decision ==\n{verdict}")
     print(f"run folder: {run_dir}")

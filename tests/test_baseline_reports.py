@@ -78,5 +78,5 @@ def test_baseline_rebuilds_to_the_committed_files(rebuilt: dict[str, Path], suit
                   pd.read_csv(got / "leaderboard.csv", index_col="condition"), f"{suite}/leaderboard.csv")
     _frames_close(pd.read_parquet(committed / "leaderboard.parquet"), pd.read_parquet(got / "leaderboard.parquet"),
                   f"{suite}/leaderboard.parquet")
-    _close(json.loads((committed / "metrics.json").read_text()), json.loads((got / "metrics.json").read_text()),
-           f"{suite}/metrics.json")
+    for name in ("metrics.json", "decision.json"):
+        _close(json.loads((committed / name).read_text()), json.loads((got / name).read_text()), f"{suite}/{name}")

@@ -173,7 +173,9 @@ def test_report_adds_extras_without_touching_the_primary_metrics(tmp_path: Path)
     added = [c for c in after.columns if c not in before.columns]
     assert "extra:agri_qa:rouge_l" in added and "extra:agri_qa:supported_by_context_ci_low" in added
     assert "cost:mean_prompt_tokens" in added and all("/" not in c for c in added)
-    assert markdown.startswith((plain / "leaderboard.md").read_text().split("\n\n**Extra")[0][:200])
+    assert markdown.startswith("## Decision\n")  # the decision first, then the same leaderboard
+    leaderboard_part = markdown.split("## Leaderboard\n\n", 1)[1]
+    assert leaderboard_part.startswith((plain / "leaderboard.md").read_text().split("\n\n**Extra")[0][:200])
     assert "Extra metrics" in markdown and "Cost (tokens counted with:" in markdown
     stored = json.loads((run / "metrics.json").read_text())
     assert stored["primary"] == {"agri_mc": "acc", "agri_qa": "contains"}
@@ -228,7 +230,8 @@ def test_page_content(tmp_path: Path):
                  "agri-qa-001", "In the Velmora Plateau, sow maize in mid-October.", "20261101-120000-fixture0001",
                  "run started 2026-11-01T12:00:00"):
         assert text in page, text
-    assert page.count("<svg") == 4
+    assert page.count("<svg") == 5  # four plots and the Decision's cost per month
+    assert page.index('id="decision"') < page.index("Primary metric per task")
     assert page.count('<tr><td>agri-qa-') == 20 and page.count('<tr><td>agri-mc-') == 20
 
 

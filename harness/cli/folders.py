@@ -1,4 +1,4 @@
-"""Verbs that work on finished run folders: report, judge, compare, power, merge, history.
+"""Verbs that work on finished run folders: report, judge, compare, power, decide, merge, history.
 The argparse verbs own their parsers in the module that does the work."""
 
 from __future__ import annotations
@@ -74,6 +74,14 @@ def power_verb(args: list[str]) -> None:
     from harness.report import power
 
     sys.exit(power.main(args))
+
+
+@verb("decide", "re-price a run's Decision without a model: decide <run folder> [cost.price_per_hour=2.5 ...]",
+      parser_help("harness.decision.cli"))
+def decide_verb(args: list[str]) -> None:
+    from harness.decision import cli
+
+    sys.exit(cli.main(args))
 
 
 @verb("merge", "one leaderboard across runs (a sweep): merge <run folder|folder of runs> ... [--out DIR] [--force]",

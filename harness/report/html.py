@@ -311,11 +311,12 @@ def _samples(records: Records, primary: Mapping[str, str], extras: RunScores | N
 
 def render(run_id: str, stored: Mapping[str, Any], manifest: Mapping[str, Any] | None, frame: pd.DataFrame,
            fact: pd.DataFrame | None, extras: RunScores | None, records: Records, started: str = "",
-           sides: Sequence[SideSuite] = ()) -> str:
-    """The whole page as a string (``sides``: the side suites ``build`` added columns for)."""
+           sides: Sequence[SideSuite] = (), decision: str = "") -> str:
+    """The whole page as a string (``sides``: the side suites ``build`` added columns for;
+    ``decision``: the Decision section's HTML, first after the header)."""
     primary, reference = stored["primary"], stored["reference"]
     retrieval = stored.get("retrieval_metrics")
-    parts = _head(run_id, manifest, started)
+    parts = _head(run_id, manifest, started) + ([decision] if decision else [])
     parts += _leaderboard(display_tables(frame, primary, reference, fact, sides), retrieval)
     parts += _plots(frame, primary, fact, extras, retrieval)
     parts += _extras(extras)

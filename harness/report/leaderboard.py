@@ -173,15 +173,15 @@ def _mean_delta_at(frame: pd.DataFrame, condition: str, reference: str, pairs: l
 def write(frame: pd.DataFrame, primary: Mapping[str, str], reference: str, out_dir: Path,
           samples: Samples | None = None, *, seed: int = 0,
           retrieval: Mapping[str, Mapping[str, float]] | None = None, extras: RunScores | None = None,
-          sides: Sequence[SideSuite] = ()) -> str:
+          sides: Sequence[SideSuite] = (), head: str = "") -> str:
     """Write leaderboard.{md,csv,parquet,tex,html} (+ rag_x_ft.csv when the 2×2 exists);
-    returns the markdown. ``extras`` (harness.scoring.RunScores) adds the extra-metric and cost
+    returns the markdown (``head``, the Decision section, goes first). ``extras`` (harness.scoring.RunScores) adds the extra-metric and cost
     tables and columns; the primary columns are the same with or without it. ``sides``: the
     side suites ``build`` added columns for, each rendered as its own table."""
     out_dir = Path(out_dir)
     fact = factorial(frame, primary, samples, seed=seed)
-    markdown = (to_markdown(frame, primary, reference, fact, sides) + retrieval_markdown(retrieval)
-                + extras_markdown(extras))
+    markdown = ((f"{head}\n\n## Leaderboard\n\n" if head else "") + to_markdown(frame, primary, reference, fact, sides)
+                + retrieval_markdown(retrieval) + extras_markdown(extras))
     (out_dir / "leaderboard.md").write_text(markdown + "\n")
     board = with_extras(frame, extras)
     board.to_csv(out_dir / "leaderboard.csv", float_format="%.6g")

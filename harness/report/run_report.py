@@ -11,11 +11,13 @@ columns, and writes report.html. ``run`` calls it before the run folder is renam
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from harness.errors import HarnessError
 from harness.records import RunFolder
+from harness import cache, decision
 from harness.report import html, leaderboard, paper
 from harness.report.factorial import factorial
 from harness.report.history import run_id, run_time
@@ -24,6 +26,7 @@ from harness.scoring import RunScores, score_run
 from harness.scoring.judge import JudgePass, judge_run, prepare
 
 log = logging.getLogger(__name__)
+DECISION_FILE = "decision.json"
 
 
 def report_run(run_dir: Path, *, seed: int = 0, similarity: bool = True, tokenizer: Any = None,
@@ -48,9 +51,10 @@ def report_run(run_dir: Path, *, seed: int = 0, similarity: bool = True, tokeniz
         log.exception("extra metrics of %s failed; the leaderboard is written without them", run.path)
     frame = leaderboard.build(stored["conditions"], stored["primary"], stored["reference"], samples, seed=seed,
                               **leaderboard.variant_args(stored, run.path))
+    made = write_decision(run, seed=seed)
     markdown = leaderboard.write(frame, stored["primary"], stored["reference"], run.path, samples, seed=seed,
                                  retrieval=stored.get("retrieval_metrics"), extras=extras,
-                                 sides=side_suites(stored, run.path))
+                                 sides=side_suites(stored, run.path), head=decision.markdown(made) if made else "")
     try:  # a reproduction experiment's published numbers beside ours (``paper`` in its config)
         table = paper.write_paper_table(run.path, run.read_config().get("paper"), frame, stored["reference"])
         markdown = f"{markdown}\n{table}" if table else markdown
@@ -59,11 +63,26 @@ def report_run(run_dir: Path, *, seed: int = 0, similarity: bool = True, tokeniz
     try:
         fact = factorial(frame, stored["primary"], samples, seed=seed)
         page = html.render(run_id(run.path), stored, manifest, frame, fact, extras, records,
-                           started=run_time(run.path), sides=side_suites(stored, run.path))
+                           started=run_time(run.path), sides=side_suites(stored, run.path),
+                           decision=decision.to_html(made) if made else "")
         (run.path / "report.html").write_text(page, encoding="utf-8")
     except Exception:
         log.exception("report.html of %s could not be written", run.path)
     return markdown
+
+
+def write_decision(run: RunFolder, *, seed: int = 0, overrides: Sequence[str] = ()) -> decision.Decision | None:
+    """decision.json of a run folder under its config's cost assumptions (+ ``overrides``);
+    None, with the reason logged, when the run cannot support one (no per-question records)."""
+    try:
+        settings = decision.cost_settings(run.read_config().get("cost") if run.config_file.is_file() else None,
+                                          overrides)
+        made = decision.decide(decision.load_inputs(run.path), settings, seed=seed)
+    except ValueError as err:
+        log.warning("no decision for %s: %s", run.path, err)
+        return None
+    cache.write_json_atomic(run.path / DECISION_FILE, decision.to_json(made))
+    return made
 
 
 def judge_folder(run_dir: Path, section: Any, *, similarity: bool = True) -> tuple[JudgePass, str]:
@@ -88,4 +107,4 @@ def judge_folder(run_dir: Path, section: Any, *, similarity: bool = True) -> tup
     return done, report_run(run.path, similarity=similarity)
 
 
-__all__ = ["judge_folder", "report_run", "run_id", "run_time"]
+__all__ = ["DECISION_FILE", "judge_folder", "report_run", "run_id", "run_time", "write_decision"]

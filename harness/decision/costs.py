@@ -1,0 +1,58 @@
+"""The cost model: what a condition costs per month at a query volume, and where two lines cross.
+
+    one-off     = (fine-tuning s + index build s) × price per hour / 3600
+    per query   = model s per question × price per hour / 3600
+                  + prompt tokens / 1000 × prompt price + generated tokens / 1000 × generated price
+    per month   = refresh_per_month × one-off + queries per month × per query
+
+Every document update re-trains the adapter (FT) and re-builds the index (RAG) — the recorded
+times of this run, until the churn experiment measures cheaper updates. Two conditions' monthly
+lines cross at the break-even volume ``(fixed_a - fixed_b) / (per_query_b - per_query_a)``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from harness.decision.inputs import ConditionCost
+from harness.decision.settings import CostSettings
+
+
+@dataclass(frozen=True)
+class Priced:
+    """A condition's cost in USD: one-off, fixed per month (refreshes), and per query."""
+
+    one_off: float
+    fixed_per_month: float
+    per_query: float
+
+    def per_month(self, queries: float) -> float:
+        return self.fixed_per_month + queries * self.per_query
+
+
+def price(cost: ConditionCost, settings: CostSettings, hourly: float) -> Priced:
+    """USD of one condition under ``settings`` at ``hourly`` USD per machine-hour."""
+    one_off = (cost.finetune_s + cost.index_s) * hourly / 3600
+    tokens = sum(0.0 if math.isnan(n) else n / 1000 * p for n, p in (
+        (cost.prompt_tokens, settings.prompt_price_per_1k), (cost.generated_tokens, settings.generated_price_per_1k)))
+    seconds = 0.0 if math.isnan(cost.seconds_per_query) else cost.seconds_per_query
+    return Priced(one_off, settings.refresh_per_month * one_off, seconds * hourly / 3600 + tokens)
+
+
+def break_even(a: Priced, b: Priced) -> float | None:
+    """Queries per month above which the one with the higher fixed and lower per-query cost is
+    cheaper (None when one is cheaper at every volume)."""
+    if a.per_query == b.per_query:
+        return None
+    volume = (a.fixed_per_month - b.fixed_per_month) / (b.per_query - a.per_query)
+    return volume if volume > 0 else None
+
+
+def cheapest(names: list[str], priced: Mapping[str, Priced], queries: float) -> str:
+    """The condition of ``names`` with the lowest monthly cost at ``queries`` (ties: first)."""
+    return min(names, key=lambda n: (priced[n].per_month(queries), names.index(n)))
+
+
+__all__ = ["Priced", "break_even", "cheapest", "price"]
