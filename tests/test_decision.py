@@ -106,3 +106,12 @@ def test_every_baseline_has_its_decision(name: str):
     stored = json.loads((folder / "decision.json").read_text())
     assert stored["recommended"] in stored["costs"] and 0 <= stored["stability"] <= 1
     assert (folder / "leaderboard.md").read_text().startswith("## Decision\n")
+
+
+def test_all_suites_folder_has_one_decision_line_per_suite():
+    from harness.report import across_suites, merge
+
+    runs = {n: merge.load_run(REPO / "results" / "baselines" / n) for n in ("agri", "finance", "medical")}
+    line = across_suites.decisions_line(across_suites.combine(runs))
+    assert "| agri | ft+dense |" in line and "| finance | no clear winner |" in line and "| medical | base+dense |" in line
+    assert "it depends on the domain: base+dense, ft+dense" in line

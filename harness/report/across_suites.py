@@ -212,8 +212,32 @@ def tables(combined: Combined) -> list[tuple[str, pd.DataFrame]]:
     return out
 
 
+def decisions_line(combined: Combined) -> str:
+    """One line per suite from each suite run's decision.json, and one across suites."""
+    rows, picks = [], []
+    for suite, run in combined.runs.items():
+        path = run.path / "decision.json"
+        if not path.is_file():
+            continue
+        made = json.loads(path.read_text())
+        picks.append(made["recommended"] if made.get("clear") else "no clear winner")
+        rows.append(f"| {suite} | {picks[-1]} | {100 * made.get('stability', 0):.0f}% | {made.get('reason') or ''} |")
+    if not rows:
+        return ""
+    clear = {p for p in picks if p != "no clear winner"}
+    if len(clear) == 1:
+        only = next(iter(clear))
+        across = f"{only} in every suite with a clear answer ({picks.count(only)} of {len(picks)})"
+    else:
+        across = f"it depends on the domain: {', '.join(sorted(clear)) or 'no suite has a clear answer'}"
+    return "\n".join([f"**Decision per suite** (each suite run's decision.json; across suites: {across})", "",
+                      "| suite | recommended | stability | why not clear |", "|:--|:--|--:|:--|", *rows])
+
+
 def to_markdown(combined: Combined, base: Path | None = None) -> str:
     parts = [f"**{title}**\n\n{table.to_markdown()}" for title, table in tables(combined)]
+    line = decisions_line(combined)
+    parts = ([line] if line else []) + parts
     retrieval = retrieval_table(combined)
     if retrieval:
         parts.append(retrieval.strip())
@@ -276,4 +300,4 @@ def write(combined: Combined, folder: Path, base: Path | None = None) -> str:
     return markdown
 
 
-__all__ = ["Combined", "combine", "manifest_json", "metrics_json", "tables", "to_frame", "to_markdown", "write"]
+__all__ = ["Combined", "combine", "decisions_line", "manifest_json", "metrics_json", "tables", "to_frame", "to_markdown", "write"]
