@@ -67,6 +67,18 @@ def test_break_even_matches_the_hand_computation(ft_better_but_costlier: Path):
     assert "becomes cheaper than base+dense above 18 k queries/month" in decision.verdict(made)
 
 
+def test_forgetting_is_part_of_the_other_evidence(ft_better_but_costlier: Path):
+    run = RunFolder(ft_better_but_costlier)
+    stored = run.read_metrics()
+    stored["forgetting"] = {"suite": "general", "primary": {"g_mc": "acc"},
+                            "conditions": {"base": {"g_mc": {"acc": 0.75}}, "ft": {"g_mc": {"acc": 0.60}}}}
+    run.write_metrics(stored)
+    made = decision.decide(decision.load_inputs(run.path), decision.cost_settings(overrides=["cost.price_per_hour=1"]))
+    assert made.recommended == "ft"
+    assert made.evidence["forgetting"]["delta_vs_base"] == pytest.approx(-0.15)
+    assert "Forgetting: ft scores -15.0 pp vs base on the general suite" in decision.markdown(made)
+
+
 def test_a_changed_cost_assumption_moves_only_the_cost_half(ft_better_but_costlier: Path):
     inputs = decision.load_inputs(ft_better_but_costlier)
     one = decision.decide(inputs, decision.cost_settings(overrides=["cost.price_per_hour=1.0"]))

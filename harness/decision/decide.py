@@ -107,9 +107,11 @@ def _other_evidence(inputs: RunInputs, condition: str) -> dict[str, Any]:
             if isinstance(value, (int, float)) and not math.isnan(value):
                 out.setdefault(name, {})[task] = float(value)
     block = inputs.forgetting or {}
-    scores = block.get("conditions") or {}
-    if condition.split("+")[0] in scores and "base" in scores:
-        out["forgetting_suite"] = block.get("suite")
+    scores, primary = block.get("conditions") or {}, block.get("primary") or {}
+    closed = condition.split("+")[0]
+    if closed in scores and "base" in scores and closed != "base" and primary:
+        mean = lambda c: sum(float(scores[c].get(t, {}).get(m, math.nan)) for t, m in primary.items()) / len(primary)  # noqa: E731
+        out["forgetting"] = {"suite": block.get("suite"), "condition": closed, "delta_vs_base": mean(closed) - mean("base")}
     return out
 
 

@@ -74,6 +74,14 @@ def markdown(d: Decision) -> str:
                  f"(cost.refresh_per_month) × one-off; per query = measured model s + tokens × price "
                  f"(docs/decision.md). Stability: {s.stability_resamples} question resamples; split half: "
                  f"{d.split_half[0]} on one half, {'within' if d.split_half[1] else 'outside'} the margin on the other._")
+    forgetting = d.evidence.get("forgetting")
+    if forgetting:
+        lines += ["", f"Forgetting: {forgetting['condition']} scores {100 * forgetting['delta_vs_base']:+.1f} pp vs base "
+                  f"on the {forgetting['suite']} suite (closed book; its table has the paired CI)."]
+    for name in ("faithfulness", "self_knowledge"):
+        if name in d.evidence:
+            values = ", ".join(f"{task} {v:.3f}" for task, v in sorted(d.evidence[name].items()))
+            lines += ["", f"{name.replace('_', '-').capitalize()} of {d.recommended}: {values}."]
     if d.oracle:
         o = d.oracle
         lines += ["", f"Per question (0/1 tasks, {o['questions']} questions): only RAG right {100 * o['only_rag']:.0f}%, "
