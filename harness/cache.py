@@ -12,6 +12,7 @@ import contextlib
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import shutil
 import uuid
@@ -22,6 +23,7 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 COMPLETE_MARKER = ".complete"
+log = logging.getLogger(__name__)
 
 
 def cache_root() -> Path:
@@ -86,9 +88,50 @@ def is_complete(path: Path) -> bool:
     return (path / COMPLETE_MARKER).is_file()
 
 
+HASHED_UP_TO = 64 << 20  # files up to this size are hashed into the marker (adapters: ~19 MB); larger: size only
+
+
+def inventory(folder: Path) -> dict[str, list[Any]]:
+    """``{relative path: [size, sha256 or None]}`` of an entry's files (the marker excluded)."""
+    out: dict[str, list[Any]] = {}
+    for file in sorted(p for p in folder.rglob("*") if p.is_file()):
+        rel = file.relative_to(folder).as_posix()
+        if rel != COMPLETE_MARKER:
+            size = file.stat().st_size
+            out[rel] = [size, hash_file(file) if size <= HASHED_UP_TO else None]
+    return out
+
+
+def damage(entry: Path) -> str | None:
+    """Why a complete entry no longer matches what its build wrote (None: intact). Entries
+    marked before the marker held an inventory are taken as intact."""
+    try:
+        recorded = json.loads((entry / COMPLETE_MARKER).read_text()).get("files")
+    except (OSError, ValueError, AttributeError):
+        return None
+    for rel, (size, digest) in (recorded or {}).items():
+        file = entry / rel
+        if not file.is_file():
+            return f"{rel} is missing"
+        if file.stat().st_size != size:
+            return f"{rel} has {file.stat().st_size} bytes, {size} were written"
+        if digest is not None and hash_file(file) != digest:
+            return f"{rel} no longer has the sha256 it was written with"
+    return None
+
+
+def quarantine(path: Path, why: str) -> Path:
+    """Move a damaged cache file or folder aside (kept for inspection) and say so in one line."""
+    aside = path.with_name(f"{path.name}.corrupt-{uuid.uuid4().hex[:8]}")
+    os.replace(path, aside)
+    log.warning("cache entry %s is damaged (%s): moved to %s and rebuilt", path, why, aside.name)
+    return aside
+
+
 @contextlib.contextmanager
 def building(stage: str, key: str) -> Iterator[Path]:
-    """Yield a scratch folder; on success it becomes ``entry_dir(stage, key)`` atomically.
+    """Yield a scratch folder; on success it becomes ``entry_dir(stage, key)`` atomically, its
+    marker holding the inventory that ``damage`` checks on every later read.
 
     A stale, incomplete entry (no marker) is removed first and rebuilt, never used.
     """
@@ -98,7 +141,7 @@ def building(stage: str, key: str) -> Iterator[Path]:
     scratch.mkdir(parents=True)
     try:
         yield scratch
-        (scratch / COMPLETE_MARKER).write_text("ok\n")
+        (scratch / COMPLETE_MARKER).write_text(json.dumps({"files": inventory(scratch)}) + "\n")
         if final.exists():
             shutil.rmtree(final)
         os.replace(scratch, final)
@@ -119,13 +162,18 @@ def get_or_build(stage: str, key: str, build: Callable[[Path], Any], load: Calla
     """The one cache primitive: ``load(entry)`` of a complete entry, else build it first.
 
     Under a lock on the key (so concurrent jobs never build one entry twice), a complete entry
-    (marker present, and ``valid(entry)`` if given) is loaded as it is; otherwise
+    (marker present, its files as the build wrote them, and ``valid(entry)`` if given) is loaded
+    as it is; a damaged one is quarantined (``quarantine``) and rebuilt; otherwise
     ``build(scratch)`` writes into a scratch folder that becomes ``entry_dir(stage, key)``
     atomically only when ``build`` returns. A build that needs the final path inside the files
     it writes (absolute paths in a task YAML) takes it from ``entry_dir(stage, key)``.
     """
     entry = entry_dir(stage, key)
     with file_lock(entry.parent / f"{key}.lock"):
+        if is_complete(entry):
+            why = damage(entry) or (None if valid is None or valid(entry) else "its own check failed")
+            if why is not None:
+                quarantine(entry, why)
         if not (is_complete(entry) and (valid is None or valid(entry))):
             with building(stage, key) as scratch:
                 build(scratch)

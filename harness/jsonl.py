@@ -24,8 +24,13 @@ def iter_numbered(path: Path, *, show: str | None = None) -> Iterator[tuple[int,
     name = show if show is not None else str(path)
     if not Path(path).is_file():
         raise HarnessError(f"{name}: file not found")
-    with open(path, encoding="utf-8-sig") as handle:  # a byte-order mark is not part of the first row
-        for lineno, line in enumerate(handle, start=1):
+    with open(path, "rb") as handle:
+        for lineno, raw in enumerate(handle, start=1):
+            try:  # a byte-order mark is not part of the first row
+                line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
+            except UnicodeDecodeError as err:
+                raise HarnessError(f"{name} line {lineno}: not UTF-8 text (byte 0x{raw[err.start]:02x} at byte "
+                                   f"{err.start + 1} of the line); save the file as UTF-8") from None
             if not line.strip():
                 continue
             try:

@@ -189,6 +189,7 @@ def tiny_cls(tmp_path: Path) -> Path:
                                                          "macro_f1", ("up", "down"))])
     (root / "suite.yaml").write_text(spec)
     shutil.copy(TASKS / "finance" / "finance_cls.yaml", root / "finance_cls.yaml")
+    shutil.copy(TASKS / "finance" / "utils.py", root / "utils.py")
     _write(root / "corpus.jsonl", [{"id": "d1", "text": "Alpha rose."}, {"id": "d2", "text": "Beta fell."}])
     _write(root / "train.jsonl", [{"id": "t1", "question": "Did alpha rise?", "answer": "up", "doc_id": "d1"}])
     _write(root / "eval/cls.jsonl", [

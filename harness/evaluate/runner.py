@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import cache
+from harness.evaluate import response_db
 from harness.errors import HarnessError
 from harness.models.backends import LmSettings, build_lm
 from harness.models.fingerprint import ModelUnderTest
@@ -159,6 +160,7 @@ def _simple_evaluate(lm: Any, model: ModelUnderTest, task_names: list[str], task
     import lm_eval
 
     settings, seed = run.eval, run.seed
+    response_db.heal(model.generation_cache_prefix())
 
     try:
         results = lm_eval.simple_evaluate(

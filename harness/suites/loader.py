@@ -17,6 +17,7 @@ import yaml
 
 from harness.cache import hash_file, hash_json
 from harness.errors import HarnessError
+from harness.suites.task_functions import check_functions
 from harness.suites.checks import (
     TYPE_NAMES,
     check_corpus,
@@ -85,6 +86,17 @@ def _yaml_key_lines(node: yaml.Node | None, prefix: str = "") -> dict[str, int]:
     return lines
 
 
+def read_text(path: Path, shown: str) -> str:
+    """A suite file's text; bytes that are not UTF-8 are one error naming the file and line."""
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        raise HarnessError(f"{shown} line {line}: not UTF-8 text (byte 0x{raw[err.start]:02x}); "
+                           "save the file as UTF-8") from None
+
+
 class _TaskYamlLoader(yaml.SafeLoader):
     """Reads lm-eval task YAML without importing anything: ``!function x.y`` stays a string."""
 
@@ -95,7 +107,7 @@ _TaskYamlLoader.add_constructor("!function", lambda loader, node: f"!function {l
 def _read_yaml(path: Path, loader: type[yaml.SafeLoader] = yaml.SafeLoader) -> tuple[Any, dict[str, int]]:
     if not path.is_file():
         raise HarnessError(f"{show(path)}: file not found")
-    text = path.read_text(encoding="utf-8")
+    text = read_text(path, show(path))
     try:
         data = yaml.load(text, Loader=loader)  # noqa: S506 - SafeLoader subclasses only
         lines = _yaml_key_lines(yaml.compose(text, Loader=loader))
@@ -162,6 +174,7 @@ def _check_task_yaml(path: Path, name: str) -> None:
     data, lines = _read_yaml(path, _TaskYamlLoader)
     if not isinstance(data, dict):
         raise HarnessError(f"{show(path)}: expected a mapping of lm-eval task fields")
+    check_functions(path, data, lines, show(path))
     if "task" not in data and "include" in data:
         return  # the name comes from the included template; lm-eval resolves it
     if data.get("task") != name:

@@ -1,0 +1,55 @@
+"""Bad input gets one message (issue #20, item 9): each broken input below goes through the CLI
+and must exit non-zero with exactly one ``error:`` line naming the file or key, no traceback,
+and no run folder — before any model is loaded."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, harness
+
+AGRI = REPO / "tasks" / "agri"
+
+
+def _latin1_corpus(suite: Path) -> None:
+    with open(suite / "corpus.jsonl", "ab") as handle:
+        handle.write('{"id": "agri-doc-999", "title": "Caf\u00e9", "text": "r\u00e9colte"}\n'.encode("latin-1"))
+
+
+def _latin1_suite_yaml(suite: Path) -> None:
+    text = (suite / "suite.yaml").read_text(encoding="utf-8")
+    (suite / "suite.yaml").write_bytes(text.replace("Location-specific", "Localit\u00e9-specific").encode("latin-1"))
+
+
+def _missing_function(suite: Path) -> None:
+    yaml = suite / "agri_qa.yaml"
+    yaml.write_text(yaml.read_text().replace("utils.process_qa", "utils.process_qaa"))
+
+
+CASES: dict[str, tuple[Callable[[Path], None], str]] = {
+    "non-UTF-8 corpus.jsonl": (_latin1_corpus, r"corpus.jsonl line 31: not UTF-8 text"),
+    "non-UTF-8 suite.yaml": (_latin1_suite_yaml, r"suite.yaml line \d+: not UTF-8 text"),
+    "missing !function": (_missing_function, r"agri_qa.yaml line \d+: field 'process_results' is "
+                                             r"'!function utils.process_qaa', but utils.py defines no 'process_qaa'"),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_one_message_no_traceback_no_run_folder(case: str, tmp_path: Path):
+    breaker, expected = CASES[case]
+    suite = Path(shutil.copytree(AGRI, tmp_path / "agri"))
+    breaker(suite)
+    results = tmp_path / "results"
+    proc = harness("run", "+exp=agri", f"suite.path={suite}", f"results_dir={results}", cache=tmp_path / "cache",
+                   timeout=300)
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert proc.returncode != 0, proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout, proc.stderr[-2000:]
+    assert len(errors) == 1, proc.stderr[-2000:]
+    assert pytest.importorskip("re").search(expected, errors[0]), errors[0]
+    assert not (results / "agri").exists() or not any((results / "agri").iterdir())
+    assert not (tmp_path / "cache" / "models").exists()  # failed before the model stage
