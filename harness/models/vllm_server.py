@@ -195,20 +195,21 @@ class VllmServer:
         )
 
     def stop(self, grace_s: float = 30.0) -> None:
-        """SIGINT to the whole process group (vLLM's clean shutdown), SIGKILL if it lingers."""
-        if self.process.poll() is not None:
-            return
-        for sig, wait in ((signal.SIGINT, grace_s), (signal.SIGTERM, 10.0), (signal.SIGKILL, 10.0)):
-            try:
-                os.killpg(self.process.pid, sig)
-            except ProcessLookupError:
-                return
-            try:
-                self.process.wait(timeout=wait)
-                break
-            except subprocess.TimeoutExpired:
-                continue
-        try:  # engine/worker children left in the group
+        """SIGINT to the whole process group (vLLM's clean shutdown), SIGKILL if it lingers —
+        and always SIGKILL what is left of the group: a server whose leader died on its own
+        leaves its EngineCore and worker processes (GBs of memory) reparented to init."""
+        if self.process.poll() is None:
+            for sig, wait in ((signal.SIGINT, grace_s), (signal.SIGTERM, 10.0), (signal.SIGKILL, 10.0)):
+                try:
+                    os.killpg(self.process.pid, sig)
+                except ProcessLookupError:
+                    break
+                try:
+                    self.process.wait(timeout=wait)
+                    break
+                except subprocess.TimeoutExpired:
+                    continue
+        try:  # engine/worker children left in the group, whether or not the leader was alive
             os.killpg(self.process.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
