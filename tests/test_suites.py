@@ -309,7 +309,12 @@ def test_classification_metric_reaches_the_leaderboard(smollm2: Any, session_cac
     for condition in ("base", "base+dense"):
         cls = metrics["conditions"][condition]["finance_cls"]
         assert cls["macro_f1"] == board.loc[condition, "finance_cls/macro_f1"] and "acc" in cls
-    # macro-F1 has no per-question score or stderr: its delta carries no (collapsed) CI or p-value
-    assert board["finance_cls/macro_f1_delta_p"].isna().all()
+    # macro-F1 is not per-question, but its [gold, pred] records give a bootstrap CI and a paired
+    # test whose interval and p agree (the reference row has none)
+    row = board.loc["base+dense"]
+    assert row["finance_cls/macro_f1_ci_low"] <= row["finance_cls/macro_f1"] <= row["finance_cls/macro_f1_ci_high"]
+    low, high, p = (row[f"finance_cls/macro_f1_delta_{s}"] for s in ("ci_low", "ci_high", "p_holm"))
+    assert 0 <= p <= 1 and (low > 0 or high < 0) == (p < 0.05)
+    assert pd.isna(board.loc["base", "finance_cls/macro_f1_delta_p"])
     assert "finance_cls/macro_f1" in (run_dir / "leaderboard.md").read_text()
     assert "finance_cls/macro_f1" in proc.stdout

@@ -84,6 +84,9 @@ def add_columns(frame: pd.DataFrame, side: SideSuite, reference: str, seed: int)
                     _aggregate(side, condition, task, metric), stats.stable_seed(condition, ref, task, side.kind, base=seed))
     for (condition, col), delta in paired.family(cells).items():
         paired.put_delta(rows[condition], f"{col}_delta", delta)
+    if ref is not None and ref in rows:  # the reference against itself: 0, untested
+        for task, metric in side.primary.items():
+            paired.put_delta(rows[ref], f"{task}/{metric}_delta", stats.missing_delta(0.0))
     table = pd.DataFrame.from_dict(rows, orient="index")
     for name in table.columns:
         frame[name] = table[name]
