@@ -26,6 +26,19 @@ RAFT_DEFAULTS = {"distractors": 2, "p_gold": 0.8, "seed": 0, "max_length": 512, 
 FINETUNE_RUN_KEYS = ("method", "seeds", "augment", "augment_n", "export_merged")
 
 
+def _number(section: str, key: str, value: Any, kind: type = int) -> Any:
+    """``value`` as an int (or float), else one HarnessError naming ``section.key``."""
+    try:
+        if isinstance(value, bool):
+            raise ValueError
+        number = kind(float(value)) if kind is int and isinstance(value, str) else kind(value)
+        if kind is int and float(value) != number:
+            raise ValueError
+        return number
+    except (TypeError, ValueError):
+        raise HarnessError(f"{section}.{key}={value!r}: expected {'an integer' if kind is int else 'a number'}") from None
+
+
 def _int_or_none(section: str, key: str, value: Any) -> int | None:
     if value is None:
         return None
@@ -115,7 +128,7 @@ class RetrievalSettings:
 
         # parsed once, here, with errors naming the key
         retriever = RetrieverConfig.from_dict({k: v for k, v in raw.items() if k != "budget_tokens"})
-        return cls(kind=retriever.kind, top_k=retriever.top_k, budget_tokens=int(raw.get("budget_tokens", 512)),
+        return cls(kind=retriever.kind, top_k=retriever.top_k, budget_tokens=_number("retriever", "budget_tokens", raw.get("budget_tokens", 512)),
                    retriever=retriever, raw=dict(raw))
 
     def config(self, **overrides: Any) -> RetrieverConfig:
@@ -133,7 +146,7 @@ class IclSettings:
     @classmethod
     def from_dict(cls, given: Mapping[str, Any] | None) -> IclSettings:
         values = _known("icl", given, ICL_DEFAULTS)
-        icl = cls(k=int(values["k"]), seed=int(values["seed"]))
+        icl = cls(k=_number("icl", "k", values["k"]), seed=_number("icl", "seed", values["seed"]))
         if icl.k < 1:
             raise HarnessError(f"icl.k={icl.k}: the number of in-context examples must be >= 1")
         return icl
@@ -155,8 +168,10 @@ class RaftSettings:
     @classmethod
     def from_dict(cls, given: Mapping[str, Any] | None) -> RaftSettings:
         v = _known("raft", given, RAFT_DEFAULTS)
-        raft = cls(distractors=int(v["distractors"]), p_gold=float(v["p_gold"]), seed=int(v["seed"]),
-                   max_length=int(v["max_length"]), micro_batch=int(v["micro_batch"]))
+        raft = cls(distractors=_number("raft", "distractors", v["distractors"]),
+                   p_gold=_number("raft", "p_gold", v["p_gold"], float), seed=_number("raft", "seed", v["seed"]),
+                   max_length=_number("raft", "max_length", v["max_length"]),
+                   micro_batch=_number("raft", "micro_batch", v["micro_batch"]))
         if raft.distractors < 0:
             raise HarnessError(f"raft.distractors={raft.distractors} must be >= 0")
         if not 0.0 <= raft.p_gold <= 1.0:
@@ -195,8 +210,8 @@ class FinetuneSettings:
     def from_dict(cls, given: Mapping[str, Any]) -> FinetuneSettings:
         raw = _normalised_finetune(given)
         method = str(raw.get("method", "lora"))
-        settings = cls(method=method, seeds=tuple(raw.get("seeds") or ()), seed=int(raw.get("seed", 0)),
-                       augment=raw.get("augment"), augment_n=int(raw.get("augment_n") or 2),
+        settings = cls(method=method, seeds=tuple(raw.get("seeds") or ()), seed=_number("finetune", "seed", raw.get("seed", 0)),
+                       augment=raw.get("augment"), augment_n=_number("finetune", "augment_n", raw.get("augment_n") or 2),
                        export_merged=str(raw["export_merged"]) if raw.get("export_merged") else None, raw=raw)
         return settings
 
@@ -217,7 +232,7 @@ class FinetuneSettings:
             raise HarnessError(f"unknown finetune setting(s) {sorted(unknown)}")
         if seed is not None:
             settings["seed"] = seed
-        return FinetuneParams(**(settings | overrides))
+        return FinetuneParams.from_dict(settings | overrides)
 
 
 def _normalised_finetune(given: Mapping[str, Any]) -> dict[str, Any]:
@@ -233,7 +248,7 @@ def _normalised_finetune(given: Mapping[str, Any]) -> dict[str, Any]:
             raise HarnessError(f"finetune.seeds={seeds!r}: expected a list of integers, e.g. [0,1,2]")
         if not seeds or len(set(seeds)) != len(seeds):
             raise HarnessError(f"finetune.seeds={list(seeds)!r}: expected distinct integers")
-        out["seeds"] = [int(s) for s in seeds]
+        out["seeds"] = [_number("finetune", "seeds", s) for s in seeds]
     if "augment" in out and out["augment"] != "paraphrase":
         raise HarnessError(f"finetune.augment={out['augment']!r}: the only augmentation is 'paraphrase' (or null)")
     return out
@@ -256,8 +271,8 @@ class EvalSettings:
         if limit is not None and not isinstance(limit, (int, float)) or isinstance(limit, bool):
             raise HarnessError(f"eval.limit={limit!r}: expected a number of docs per task or null")
         return cls(limit=limit,
-                   batch_size=int(raw.get("batch_size", 16)),
+                   batch_size=_number("eval", "batch_size", raw.get("batch_size", 16)),
                    apply_chat_template=bool(raw.get("apply_chat_template", True)),
                    max_gen_toks=_int_or_none("eval", "max_gen_toks", raw.get("max_gen_toks")),
-                   bootstrap_iters=int(raw.get("bootstrap_iters", 1000)), raw=dict(raw))
+                   bootstrap_iters=_number("eval", "bootstrap_iters", raw.get("bootstrap_iters", 1000)), raw=dict(raw))
 

@@ -53,3 +53,23 @@ def test_one_message_no_traceback_no_run_folder(case: str, tmp_path: Path):
     assert pytest.importorskip("re").search(expected, errors[0]), errors[0]
     assert not (results / "agri").exists() or not any((results / "agri").iterdir())
     assert not (tmp_path / "cache" / "models").exists()  # failed before the model stage
+
+
+OVERRIDES = {
+    "retriever.top_k=abc": r"retriever\.top_k='abc': expected an integer",
+    "eval.limit=abc": r"eval\.limit='abc': expected a number",
+    "finetune.epochs=abc": r"finetune\.epochs='abc': expected a number",
+    "finetune.lr=fast": r"finetune\.lr='fast': expected a number",
+    "eval.batch_size=big": r"eval\.batch_size='big': expected an integer",
+    "retriever.budget_tokens=lots": r"retriever\.budget_tokens='lots': expected an integer",
+}
+
+
+@pytest.mark.parametrize("override", list(OVERRIDES))
+def test_wrong_typed_override_is_one_message(override: str, tmp_path: Path):
+    results = tmp_path / "results"
+    proc = harness("run", "+exp=agri", override, f"results_dir={results}", cache=tmp_path / "cache", timeout=300)
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr + proc.stdout, proc.stderr[-2000:]
+    assert len(errors) == 1 and pytest.importorskip("re").search(OVERRIDES[override], errors[0]), proc.stderr[-2000:]
+    assert not (tmp_path / "cache" / "models").exists() and not (results / "agri").exists()

@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from harness.errors import HarnessError
+from harness.typed import coerce_fields
 
 def _cuda_bf16() -> bool:
     try:
@@ -104,7 +105,7 @@ class FinetuneParams:
             raise HarnessError(
                 f"unknown finetune parameter(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}"
             )
-        return cls(**values)
+        return cls(**coerce_fields(cls, values, "finetune"))
 
     def peft_target_modules(self) -> str | list[str]:
         if self.target_modules.strip() == "all-linear":

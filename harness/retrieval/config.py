@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from harness.errors import HarnessError
+from harness.typed import coerce_fields
 
 Kind = Literal["none", "dense", "bm25", "hybrid"]
 IndexType = Literal["flat", "hnsw", "ivfpq"]
@@ -101,7 +102,7 @@ class RetrieverConfig:
         unknown = sorted(set(data) - known)
         if unknown:
             raise HarnessError(f"unknown retriever setting(s) {unknown}; known: {sorted(known)}")
-        return cls(**data)
+        return cls(**coerce_fields(cls, data, "retriever"))
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
