@@ -79,3 +79,26 @@ def test_a_truncated_response_database_is_moved_aside(tmp_path: Path, caplog: py
     assert good.is_file() and not bad.exists()
     assert response_db.heal(prefix) == []  # nothing else to heal; the good database was left alone
     assert sum("is damaged" in r.getMessage() for r in caplog.records) == 1
+
+
+def test_a_second_identical_pass_waits_for_the_first(tmp_path: Path):
+    """Item 8: the pass lock of one (model fingerprint, task variants) serialises two runs, so
+    the second reads the first's committed answers; other task variants do not wait."""
+    import subprocess
+    import sys
+    import time
+
+    prefix = tmp_path / "generations" / "responses"
+    prefix.parent.mkdir()
+    holder = ("import sys, time; from pathlib import Path; from harness.evaluate import response_db\n"
+              "with response_db.answering(Path(sys.argv[1]), ['agri_qa', 'agri_mc']):\n"
+              "    print('held', flush=True); time.sleep(2.0)\n")
+    first = subprocess.Popen([sys.executable, "-c", holder, str(prefix)], stdout=subprocess.PIPE, text=True)
+    assert first.stdout.readline().strip() == "held"
+    start = time.monotonic()
+    with response_db.answering(prefix, ["agri_mc__dense"]):  # another pass: no wait
+        other = time.monotonic() - start
+    with response_db.answering(prefix, ["agri_mc", "agri_qa"]):  # the same pass (any order): waits
+        same = time.monotonic() - start
+    first.wait(timeout=30)
+    assert other < 0.5 and same > 1.0

@@ -4,7 +4,9 @@ before every pass: a truncated or damaged file otherwise fails every later run w
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from harness import cache
@@ -31,4 +33,14 @@ def heal(prefix: Path) -> list[Path]:
     return moved
 
 
-__all__ = ["damage", "heal"]
+@contextlib.contextmanager
+def answering(prefix: Path, tasks: Sequence[str]) -> Iterator[None]:
+    """Hold the lock of one (model fingerprint, task variants) pass: a second identical run
+    waits for the first and then reads its committed answers from the response cache instead
+    of generating every answer again in parallel (902 s each for two at once vs 204 s alone)."""
+    key = cache.hash_json(sorted(tasks))
+    with cache.file_lock(prefix.parent / f"pass-{cache.short(key, 16)}.lock"):
+        yield
+
+
+__all__ = ["answering", "damage", "heal"]

@@ -143,7 +143,8 @@ def evaluate_model(
             if not todo:
                 continue
             seconds, computed = meter.seconds, meter.requests
-            results = _simple_evaluate(lm, model, todo, task_manager, run)
+            with response_db.answering(model.generation_cache_prefix(), todo):
+                results = _simple_evaluate(lm, model, todo, task_manager, run)
             samples = [s for t in todo for s in results.get("samples", {}).get(t, [])]
             requests = sum(len(s.get("arguments") or ()) for s in samples)
             latency[group] = _latency(_latency_key(model, todo, task_manager), meter.seconds - seconds,
