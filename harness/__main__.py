@@ -1,8 +1,10 @@
 """`python -m harness <verb> [hydra overrides]` — verb dispatch.
 
 Hydra parses everything after the verb, so overrides, `-m` multirun and `--cfg job` work as
-in any Hydra app; HarnessError becomes one clear line on stderr and exit status 2. The verbs
-themselves are registered in :mod:`harness.cli` (one entry each).
+in any Hydra app; HarnessError becomes one clear line on stderr and exit status 2. Every log
+record, traceback and warning is redacted of API keys (:mod:`harness.redact`), from here and again
+when a Hydra job has configured its own logging. The verbs themselves are registered in
+:mod:`harness.cli` (one entry each).
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import sys
 from harness.cli import experiment, folders, documents  # noqa: F401, I001 - importing registers the verbs, in help order
 from harness.cli.registry import VERBS, config_groups, fail
 from harness.errors import HarnessError
+from harness.redact import install as redact_logs
+from harness.redact import redact
 
 USAGE = """usage: python -m harness <verb> [overrides ...]
 
@@ -46,10 +50,11 @@ def main(argv: list[str] | None = None) -> None:
         print(chosen.help(chosen))
         return
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    redact_logs()
     try:
         chosen.main(rest)
     except HarnessError as err:
-        fail(str(err))
+        fail(redact(str(err)))
 
 
 if __name__ == "__main__":

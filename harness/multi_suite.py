@@ -94,6 +94,7 @@ def run(cfg: dict[str, Any], overrides: list[str]) -> Path:
     """Run every suite of ``cfg['suites']`` with ``overrides``; returns the combined run folder."""
     from harness.report import across_suites, merge
 
+    spec.check_exp_name(str(cfg.get("exp_name") or "all"))  # the combined folder lands under results_dir
     names = suite_names(cfg)
     configs = compose_suites(names, suite_overrides(overrides))
     specs = _specs(configs)

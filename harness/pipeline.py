@@ -23,6 +23,7 @@ from harness import cache, suites
 from harness.errors import HarnessError
 from harness.evaluate.grid import RunResults, evaluate_grid, plan_passes
 from harness.finetune.stage import Adapters, train_adapters
+from harness.models.endpoints import probe_endpoints
 from harness.models.resolve import load_tokenizer, resolve_model, tokenizer_source
 from harness.models.wheels import offline_env
 from harness.records import RunFolder
@@ -56,6 +57,7 @@ def run(spec: RunSpec, resolved_config: dict[str, Any]) -> Path:
 
     offline_env()
     judging = judge.prepare(resolved_config.get("judge"))  # a bad judge config fails before any work
+    probe_endpoints(spec.model)  # so does an endpoint that does not answer (not after fine-tuning)
     timer = Timer()
     folder = RunFolder.create(spec.results_dir / spec.exp_name, spec.hash)
     try:

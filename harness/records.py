@@ -9,7 +9,12 @@ layout below must mean the same to all of them. A run folder holds
   and the condition's own file is the seed mean (``mean_over_seeds``);
 - ``samples/<condition>[/seed<k>]/forgetting/<task>.jsonl``: the forgetting suite's records;
 - ``metrics.json`` (lm-eval's aggregates per condition and task, ``task_metrics``),
-  ``manifest.json``, ``config.yaml``, ``tasks/`` (the exact task rows evaluated) and ``judge/``.
+  ``manifest.json``, ``config.yaml``, ``tasks/`` (the exact task rows evaluated) and ``judge/``;
+- ``complete.json``: the completion marker ``RunFolder.publish`` writes last.
+
+A run is written as ``.<name>.tmp`` (its process holds an flock on the ``.running`` file
+inside while it lives) and renamed when complete; :mod:`harness.completion` tells finished
+folders from temporary ones and sweeps those of killed runs (``python -m harness clean``).
 
 This module sits at the bottom of the import graph (stdlib, harness.cache, harness.jsonl and
 harness.errors only) so that every stage may import it.
@@ -17,6 +22,8 @@ harness.errors only) so that every stage may import it.
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import json
 import math
 import os
@@ -43,6 +50,8 @@ TASKS_DIR = "tasks"
 METRICS_FILE = "metrics.json"
 MANIFEST_FILE = "manifest.json"
 CONFIG_FILE = "config.yaml"
+COMPLETE_FILE = "complete.json"  # the completion marker, written by RunFolder.publish
+LOCK_FILE = ".running"  # flock-ed by the process writing a temporary run folder
 
 # ---------------------------------------------------------------- records from lm-eval
 
@@ -215,35 +224,62 @@ class RunFolder:
     def __init__(self, path: Path, final: Path | None = None) -> None:
         self.path = Path(path)
         self.final = Path(final) if final is not None else self.path
+        self._lock: Any = None  # the open, flock-ed LOCK_FILE of a folder this process writes
 
     @classmethod
     def create(cls, parent: Path, digest: str) -> RunFolder:
-        """``<parent>/<YYYYmmdd-HHMMSS>-<digest[:10]>`` (never an existing name), created as
-        ``.<name>.tmp`` to be renamed by ``publish``."""
-        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        """``<parent>/<YYYYmmdd-HHMMSS>-<digest[:10]>[-<n>]`` (never an existing name), created as
+        ``.<name>.tmp`` to be renamed by ``publish``. The temporary folder's ``mkdir`` is what
+        claims a name, so runs of one spec started in the same second (other processes
+        included) each get their own."""
         parent = Path(parent)
         parent.mkdir(parents=True, exist_ok=True)
-        final = parent / f"{stamp}-{cache.short(digest, 10)}"
-        n = 1
-        # never overwrite an earlier run, nor one of the same second still being written
-        while final.exists() or (parent / f".{final.name}.tmp").exists():
-            final = parent / f"{stamp}-{cache.short(digest, 10)}-{n}"
-            n += 1
-        tmp = parent / f".{final.name}.tmp"
-        tmp.mkdir()
-        return cls(tmp, final)
+        base = f"{datetime.now().strftime('%Y%m%d-%H%M%S')}-{cache.short(digest, 10)}"
+        for n in range(100_000):
+            final = parent / (base if n == 0 else f"{base}-{n}")
+            tmp = parent / f".{final.name}.tmp"
+            if final.exists():
+                continue
+            try:
+                tmp.mkdir()
+            except FileExistsError:  # another run of the same second holds this name
+                continue
+            if final.exists():  # that run published between our check and our mkdir
+                tmp.rmdir()
+                continue
+            folder = cls(tmp, final)
+            folder._lock = open(tmp / LOCK_FILE, "wb")  # noqa: SIM115 - held until publish/discard
+            fcntl.flock(folder._lock, fcntl.LOCK_EX)
+            return folder
+        raise HarnessError(f"{parent}: no free run-folder name for {base}")
+
+    def _release(self) -> None:
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
 
     def publish(self) -> Path:
-        """Rename the complete folder to its final name; returns it."""
+        """Write the completion marker, rename the complete folder to its final name; returns it."""
         if self.path != self.final:
-            os.replace(self.path, self.final)
+            cache.write_json_atomic(self.path / COMPLETE_FILE, {
+                "run": self.final.name, "published": datetime.now().isoformat(timespec="seconds")})
+            (self.path / LOCK_FILE).unlink(missing_ok=True)
+            try:
+                os.rename(self.path, self.final)
+            except OSError as err:
+                if err.errno not in (errno.EEXIST, errno.ENOTEMPTY):
+                    raise
+                raise HarnessError(f"{self.final} already exists: another run was published under this name "
+                                   "(it is not overwritten)") from err
             self.path = self.final
+            self._release()
         return self.final
 
     def discard(self) -> None:
         """Remove an unfinished folder (a failed or interrupted run)."""
         if self.path != self.final:
             shutil.rmtree(self.path, ignore_errors=True)
+            self._release()
 
     def __repr__(self) -> str:
         return f"RunFolder({str(self.path)!r}, final={str(self.final)!r})"
@@ -327,7 +363,9 @@ class RunFolder:
 
 
 __all__ = [
+    "COMPLETE_FILE",
     "CONFIG_FILE",
+    "LOCK_FILE",
     "FORGETTING_DIR",
     "JUDGE_DIR",
     "MANIFEST_FILE",

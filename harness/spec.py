@@ -9,6 +9,7 @@ is the same as before the sections existed and existing caches and baselines sta
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,8 @@ from harness.sections import (
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ADAPTATIONS = ("base", "ft", "icl", "raft")
 TRAINED = ("ft", "raft")  # adaptations that train an adapter (one per fine-tuning seed)
+# exp_name names the folder under results_dir: a plain name, never a path out of it
+_EXP_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*")
 
 
 @dataclass(frozen=True)
@@ -113,6 +116,16 @@ def resolve_path(value: str | Path) -> Path:
     return here.resolve() if here.exists() else (PROJECT_ROOT / path).resolve()
 
 
+def check_exp_name(value: Any) -> str:
+    """``exp_name`` as the one folder under ``results_dir`` it names; a HarnessError for anything
+    that would put the run folder elsewhere (a path, ``..``, an absolute name, a hidden name)."""
+    name = str(value)
+    if not _EXP_NAME.fullmatch(name) or ".." in name:
+        raise HarnessError(f"exp_name={name!r}: expected a plain name (letters, digits, '-', '_', '.'; "
+                           "no '/', no '..', not starting with '.'), the folder under results_dir the run folder goes in")
+    return name
+
+
 def _conditions(raw: list[Any], retriever_kind: str) -> tuple[Condition, ...]:
     conditions: list[Condition] = []
     for i, item in enumerate(raw):
@@ -150,6 +163,7 @@ def from_config(cfg: dict[str, Any]) -> RunSpec:
     for key in ("model", "retriever", "suite", "finetune", "eval", "conditions"):
         if key not in cfg:
             raise HarnessError(f"config is missing the '{key}' section")
+    exp_name = check_exp_name(cfg.get("exp_name", "default"))
     conditions = _conditions(list(cfg["conditions"]), str(cfg["retriever"].get("kind", "none")))
     reference = str(cfg.get("reference", conditions[0].name))
     if reference not in {c.name for c in conditions}:
@@ -159,7 +173,7 @@ def from_config(cfg: dict[str, Any]) -> RunSpec:
     if uses & set(TRAINED):
         finetune.params()  # the LoRA hyper-parameters are checked once, before any work
     return RunSpec(
-        exp_name=str(cfg.get("exp_name", "default")),
+        exp_name=exp_name,
         seed=int(cfg.get("seed", 0)),
         model=ModelSpec.from_dict(dict(cfg["model"])),
         retriever=RetrievalSettings.from_dict(dict(cfg["retriever"])),

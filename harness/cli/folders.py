@@ -1,4 +1,5 @@
-"""Verbs that work on finished run folders: report, judge, compare, power, decide, merge, history.
+"""Verbs that work on finished run folders: report, judge, compare, power, decide, merge, history;
+and clean (the temporary folders killed runs left).
 The argparse verbs own their parsers in the module that does the work."""
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ def _report_help(v: Verb) -> str:
 @verb("report", "rebuild a run folder's leaderboard, extra metrics and report.html: report <run folder>", _report_help)
 def report_verb(args: list[str]) -> None:
     from harness import multi_suite
+    from harness.completion import incomplete_reason
     from harness.report import run_report
 
     similarity = "--no-similarity" not in args
@@ -25,6 +27,9 @@ def report_verb(args: list[str]) -> None:
     if len(args) != 1:
         fail("report takes one argument: the run folder (results/<exp>/<run>)")
     run_dir = Path(args[0])
+    unfinished = incomplete_reason(run_dir) if run_dir.is_dir() else None
+    if unfinished:
+        fail(f"{run_dir}: {unfinished}")
     metrics_file = run_dir / "metrics.json"
     if not metrics_file.is_file():
         fail(f"{metrics_file} not found: give a completed run folder (results/<exp>/<timestamp>-<hash>)")
@@ -98,3 +103,11 @@ def history_verb(args: list[str]) -> None:
     from harness.report import history
 
     sys.exit(history.main(args))
+
+
+@verb("clean", "remove the temporary folders of killed runs: clean [results_dir] [--older-than HOURS] [--dry-run]",
+      parser_help("harness.completion"))
+def clean_verb(args: list[str]) -> None:
+    from harness import completion
+
+    sys.exit(completion.main(args))

@@ -9,11 +9,13 @@ Heavy imports stay inside the jobs so ``--help`` answers at once.
 from __future__ import annotations
 
 import sys
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness import redact
 from harness.errors import HarnessError
 from harness.registry import Registry
 
@@ -81,7 +83,11 @@ def parser_help(module: str) -> Callable[[Verb], str]:
 
 def hydra_job(name: str, job: Job, overrides: list[str], config_dir: Path = CONF_DIR,
               config_name: str = "config") -> None:
-    """Compose the config from ``overrides`` (multirun, ``--cfg job`` included) and run ``job`` on it."""
+    """Compose the config from ``overrides`` (multirun, ``--cfg job`` included) and run ``job`` on it.
+
+    Each job first redacts the logging Hydra has just configured (its console and ``<job>.log``
+    handlers) and registers the keys behind the config's ``*api_key_env`` names; a key put in
+    the config itself is refused (and masked in Hydra's own copies of the overrides)."""
     import hydra
     from omegaconf import DictConfig, OmegaConf
 
@@ -89,14 +95,34 @@ def hydra_job(name: str, job: Job, overrides: list[str], config_dir: Path = CONF
 
     @hydra.main(version_base="1.3", config_path=str(config_dir), config_name=config_name)
     def entry(cfg: DictConfig) -> None:
+        redact.install()
         try:
+            config = OmegaConf.to_container(cfg, resolve=True)
+            _check_secrets(config)
             if name != "run" and "suites" in cfg:
                 raise HarnessError(f"+exp=all (a list of suites) is for the run verb; {name} takes one suite: +exp=<suite>")
-            job(OmegaConf.to_container(cfg, resolve=True))  # type: ignore[arg-type]
+            job(config)  # type: ignore[arg-type]
         except HarnessError as err:
-            fail(str(err))
+            fail(redact.redact(str(err)))
+        except Exception:  # noqa: BLE001 - Hydra would print the traceback as it is, a key included
+            text = traceback.format_exc()
+            if redact.redact(text) == text:
+                raise
+            sys.stderr.write(redact.redact(text))
+            sys.exit(1)
 
     entry()
+
+
+def _check_secrets(config: Any) -> None:
+    """:func:`harness.redact.check_config`; on a refused key, Hydra's copies of the config are masked."""
+    try:
+        redact.check_config(config)
+    except HarnessError:
+        from hydra.core.hydra_config import HydraConfig
+
+        redact.redact_files(Path(HydraConfig.get().runtime.output_dir))
+        raise
 
 
 def first_argument(args: list[str], message: str) -> str:

@@ -2,9 +2,10 @@
 
 Every backend is one :class:`Backend` in :data:`BACKENDS`: how lm-eval talks to the model
 (``lm``), where it answers from when it is not loaded in process (``serve``, a context manager
-yielding one :class:`~harness.models.endpoint.Endpoint` per adaptation), whether it can load
-``hf:org/name`` sources itself, and whether it is a remote API that brings its own fine-tuned
-models. An unknown ``model.backend`` is the registry's error, listing the known ones.
+yielding one :class:`~harness.models.endpoint.Endpoint` per adaptation; ``probe``, which checks
+before any work that it answers), whether it can load ``hf:org/name`` sources itself, and whether
+it is a remote API that brings its own fine-tuned models. A served model's failed request is one
+message naming the endpoint and the model (:func:`_guarded`). An unknown ``model.backend`` is the registry's error, listing the known ones.
 
 Nothing heavy is imported here: lm-eval, torch and vLLM load inside the factories, and the
 serving functions are imported when a backend is served.
@@ -12,6 +13,8 @@ serving functions are imported when a backend is served.
 
 from __future__ import annotations
 
+import functools
+import logging
 import os
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
@@ -20,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.errors import HarnessError
-from harness.models.endpoint import Endpoint
+from harness.models.endpoint import Endpoint, request_failure
 from harness.models.fingerprint import ModelUnderTest
 from harness.registry import Registry, lazy
 from harness.sections import EvalSettings, ModelSpec
@@ -52,6 +55,7 @@ class Backend:
     name: str
     lm: Callable[[ModelUnderTest, "LmSettings"], LM]
     serve: Serve | None = None
+    probe: Callable[[ModelSpec], None] | None = None  # checks the endpoints answer, before any work
     loads_hub_ids: bool = False  # model.source=hf:org/name: the backend resolves the id itself
     remote: bool = False  # an API with its own models: adapters are its names, nothing is trained here
 
@@ -113,13 +117,43 @@ def _served_lm(model: ModelUnderTest, run: LmSettings) -> LM:
                 "the completions API needs the model's tokenizer (model.tokenizer=<hub id or folder>) to "
                 "render prompts and count tokens; or use model.client.api=chat for generation-only tasks"
             )
-        return ServedCompletionsLM(base_url=endpoint.completions_url, tokenizer=model.tokenizer,
-                                   tokenizer_backend="huggingface", tokenized_requests=True,
-                                   serial_loglikelihood=endpoint.serial_loglikelihood, **common)
+        return _guarded(ServedCompletionsLM(base_url=endpoint.completions_url, tokenizer=model.tokenizer,
+                                            tokenizer_backend="huggingface", tokenized_requests=True,
+                                            serial_loglikelihood=endpoint.serial_loglikelihood, **common), endpoint)
     if api == "chat":
-        return LocalChatCompletion(base_url=endpoint.chat_url, tokenizer_backend=None,
-                                   tokenized_requests=False, **common)
+        return _guarded(LocalChatCompletion(base_url=endpoint.chat_url, tokenizer_backend=None,
+                                            tokenized_requests=False, **common), endpoint)
     raise HarnessError(f"model.client.api={api}: expected 'completions' or 'chat'")
+
+
+def _orphaned_task_errors(record: logging.LogRecord) -> bool:
+    return not str(record.msg).startswith("Task exception was never retrieved")
+
+
+def _guarded(lm: LM, endpoint: Endpoint) -> LM:
+    """``lm`` whose request methods turn a failed request (an HTTP error status, a lost connection,
+    once lm-eval's retries are spent) into one message naming the endpoint and the model
+    (:class:`~harness.models.endpoint.EndpointFailure`) instead of a client library's traceback."""
+
+    def guard(method: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(method)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return method(*args, **kwargs)
+            except Exception as exc:
+                failure = request_failure(exc, endpoint)
+                if failure is None:
+                    raise
+                # the other concurrent requests failed alike; as their tasks are collected asyncio
+                # would log each with a traceback after the one message
+                logging.getLogger("asyncio").addFilter(_orphaned_task_errors)
+                raise failure from exc
+
+        return guarded
+
+    for name in ("loglikelihood", "loglikelihood_rolling", "generate_until"):
+        setattr(lm, name, guard(getattr(lm, name)))
+    return lm
 
 
 def _vllm_inprocess_lm(model: ModelUnderTest, run: LmSettings) -> LM:
@@ -152,10 +186,11 @@ def _vllm_inprocess_lm(model: ModelUnderTest, run: LmSettings) -> LM:
 BACKENDS: Registry[Backend] = Registry("backend", hint=" (model.backend=...)")
 BACKENDS.register("hf", Backend("hf", _hf_lm))
 BACKENDS.register("vllm", Backend("vllm", _served_lm, serve=lazy("harness.models.endpoints:vllm_endpoints"),
-                                  loads_hub_ids=True))
+                                  probe=lazy("harness.models.endpoints:probe_vllm"), loads_hub_ids=True))
 BACKENDS.register("vllm-inprocess", Backend("vllm-inprocess", _vllm_inprocess_lm, loads_hub_ids=True))
 BACKENDS.register("openai", Backend("openai", _served_lm, serve=lazy("harness.models.endpoints:openai_endpoints"),
-                                    loads_hub_ids=True, remote=True))
+                                    probe=lazy("harness.models.endpoints:probe_openai"), loads_hub_ids=True,
+                                    remote=True))
 
 
 def backend(name: str) -> Backend:

@@ -27,6 +27,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
+from harness import redact
 from harness import cache
 from harness.errors import HarnessError
 from harness.models.endpoint import Endpoint, bearer, http_json
@@ -195,6 +196,7 @@ class OpenAIChat:
         key = os.environ.get(name) if name else ""
         if key is None:
             raise HarnessError(f"{self.setting}.api_key_env: the environment variable {name} is no longer set")
+        redact.register(key)  # whatever logs a failed request from now on shows *** in its place
         return key
 
     def headers(self) -> dict[str, str]:

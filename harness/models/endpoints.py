@@ -4,7 +4,9 @@
 (``base``, ``ft``) for the time the ``with`` block lasts: it launches a vLLM server with the
 adapter registered as a LoRA module, or attaches to a running server (loading the adapter into
 it), or points at any OpenAI-compatible API. Which of these a backend does is its ``serve``
-entry in :data:`harness.models.backends.BACKENDS`.
+entry in :data:`harness.models.backends.BACKENDS`. ``probe_endpoints`` (its ``probe`` entry) checks,
+before a run does any work, that an attach URL or a remote API answers, so a typo in the URL is
+reported in seconds rather than after fine-tuning.
 """
 
 from __future__ import annotations
@@ -51,8 +53,9 @@ def _serial_loglikelihood(model: ModelSpec) -> bool:
     return bool(model.client.get("serial_loglikelihood") or False)
 
 
-def _attached(model: ModelSpec, base_url: str, adapters: Mapping[str, Path | None]) -> dict[str, Endpoint]:
-    base = Endpoint(normalize_base_url(base_url), _served_name(model), model.api_key_env,
+def _attach_base(model: ModelSpec, base_url: str) -> Endpoint:
+    """The running server at ``model.server.base_url``, checked to answer and to serve the model."""
+    base = Endpoint(normalize_base_url(base_url, "model.server.base_url"), _served_name(model), model.api_key_env,
                     serial_loglikelihood=_serial_loglikelihood(model))
     names = served_models(base)
     if base.model not in names:
@@ -60,6 +63,11 @@ def _attached(model: ModelSpec, base_url: str, adapters: Mapping[str, Path | Non
             f"the server at {base.base_url} does not serve a model named '{base.model}' (it serves: "
             f"{', '.join(names) or 'nothing'}); set model.served_name to one of them"
         )
+    return base
+
+
+def _attached(model: ModelSpec, base_url: str, adapters: Mapping[str, Path | None]) -> dict[str, Endpoint]:
+    base = _attach_base(model, base_url)
     endpoints = {"base": base}
     for label, adapter in adapters.items():
         name = f"{base.model}+{label}"
@@ -70,13 +78,17 @@ def _attached(model: ModelSpec, base_url: str, adapters: Mapping[str, Path | Non
     return endpoints
 
 
+def _remote_base(model: ModelSpec) -> Endpoint:
+    if not model.base_url:
+        raise HarnessError("model.backend=openai needs model.base_url (an OpenAI-compatible /v1 URL)")
+    return Endpoint(normalize_base_url(model.base_url, "model.base_url"), _served_name(model), model.api_key_env)
+
+
 @contextmanager
 def openai_endpoints(model: ModelSpec, base_model: str, adapters: Mapping[str, Path | None]
                      ) -> Iterator[dict[str, Endpoint]]:
     """``model.backend=openai``: the API at ``model.base_url``; adaptations are its own model names."""
-    if not model.base_url:
-        raise HarnessError("model.backend=openai needs model.base_url (an OpenAI-compatible /v1 URL)")
-    base = Endpoint(normalize_base_url(model.base_url), _served_name(model), model.api_key_env)
+    base = _remote_base(model)
     endpoints = {"base": base}
     finetuned = dict(model.adapted_names)
     for label in adapters:
@@ -87,7 +99,7 @@ def openai_endpoints(model: ModelSpec, base_model: str, adapters: Mapping[str, P
                 f"'{label}' conditions"
             )
         endpoints[label] = base.with_model(str(finetuned[label]))
-    served_models(base)  # fail now, not after the first request, when nothing answers
+    served_models(base, setting="model.base_url")  # fail now, not after the first request, when nothing answers
     yield endpoints
 
 
@@ -118,3 +130,24 @@ def model_endpoints(model: ModelSpec, base_model: str, adapters: Mapping[str, Pa
         return
     with serve(model, base_model, adapters) as endpoints:
         yield endpoints
+
+
+def probe_vllm(model: ModelSpec) -> None:
+    """``model.backend=vllm`` attached to ``model.server.base_url``: it answers and serves the model
+    (a server the harness launches itself is checked when it starts)."""
+    if model.server.get("base_url"):
+        _attach_base(model, str(model.server["base_url"]))
+
+
+def probe_openai(model: ModelSpec) -> None:
+    """``model.backend=openai``: ``model.base_url`` answers (with the key, if one is named)."""
+    served_models(_remote_base(model), setting="model.base_url")
+
+
+def probe_endpoints(model: ModelSpec) -> None:
+    """Before any work (suite, model, fine-tuning): every endpoint the run's model will be evaluated
+    through answers, else one message naming the URL and the config key to fix. The judge's
+    endpoint is checked by :func:`harness.scoring.judge.prepare`."""
+    probe = backend(model.backend).probe
+    if probe is not None:
+        probe(model)

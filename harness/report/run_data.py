@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from harness.completion import incomplete_reason, is_temporary
 from harness.errors import HarnessError
 from harness.records import RunFolder, Samples, load_samples
 
@@ -59,7 +60,8 @@ def _from_board(path: Path) -> tuple[dict[str, dict[str, dict[str, float]]], dic
 
 
 def load(path: Path) -> RunData:
-    """A run folder, its metrics.json, or a leaderboard.csv/.parquet (aggregates only)."""
+    """A run folder, its metrics.json, or a leaderboard.csv/.parquet (aggregates only); a folder
+    that is not a finished run (``.<name>.tmp``, or a file inside one) is a HarnessError."""
     path = Path(path)
     if path.is_dir():
         folder, target = path, RunFolder(path).metrics_file
@@ -67,6 +69,8 @@ def load(path: Path) -> RunData:
             target = path / "leaderboard.csv"
     else:
         folder, target = path.parent, path
+    if is_temporary(folder):  # a run still being written, or killed: never a run to compare
+        raise HarnessError(f"{folder}: {incomplete_reason(folder)}")
     if not target.is_file():
         raise HarnessError(f"{path}: no metrics.json or leaderboard.csv there; give a run folder "
                            "(results/<exp>/<run>), its metrics.json or a leaderboard.csv")

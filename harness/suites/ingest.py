@@ -6,9 +6,9 @@ It lives with the suites because only suite writers read documents: ``build-suit
 Ids are the file's path relative to the folder (POSIX form, extension kept so ``a.md`` and
 ``a.txt`` never collide), so they stay stable when the folder moves or files are added.
 JSONL rows keep their own ``id`` (suites' gold ids name them). Every problem — an unreadable
-PDF, a document without text, a malformed JSONL line, a duplicate id — stops ingestion with a
-HarnessError naming the file (and line), rather than silently indexing less than the user
-thinks.
+PDF, a document without text, a malformed JSONL line, a duplicate id, a symbolic link that
+leads out of the folder — stops ingestion with a HarnessError naming the file (and line),
+rather than silently indexing less (or more) than the user thinks.
 """
 
 from __future__ import annotations
@@ -118,12 +118,31 @@ def read_jsonl_documents(path: Path) -> Iterator[dict[str, Any]]:
                "source": where}
 
 
+def _check_inside(path: Path, root: Path, inside: Path) -> None:
+    """Refuse a symbolic link under ``root`` (``inside``: resolved) whose target lies outside it:
+    it would index files the folder does not hold. A link to a file inside the folder is read."""
+    if not path.is_symlink():
+        return
+    try:
+        target = path.resolve()
+    except (OSError, RuntimeError) as err:  # a link loop
+        raise HarnessError(f"{path}: a symbolic link that cannot be followed ({err})") from err
+    if not target.is_relative_to(inside):
+        raise HarnessError(f"{path}: a symbolic link to {target}, outside the documents folder {root}; "
+                           "copy the file into the folder (links out of it are not followed)")
+
+
 def document_files(folder: Path) -> list[Path]:
-    """Supported files under ``folder`` in sorted relative-path order (hidden ones skipped)."""
+    """Supported files under ``folder`` in sorted relative-path order (hidden ones skipped); a
+    symbolic link leading out of ``folder`` is a HarnessError naming the link and its target."""
     files, skipped = [], []
+    inside = folder.resolve()
     for path in sorted(folder.rglob("*")):
         rel = path.relative_to(folder)
-        if any(part.startswith(".") for part in rel.parts) or not path.is_file():
+        if any(part.startswith(".") for part in rel.parts):
+            continue
+        _check_inside(path, folder, inside)
+        if not path.is_file():
             continue
         (files if path.suffix.lower() in SUFFIXES else skipped).append(path)
     if skipped:
