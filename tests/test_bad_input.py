@@ -73,3 +73,22 @@ def test_wrong_typed_override_is_one_message(override: str, tmp_path: Path):
     assert proc.returncode != 0 and "Traceback" not in proc.stderr + proc.stdout, proc.stderr[-2000:]
     assert len(errors) == 1 and pytest.importorskip("re").search(OVERRIDES[override], errors[0]), proc.stderr[-2000:]
     assert not (tmp_path / "cache" / "models").exists() and not (results / "agri").exists()
+
+
+def test_disk_full_while_writing_is_one_message(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                 monkeypatch: pytest.MonkeyPatch):
+    """A job whose write fails with ENOSPC ends in one error line naming the file, not an OSError traceback."""
+    import errno
+
+    from harness.cli.registry import hydra_job
+
+    def job(cfg: dict) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "results" / "agri" / "metrics.json"))
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_info:
+        hydra_job("run", job, ["+exp=agri", f"hydra.run.dir={tmp_path / 'hydra'}"])
+    err = capsys.readouterr().err
+    assert exit_info.value.code != 0 and "Traceback" not in err
+    lines = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and "metrics.json: the disk is full" in lines[0], err

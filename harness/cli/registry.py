@@ -8,6 +8,7 @@ Heavy imports stay inside the jobs so ``--help`` answers at once.
 
 from __future__ import annotations
 
+import errno
 import sys
 import traceback
 from collections.abc import Callable
@@ -104,6 +105,10 @@ def hydra_job(name: str, job: Job, overrides: list[str], config_dir: Path = CONF
             job(config)  # type: ignore[arg-type]
         except HarnessError as err:
             fail(redact.redact(str(err)))
+        except OSError as err:
+            if err.errno not in OS_FAILURES:
+                raise
+            fail(redact.redact(os_failure(err)))
         except Exception:  # noqa: BLE001 - Hydra would print the traceback as it is, a key included
             text = traceback.format_exc()
             if redact.redact(text) == text:
@@ -112,6 +117,19 @@ def hydra_job(name: str, job: Job, overrides: list[str], config_dir: Path = CONF
             sys.exit(1)
 
     entry()
+
+
+OS_FAILURES = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is exhausted",
+               errno.EROFS: "the file system is read-only", errno.EACCES: "permission denied",
+               errno.EPERM: "operation not permitted"}
+
+
+def os_failure(err: OSError) -> str:
+    """One message for the machine refusing a write (disk full, read-only, permissions): where,
+    why, and that nothing half-written was kept (a run folder is only published when complete)."""
+    where = f"{err.filename}: " if err.filename else ""
+    return (f"{where}{OS_FAILURES.get(err.errno or 0, err.strerror)} ({err.strerror}); free space or fix the "
+            "permissions and rerun — nothing half-written was published, and finished stages are cached")
 
 
 def _check_secrets(config: Any) -> None:
