@@ -163,15 +163,20 @@ def manifest_document(spec: RunSpec, suite: Suite, extra: list[Suite], base: Any
 
 
 def print_summary(run_dir: Path, table: str, timer: Timer, suite: Suite) -> None:
-    """One screen on stdout: the leaderboard, where time went, where the run folder is."""
+    """One screen on stdout (under 25 lines for the default grid): the decision, the main
+    leaderboard table, where time went, where the run folder and its report are. The other
+    tables stay in leaderboard.md."""
     from harness.report.manifest import peak_rss_mb
 
-    print(f"\n== {suite.name} leaderboard ==\n")
-    print(table)
-    print("\nstages: " + ", ".join(f"{k} {v:.1f}s" for k, v in timer.stages.items()))
-    print(f"stages total {sum(timer.stages.values()):.1f}s; peak memory {peak_rss_mb()['process']:.0f} MB")
     decision_file = run_dir / "decision.json"
     verdict = json.loads(decision_file.read_text()).get("verdict") if decision_file.is_file() else None
     if verdict:
         print(f"\n== decision ==\n{verdict}")
+    main = table.split("## Leaderboard\n\n", 1)[-1].split("\n\n", 1)[0]
+    print(f"\n== {suite.name} leaderboard (all tables: leaderboard.md) ==\n\n{main}\n")
+    if "**Paper vs ours**" in table:  # a reproduction experiment: the comparison it exists for
+        print(table[table.index("**Paper vs ours**"):].strip() + "\n")
+    print("stages: " + ", ".join(f"{k} {v:.1f}s" for k, v in timer.stages.items()))
+    print(f"stages total {sum(timer.stages.values()):.1f}s; peak memory {peak_rss_mb()['process']:.0f} MB")
     print(f"run folder: {run_dir}")
+    print(f"open the report: xdg-open {run_dir / 'report.html'}")

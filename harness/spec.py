@@ -10,9 +10,12 @@ is the same as before the sections existed and existing caches and baselines sta
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from harness import cache
 from harness.errors import HarnessError
@@ -158,12 +161,32 @@ def _conditions(raw: list[Any], retriever_kind: str) -> tuple[Condition, ...]:
     return tuple(conditions)
 
 
+def _exp_name(cfg: Mapping[str, Any]) -> str:
+    """The run's name: the experiment's ``exp_name``; a run without ``+exp`` (``exp_name:
+    default``) is named after its suite — the ``name`` in the suite.yaml at ``suite.path``, else
+    ``suite.name`` — so ``run suite.path=<my suite>`` lands in ``results/<my suite>/``."""
+    name = str(cfg.get("exp_name") or "default")
+    if name != "default":
+        return name
+    suite = cfg.get("suite") or {}
+    path = suite.get("path")
+    if path:
+        manifest = resolve_path(str(path)) / "suite.yaml"
+        try:
+            own = (yaml.safe_load(manifest.read_text(encoding="utf-8")) or {}).get("name")
+        except (OSError, UnicodeDecodeError, yaml.YAMLError, AttributeError):
+            own = None  # the suite loader reports a broken suite.yaml with its file and line
+        if isinstance(own, str) and own.strip():
+            return own.strip()
+    return str(suite.get("name") or name)
+
+
 def from_config(cfg: dict[str, Any]) -> RunSpec:
     """Build a RunSpec from a resolved Hydra config (as a plain dict)."""
     for key in ("model", "retriever", "suite", "finetune", "eval", "conditions"):
         if key not in cfg:
             raise HarnessError(f"config is missing the '{key}' section")
-    exp_name = check_exp_name(cfg.get("exp_name", "default"))
+    exp_name = check_exp_name(_exp_name(cfg))
     conditions = _conditions(list(cfg["conditions"]), str(cfg["retriever"].get("kind", "none")))
     reference = str(cfg.get("reference", conditions[0].name))
     if reference not in {c.name for c in conditions}:

@@ -76,7 +76,7 @@ def test_one_leaderboard_across_suites(all_run):
     assert "knowledge · general_mc/acc" in md and "**Forgetting" in md
     # printed: each suite's own leaderboard, then the combined one and where everything is
     out = proc.stdout
-    assert out.index("== agri leaderboard ==") < out.index("== knowledge leaderboard ==") < out.index("== all suites")
+    assert out.index("== agri leaderboard") < out.index("== knowledge leaderboard") < out.index("== all suites")
     assert f"combined run folder: {combined}" in out
 
 
@@ -95,7 +95,7 @@ def test_report_rebuilds_the_combined_leaderboard(all_run, session_cache):
     proc = harness("report", combined, cache=session_cache, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert (combined / "leaderboard.md").read_text() == expected
-    assert proc.stdout.startswith("**Suite means")
+    assert proc.stdout.startswith("**Decision per suite") and "**Suite means" in proc.stdout
 
 
 def test_a_failing_suite_leaves_no_combined_folder(all_run, session_cache):

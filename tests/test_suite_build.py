@@ -143,3 +143,22 @@ def test_suite_build_verb(docs: Path, tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert "qa.csv line 9: field 'gold_ids' names 'notes.jsonl-is-not-an-id'" in proc.stderr
     assert "'kest-1'" in proc.stderr  # the hint shows what corpus ids look like
+
+
+def test_own_suite_runs_without_borrowing_an_experiment(docs: Path, tmp_path: Path, session_cache: Path,
+                                                        smollm2) -> None:
+    """build-suite, then `run suite.path=<it>` with no +exp: the standard grid on that suite,
+    named after it — results/<suite name>/, never results/agri/ (issue #21)."""
+    qa = _csv(tmp_path, ROWS[:-1])
+    proc = harness("build-suite", docs, qa, "--out", tmp_path / "orvan" / "suite", timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "suite 'orvan'" in proc.stdout and "python -m harness run suite.path=" in proc.stdout
+    results = tmp_path / "results"
+    proc = harness("run", f"suite.path={tmp_path / 'orvan' / 'suite'}", f"results_dir={results}", "eval.limit=2",
+                   "conditions=[{adaptation: base, rag: false}, {adaptation: base, rag: true}]",
+                   "history_db=", cache=session_cache, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (run,) = [p for p in (results / "orvan").iterdir() if not p.name.startswith(".")]
+    assert (run / "leaderboard.md").is_file() and not (results / "agri").exists()
+    assert "== decision ==" in proc.stdout and "open the report:" in proc.stdout
+    assert len(proc.stdout.strip().splitlines()) <= 25, proc.stdout  # the end summary fits on one screen

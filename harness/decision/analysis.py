@@ -69,11 +69,14 @@ def stability(evidence: Mapping[str, list[stats.Evidence]], recommend: Recommend
     return hits / resamples
 
 
-def split_half(inputs: RunInputs, recommend: Recommend, margin: float) -> tuple[str, bool]:
+def split_half(inputs: RunInputs, recommend: Recommend, margin: float) -> tuple[str, bool | None]:
     """Decide on one half of every task's questions (by a hash of their ids), and check the
-    choice on the other half: (choice on the first half, still within ``margin`` of the best)."""
+    choice on the other half: (choice on the first half, still within ``margin`` of the best;
+    None when a half has no question of some task, so the check cannot be made)."""
     ids = inputs.shared_ids()
     halves = [{t: [i for i in v if zlib.crc32(i.encode()) % 2 == h] for t, v in ids.items()} for h in (0, 1)]
+    if any(not v for half in halves for v in half.values()):
+        return "", None
     means = []
     for half in halves:
         evidence = {c: inputs.evidence(c, half) for c in inputs.conditions}

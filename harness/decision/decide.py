@@ -30,7 +30,7 @@ class Decision:
     settings: CostSettings
     break_evens: list[tuple[str, str, float]]
     stability: float
-    split_half: tuple[str, bool]
+    split_half: tuple[str, bool | None]  # (choice on one half, holds on the other; None: too few questions)
     oracle: dict[str, float] | None
     versus_reference: stats.Delta | None
     reference: str
@@ -63,11 +63,11 @@ def _break_evens(frontier: list[str], priced: dict[str, Priced]) -> list[tuple[s
     return out
 
 
-def _clarity(stability: float, split: tuple[str, bool], recommended: str) -> tuple[bool, str]:
+def _clarity(stability: float, split: tuple[str, bool | None], recommended: str) -> tuple[bool, str]:
     if stability < STABLE:
         return False, (f"the choice holds in only {100 * stability:.0f}% of question resamples "
                        f"(below {100 * STABLE:.0f}%): the conditions are too close to call at this n")
-    if not split[1]:
+    if split[1] is False:
         return False, f"decided on half the questions ({split[0]}), the choice falls out of the margin on the other half"
     return True, ""
 

@@ -49,7 +49,8 @@ def verdict(d: Decision) -> str:
     for a, b, volume in d.break_evens:
         hi, lo = (a, b) if d.priced[a].fixed_per_month > d.priced[b].fixed_per_month else (b, a)
         parts.append(f"; {hi} becomes cheaper than {lo} above {_volume(volume)} queries/month")
-    parts.append(f"; stable in {100 * d.stability:.0f}% of question resamples, and the split-half check holds.")
+    held = {True: ", and the split-half check holds", None: " (too few questions for the split-half check)"}
+    parts.append(f"; stable in {100 * d.stability:.0f}% of question resamples{held[d.split_half[1]]}.")
     return "".join(parts)
 
 
@@ -68,12 +69,13 @@ def markdown(d: Decision) -> str:
     """The Decision section: the verdict, then the standings and costs it rests on."""
     s = d.settings
     lines = ["## Decision", "", verdict(d), "", *_standings_table(d), ""]
+    split = (f"{d.split_half[0]} on one half, {'within' if d.split_half[1] else 'outside'} the margin on the other"
+             if d.split_half[1] is not None else "not possible (a half lacks a task's questions)")
     lines.append(f"_Quality: the paired 95% CI of condition − best on the suite mean; \"ties the best\" = lower bound "
                  f"above −{100 * s.margin:.0f} pp (cost.margin). Costs: {_hourly(d.hourly)} ({d.hourly_source}); "
                  f"one-off = (fine-tuning + index build) s; fixed per month = {s.refresh_per_month:g} refresh(es) "
                  f"(cost.refresh_per_month) × one-off; per query = measured model s + tokens × price "
-                 f"(docs/decision.md). Stability: {s.stability_resamples} question resamples; split half: "
-                 f"{d.split_half[0]} on one half, {'within' if d.split_half[1] else 'outside'} the margin on the other._")
+                 f"(docs/decision.md). Stability: {s.stability_resamples} question resamples; split half: {split}._")
     forgetting = d.evidence.get("forgetting")
     if forgetting:
         lines += ["", f"Forgetting: {forgetting['condition']} scores {100 * forgetting['delta_vs_base']:+.1f} pp vs base "

@@ -330,7 +330,7 @@ def main(argv: list[str], out: Any = None) -> int:
     tasks = ", ".join(f"{t.name} ({t.kind}, {len(t.rows)} questions)" for t in suite.tasks)
     print(f"wrote suite '{suite.name}' to {suite.root}: {len(suite.corpus)} documents, {len(suite.train)} "
           f"training pairs; tasks: {tasks}", file=out)
-    print(f"run it: python -m harness run +exp=agri suite.path={suite.root} suite.name={suite.name}", file=out)
+    print(f"run it: python -m harness run suite.path={suite.root}   (results land in results/{suite.name}/)", file=out)
     return 0
 
 

@@ -64,13 +64,27 @@ metadata:
 """
 
 
-def suite_name(out: Path, given: str | None) -> str:
-    """A task-safe name: the given one, else the out folder's name (lowercase, _ for the rest)."""
-    raw = given or out.name
+GENERIC_NAMES = frozenset({"suite", "suites", "out", "output", "outputs", "tmp", "temp", "data", "tasks", "results",
+                           "build", "new"})
+
+
+def _task_safe(raw: str) -> str:
     name = re.sub(r"[^a-z0-9_]+", "_", raw.lower()).strip("_")
     if not name or not name[0].isalpha():
         name = f"qa_{name}".rstrip("_")
     return name
+
+
+def suite_name(out: Path, given: str | None) -> str:
+    """A task-safe name: the given one, else the out folder's name (lowercase, _ for the rest) —
+    unless that is a generic word ("suite", "out", ...), which would name every user's results
+    folder alike: then the folder above it (``mydomain/suite`` -> ``mydomain``), else "my_suite"."""
+    if given:
+        return _task_safe(given)
+    for raw in (out.name, out.parent.name):
+        if raw and _task_safe(raw) not in GENERIC_NAMES:
+            return _task_safe(raw)
+    return "my_suite"
 
 
 # ----------------------------------------------------------------------------- suite.yaml

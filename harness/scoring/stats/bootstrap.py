@@ -142,6 +142,8 @@ def macro_f1_draws(gold: np.ndarray, pred: np.ndarray, weights: np.ndarray) -> n
     """Macro-F1 (mean over the labels present as gold or prediction of 2TP / (2TP + FP + FN),
     scikit-learn's ``average="macro"``) of each resample."""
     labels = np.union1d(gold, pred)
+    if not labels.size:
+        return np.zeros(weights.shape[0])
     tp = np.stack([weights @ ((gold == k) & (pred == k)).astype(float) for k in labels], axis=1)
     seen = np.stack([weights @ ((gold == k).astype(float) + (pred == k)) for k in labels], axis=1)
     present = seen > 0
