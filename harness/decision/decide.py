@@ -47,7 +47,7 @@ def _recommender(priced: dict[str, Priced], settings: CostSettings) -> analysis.
 
 def _arms(inputs: RunInputs, means: dict[str, float]) -> tuple[str | None, str | None]:
     """The best retrieval-only condition and the best fine-tuned closed-book one."""
-    rag = [c for c, k in inputs.costs.items() if k.index_s >= 0 and "+" in c and k.finetune_s == 0]
+    rag = [c for c, k in inputs.costs.items() if "+" in c and k.finetune_s == 0]
     ft = [c for c, k in inputs.costs.items() if k.finetune_s > 0 and "+" not in c]
     pick = lambda names: max(names, key=lambda c: means[c]) if names else None  # noqa: E731
     return pick(rag), pick(ft)
@@ -63,7 +63,7 @@ def _break_evens(frontier: list[str], priced: dict[str, Priced]) -> list[tuple[s
     return out
 
 
-def _clarity(stability: float, split: tuple[str, bool | None], recommended: str) -> tuple[bool, str]:
+def _clarity(stability: float, split: tuple[str, bool | None]) -> tuple[bool, str]:
     if stability < STABLE:
         return False, (f"the choice holds in only {100 * stability:.0f}% of question resamples "
                        f"(below {100 * STABLE:.0f}%): the conditions are too close to call at this n")
@@ -86,7 +86,7 @@ def decide(inputs: RunInputs, settings: CostSettings, *, seed: int = 0) -> Decis
     recommend = _recommender(priced, settings)
     share = analysis.stability(evidence, recommend, recommended, settings.stability_resamples, seed)  # type: ignore[arg-type]
     split = analysis.split_half(inputs, recommend, settings.margin)
-    clear, reason = _clarity(share, split, recommended)
+    clear, reason = _clarity(share, split)
     means = {s.condition: s.mean for s in ranks}
     ref = inputs.reference
     versus = (stats.evidence.mean_delta(list(zip(evidence[ref], evidence[recommended])),  # type: ignore[arg-type]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from typing import Any
 
 import numpy as np
@@ -115,8 +116,6 @@ def to_json(d: Decision) -> dict[str, Any]:
 
 def to_html(d: Decision) -> str:
     """The Decision section of report.html: the verdict, the standings table and the cost plot."""
-    import re
-
     def inline(text: str) -> str:
         return re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", html.escape(text)).replace("`", "")
 

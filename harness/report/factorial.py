@@ -83,7 +83,7 @@ def factorial(frame: pd.DataFrame, primary: Mapping[str, str], samples: Samples 
     cells: dict[Any, stats.DeltaAt] = {}
     for r in retrievers:
         cells.update(_cells(samples, primary, r, seed))
-    tested = paired.family(cells)
+    tested = stats.holm_family(cells)
     rows = []
     for r in retrievers:
         names = ["base", f"base+{r}", "ft", f"ft+{r}"]

@@ -149,9 +149,9 @@ def _add_deltas(frame: pd.DataFrame, metrics: Metrics, primary: Mapping[str, str
         mean_cells[condition] = _mean_delta_at(frame, condition, reference, pairs, len(primary),
                                                stats.stable_seed(condition, reference, "mean", base=seed))
     records: dict[str, dict[str, Any]] = {c: {} for c in frame.index}
-    for condition, delta in paired.family(mean_cells).items():
+    for condition, delta in stats.holm_family(mean_cells).items():
         paired.put_delta(records[condition], f"delta_vs_{reference}", delta)
-    for (condition, col), delta in paired.family(task_cells).items():
+    for (condition, col), delta in stats.holm_family(task_cells).items():
         paired.put_delta(records[condition], f"{col}_delta", delta)
     paired.put_delta(records[reference], f"delta_vs_{reference}", stats.missing_delta(0.0))
     for task, metric in primary.items():

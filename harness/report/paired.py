@@ -10,7 +10,7 @@ samples and keeps table families together for Holm's adjustment.
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -34,11 +34,6 @@ def delta_at(samples: Samples, ref: str, cond: str, task: str, metric: str, ref_
     if a is not None and b is not None:
         return lambda alpha: stats.unpaired_delta(list(a.values()), list(b.values()), alpha=alpha, seed=seed)
     return lambda alpha: stats.normal_delta(ref_agg[0], ref_agg[1], got_agg[0], got_agg[1], alpha=alpha)
-
-
-def family(cells: Mapping[Hashable, stats.DeltaAt]) -> dict[Hashable, stats.Delta]:
-    """One table's deltas under Holm's adjustment (harness.scoring.stats.holm_family)."""
-    return stats.holm_family(cells)
 
 
 def put_delta(row: dict[str, Any], prefix: str, value: stats.Delta) -> None:
@@ -83,5 +78,5 @@ def chance(samples: Samples, task: str, metric: str) -> float:
     return math.nan
 
 
-__all__ = ["SEEDS_COL", "SPREAD_PREFIX", "aligned", "chance", "delta_at", "evidence", "family", "interval",
+__all__ = ["SEEDS_COL", "SPREAD_PREFIX", "aligned", "chance", "delta_at", "evidence", "interval",
            "metric_scores", "ordered", "put_delta"]

@@ -82,7 +82,7 @@ def add_columns(frame: pd.DataFrame, side: SideSuite, reference: str, seed: int)
                 cells[(condition, f"{task}/{metric}")] = paired.delta_at(
                     side.samples, ref, condition, task, metric, _aggregate(side, ref, task, metric),
                     _aggregate(side, condition, task, metric), stats.stable_seed(condition, ref, task, side.kind, base=seed))
-    for (condition, col), delta in paired.family(cells).items():
+    for (condition, col), delta in stats.holm_family(cells).items():
         paired.put_delta(rows[condition], f"{col}_delta", delta)
     if ref is not None and ref in rows:  # the reference against itself: 0, untested
         for task, metric in side.primary.items():

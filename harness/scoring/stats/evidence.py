@@ -10,7 +10,6 @@ harness.scoring.stats.procedures for each, so the choice is made in one place.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -18,7 +17,7 @@ import numpy as np
 
 from harness.scoring.stats import bootstrap as boot
 from harness.scoring.stats import procedures as proc
-from harness.scoring.stats.core import ALPHA, N_BOOT, Delta, Interval
+from harness.scoring.stats.core import ALPHA, N_BOOT, Delta, Interval, missing_delta
 
 
 @dataclass(frozen=True)
@@ -65,7 +64,7 @@ def delta(ref: Evidence, cand: Evidence, *, alpha: float = ALPHA, seed: int = 0)
     if ref.labels is not None and cand.labels is not None:
         return proc.macro_f1_delta(ref.labels[0], ref.labels[1], cand.labels[1], alpha=alpha, seed=seed)
     if ref.labels is not None or cand.labels is not None:
-        return Delta(math.nan, math.nan, math.nan, math.nan, 0, "none", True, alpha)
+        return missing_delta(paired=True, alpha=alpha)
     if ref.seeds is not None or cand.seeds is not None:
         return proc.seeds_paired_delta([(ref.matrix(), cand.matrix())], alpha=alpha, seed=seed)
     return proc.paired_delta(ref.values, cand.values, alpha=alpha, seed=seed)
@@ -79,7 +78,7 @@ def mean_delta(pairs: Sequence[tuple[Evidence, Evidence]], *, alpha: float = ALP
     if any(r.labels is not None or c.labels is not None for r, c in pairs):
         if not all(r.labels is not None and c.labels is not None for r, c in pairs
                    if r.labels is not None or c.labels is not None):
-            return Delta(math.nan, math.nan, math.nan, math.nan, 0, "none", True, alpha)
+            return missing_delta(paired=True, alpha=alpha)
         rng = boot.rng_for(seed)
         draws = sum(_paired_draws(r, c, rng) for r, c in pairs) / len(pairs)
         estimate = float(np.mean([value(c).estimate - value(r).estimate for r, c in pairs]))

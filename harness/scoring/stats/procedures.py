@@ -26,7 +26,8 @@ from dataclasses import replace
 import numpy as np
 
 from harness.scoring.stats import bootstrap as boot
-from harness.scoring.stats.core import ALPHA, N_BOOT, ArrayLike, Delta, Interval, clean, is_binary, paired_arrays, z_value
+from harness.scoring.stats.core import (ALPHA, N_BOOT, ArrayLike, Delta, Interval, clean, is_binary, missing_delta,
+                                        paired_arrays, z_value)
 from harness.scoring.stats.matched import discordant, mcnemar_score_p, tango_interval
 from harness.scoring.stats.multiplicity import family_size, holm_adjust, holm_alphas
 from harness.scoring.stats.proportions import jeffreys, mover, newcombe_unpaired, p_by_inversion, wilson
@@ -125,7 +126,7 @@ def paired_delta(a: ArrayLike, b: ArrayLike, *, alpha: float = ALPHA, seed: int 
     0/1 scores, else the paired percentile bootstrap with its inverted p."""
     x, y = paired_arrays(a, b)
     if not x.size:
-        return Delta(math.nan, math.nan, math.nan, math.nan, 0, "none", True, alpha)
+        return missing_delta(paired=True, alpha=alpha)
     estimate = float(np.mean(y - x))
     if is_binary(np.concatenate([x, y])):
         up, down, n = discordant(x, y)
@@ -205,7 +206,7 @@ def unpaired_delta(a: ArrayLike, b: ArrayLike, *, alpha: float = ALPHA, seed: in
     for 0/1 scores, else the two-sample percentile bootstrap."""
     x, y = clean(a), clean(b)
     if not x.size or not y.size:
-        return Delta(math.nan, math.nan, math.nan, math.nan, 0, "none", False, alpha)
+        return missing_delta(alpha=alpha)
     estimate, n = float(y.mean() - x.mean()), int(x.size + y.size)
     if is_binary(np.concatenate([x, y])):
         ka, kb = int(x.sum()), int(y.sum())
