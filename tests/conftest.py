@@ -23,7 +23,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 REPO = Path(__file__).resolve().parent.parent
 # modules whose tests run real models end to end (minutes each); the rest of the suite is fast
 SLOW_MODULES = {"test_end_to_end", "test_all_suites", "test_vllm_serving", "test_launchers", "test_export",
-                "test_paper", "test_baseline_reports"}
+                "test_baseline_reports"}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -55,9 +55,11 @@ def test_regenerating_matches_committed_files(tmp_path: Path) -> None:
 
 
 def test_sizes() -> None:
-    assert len(_rows(AGRI / "corpus.jsonl")) == 30
-    assert len(_rows(AGRI / "train.jsonl")) == 240
-    assert len(_rows(AGRI / "eval/qa.jsonl")) == 120
+    # 30 asked guides + 12 neighbouring-region guides + 42 seed-catalogue entries
+    assert len(_rows(AGRI / "corpus.jsonl")) == 84
+    # 2 per asked fact (150), 1 per neighbour fact (60), 2 per region (place ↔ name, 24)
+    assert len(_rows(AGRI / "train.jsonl")) == 384
+    assert len(_rows(AGRI / "eval/qa.jsonl")) == 150
     assert len(_rows(AGRI / "eval/mc.jsonl")) == 120
 
 
@@ -73,9 +75,61 @@ def test_template_sets_are_disjoint() -> None:
         return {normalize_text(t) for t in templates}
 
     train = norm(t for ts in agri.TRAIN_TEMPLATES.values() for t in ts)
-    qa = norm(t for ts in agri.QA_TEMPLATES.values() for t in ts)
+    qa = norm([*(t for ts in agri.QA_TEMPLATES.values() for t in ts),
+               *(t for ts in agri.INDIRECT_TEMPLATES.values() for t in ts), *agri.TWO_DOC_TEMPLATES])
     mc = norm(agri.MC_TEMPLATES.values())
     assert not train & qa and not train & mc and not qa & mc
+
+
+def test_every_attribute_is_asked_in_at_least_three_phrasings() -> None:
+    used: dict[str, set[str]] = {}
+    for row in _rows(AGRI / "eval/qa.jsonl"):
+        used.setdefault(row["attribute"], set()).add(row["template"])
+    assert set(used) == {*agri.PRACTICES, "maturity"}
+    assert all(len(templates) >= 3 for templates in used.values()), used
+
+
+def test_retrieval_difficulty_variants() -> None:
+    """Indirect questions never name the region (its description occurs in the gold guide);
+    two-document questions need the guide and the catalogue entry; near-duplicate guides exist
+    for the same crop in a region of the same name stem."""
+    docs = {r["id"]: r for r in _rows(AGRI / "corpus.jsonl")}
+    rows = _rows(AGRI / "eval/qa.jsonl")
+    assert Counter(r["variant"] for r in rows) == {"direct": 80, "indirect": 40, "two_doc": 30}
+    regions = {r.name: r for r in agri.REGIONS}
+    for row in rows:
+        gold = [docs[g] for g in row["gold_ids"]]
+        named = [name for name in regions if name in row["question"]]
+        if row["variant"] == "indirect":
+            assert not named
+            place = next(r for r in regions.values() if r.descriptor and r.descriptor in row["question"])
+            assert place.name in gold[0]["text"]
+        elif row["variant"] == "two_doc":
+            assert len(gold) == 2 and gold[1]["title"].startswith("Seed catalogue")
+            variety = gold[1]["title"].removeprefix("Seed catalogue: ")
+            assert variety in gold[0]["text"] and row["answer"] in gold[1]["text"] and variety not in row["question"]
+        else:
+            assert len(named) == 1
+    guides = [d["title"].split(": ")[0] for d in docs.values() if d["title"].endswith("extension guide")]
+    stems = Counter((t.split(" in the ")[0], t.split(" in the ")[1].split()[0]) for t in guides)
+    assert sum(1 for n in stems.values() if n > 1) == 12  # 12 crops × stems with a near-duplicate guide
+
+
+def test_candidates_are_the_other_values_of_the_attribute() -> None:
+    for row in _rows(AGRI / "eval/qa.jsonl"):
+        own = {normalize_text(x) for x in [row["answer"], *row["aliases"]]}
+        cands = {normalize_text(c) for c in row["candidates"]}
+        assert cands and not own & cands, row["id"]
+
+
+def test_options_make_retrieval_easy_or_hard() -> None:
+    easy = agri.generate(agri.EASY)
+    assert easy["corpus.jsonl"].count("\n") == 30 and easy["eval/qa.jsonl"].count("\n") == 120
+    assert '"variant": "indirect"' not in easy["eval/qa.jsonl"]
+    big = agri.generate(agri.Difficulty(neighbours=10))
+    assert big["corpus.jsonl"].count("\n") == 30 + 120 + 150  # 10x the asked guides in distractors
+    with pytest.raises(ValueError, match="neighbours"):
+        agri.Difficulty(neighbours=11)
 
 
 def test_values_are_location_specific() -> None:
@@ -86,21 +140,19 @@ def test_values_are_location_specific() -> None:
         by_key.setdefault((fact.crop, fact.practice), []).append(fact.value)
     for key, values in by_key.items():
         assert len(values) == 6 and len(set(values)) == 6, f"{key} repeats a value across regions: {values}"
-    # every value is unique in the whole suite, so a wrong answer is never accidentally right
-    assert len({normalize_text(f.value) for f in facts}) == len(facts)
-    qa = _rows(AGRI / "eval/qa.jsonl")
+    qa = [r for r in _rows(AGRI / "eval/qa.jsonl") if r["variant"] != "two_doc"]
     assert [r["answer"] for r in qa] == [f.value for f in facts]
 
 
 def test_each_document_states_its_facts_and_no_other_regions() -> None:
-    facts = agri.build_facts(random.Random(agri.SEED))
+    world = agri.build_world(random.Random(agri.SEED))
     docs = {r["id"]: r for r in _rows(AGRI / "corpus.jsonl")}
-    for fact in facts:
+    for fact in [*world.facts, *world.maturity]:
+        assert fact.value in docs[fact.doc_id]["text"]
+    for fact in world.facts:
         doc = docs[fact.doc_id]
-        assert fact.value in doc["text"] and fact.region in doc["text"] and fact.crop in doc["text"].lower()
-    for doc in docs.values():
-        named = [r.name for r in agri.REGIONS if r.name in doc["text"]]
-        assert len(named) == 1, doc["id"]
+        assert fact.region in doc["text"] and fact.crop in doc["text"].lower()
+        assert [r.name for r in world.regions if r.name in doc["text"]] == [fact.region], doc["id"]
 
 
 def test_multiple_choice_distractors_and_balance() -> None:
@@ -117,37 +169,15 @@ def test_multiple_choice_distractors_and_balance() -> None:
     assert len({(r["label"], facts[r["fact_id"]].practice) for r in rows}) > 4
 
 
-# ----------------------------------------------------------------------------- metrics
-
-
-def test_normalisation_matches_task_utils() -> None:
-    utils = _utils()
-    samples = ["Mid-March.", "The amber stem borer!", "  Tessaly-4 ", "every “9” days…", "An Ear—Moth"]
-    for text in samples:
-        assert utils.normalize(text) == normalize_text(text)
-
-
-def test_process_qa_scores() -> None:
-    utils = _utils()
-    doc = {"answer": "Tessaly-4", "aliases": ["Tessaly4"]}
-    assert utils.process_qa(doc, ["The recommended variety is Tessaly 4."])["contains"] == 1.0
-    assert utils.process_qa(doc, ["Tessaly-41"])["contains"] == 0.0  # word boundary, not raw substring
-    assert utils.process_qa(doc, ["tessaly4"]) == {"contains": 1.0, "exact_match": 1.0, "f1": 1.0}
-    sow = {"answer": "mid-March", "aliases": ["middle of March"]}
-    scores = utils.process_qa(sow, ["Sow in the middle of March"])
-    assert scores["contains"] == 1.0 and scores["exact_match"] == 0.0 and 0 < scores["f1"] < 1
-    assert utils.process_qa(sow, [""]) == {"contains": 0.0, "exact_match": 0.0, "f1": 0.0}
-
-
 # ----------------------------------------------------------------------------- loader
 
 
 def test_load_suite_happy_path() -> None:
     suite = load_suite("agri", TASKS)
-    assert (suite.name, suite.version, suite.root) == ("agri", "1", AGRI.resolve())
-    assert (len(suite.corpus), len(suite.train)) == (30, 240)
+    assert (suite.name, suite.version, suite.root) == ("agri", "2", AGRI.resolve())
+    assert (len(suite.corpus), len(suite.train)) == (84, 384)
     assert [(t.name, t.kind, t.primary_metric, len(t.rows)) for t in suite.tasks] == [
-        ("agri_qa", "open_qa", "contains", 120),
+        ("agri_qa", "open_qa", "correct", 150),
         ("agri_mc", "multiple_choice", "acc", 120),
     ]
     assert suite.tasks[0].yaml_path == AGRI.resolve() / "agri_qa.yaml"
@@ -161,7 +191,8 @@ def test_subset_suite() -> None:
     suite = load_suite("agri", TASKS)
     small = subset_suite(suite, 2)
     assert [d["id"] for d in small.corpus] == ["agri-doc-001", "agri-doc-002"]
-    assert len(small.train) == 16 and [len(t.rows) for t in small.tasks] == [8, 8]
+    # 2 phrasings × 8 facts, and the Velmora Plateau's two place rows (filed under its first guide)
+    assert len(small.train) == 18 and [len(t.rows) for t in small.tasks] == [8, 8]
     assert small.content_hash != suite.content_hash
     with pytest.raises(HarnessError):
         subset_suite(suite, 0)
@@ -284,7 +315,7 @@ def test_tasks_load_through_lm_eval(task_manager: Any) -> None:
     for task_spec in suite.tasks:
         task = loaded["tasks"][task_spec.name]
         docs = list(task.test_docs())
-        assert len(docs) == len(task_spec.rows) == 120
+        assert len(docs) == len(task_spec.rows) == {"agri_qa": 150, "agri_mc": 120}[task_spec.name]
         first = docs[0]
         # with no context, the eval prompt is exactly the training prompt for the same question
         assert task.doc_to_text(first) == render_train_example(suite, {**first, "answer": ""})[0]

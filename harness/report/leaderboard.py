@@ -22,12 +22,13 @@ import numpy as np
 import pandas as pd
 
 from harness.records import RunFolder, Samples, load_samples
-from harness.report import paired
+from harness.report import breakdown, paired
 from harness.report.extras_tables import extra_tables, extras_markdown, with_extras
 from harness.report.factorial import factorial
 from harness.report.paired import SEEDS_COL, SPREAD_PREFIX
 from harness.report.side_suites import SideSuite, add_columns, side_suites
 from harness.report.tables import (
+    Table,
     display_tables,
     retrieval_markdown,
     to_html,
@@ -173,20 +174,21 @@ def _mean_delta_at(frame: pd.DataFrame, condition: str, reference: str, pairs: l
 def write(frame: pd.DataFrame, primary: Mapping[str, str], reference: str, out_dir: Path,
           samples: Samples | None = None, *, seed: int = 0,
           retrieval: Mapping[str, Mapping[str, float]] | None = None, extras: RunScores | None = None,
-          sides: Sequence[SideSuite] = (), head: str = "") -> str:
+          sides: Sequence[SideSuite] = (), head: str = "", breakdowns: Sequence[Table] = ()) -> str:
     """Write leaderboard.{md,csv,parquet,tex,html} (+ rag_x_ft.csv when the 2×2 exists);
     returns the markdown (``head``, the Decision section, goes first). ``extras`` (harness.scoring.RunScores) adds the extra-metric and cost
     tables and columns; the primary columns are the same with or without it. ``sides``: the
-    side suites ``build`` added columns for, each rendered as its own table."""
+    side suites ``build`` added columns for, each rendered as its own table. ``breakdowns``: the
+    per-attribute and stale-answer tables (harness.report.breakdown), after the retrieval table."""
     out_dir = Path(out_dir)
     fact = factorial(frame, primary, samples, seed=seed)
     markdown = ((f"{head}\n\n## Leaderboard\n\n" if head else "") + to_markdown(frame, primary, reference, fact, sides)
-                + retrieval_markdown(retrieval) + extras_markdown(extras))
+                + retrieval_markdown(retrieval) + breakdown.breakdown_markdown(breakdowns) + extras_markdown(extras))
     (out_dir / "leaderboard.md").write_text(markdown + "\n")
     board = with_extras(frame, extras)
     board.to_csv(out_dir / "leaderboard.csv", float_format="%.6g")
     board.to_parquet(out_dir / "leaderboard.parquet")
-    tables = display_tables(frame, primary, reference, fact, sides) + extra_tables(extras)
+    tables = display_tables(frame, primary, reference, fact, sides) + list(breakdowns) + extra_tables(extras)
     (out_dir / "leaderboard.tex").write_text(to_latex(tables))
     (out_dir / "leaderboard.html").write_text(to_html(tables))
     if len(fact):
@@ -195,14 +197,17 @@ def write(frame: pd.DataFrame, primary: Mapping[str, str], reference: str, out_d
 
 
 def rebuild(run_dir: Path, *, seed: int = 0) -> str:
-    """Rebuild every leaderboard file of a run folder from metrics.json and its samples/."""
+    """Rebuild every leaderboard file of a run folder from metrics.json, its samples/ and tasks/."""
     run = RunFolder(Path(run_dir))
     stored = run.read_metrics()
     samples = load_samples(run.path)
     args = variant_args(stored, run.path)
     frame = build(stored["conditions"], stored["primary"], stored["reference"], samples, seed=seed, **args)
+    tables = breakdown.breakdown_tables(run.path, samples, run.load_records(), stored["primary"], stored["reference"],
+                                        list(frame.index), seed=seed)
     return write(frame, stored["primary"], stored["reference"], run.path, samples, seed=seed,
-                 retrieval=stored.get("retrieval_metrics"), sides=args.get("sides", ()))
+                 retrieval=breakdown.retrieval_by_variant(run.path, stored.get("retrieval_metrics")),
+                 sides=args.get("sides", ()), breakdowns=tables)
 
 
 __all__ = ["Metrics", "build", "rebuild", "variant_args", "write"]

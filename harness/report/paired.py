@@ -17,6 +17,7 @@ import numpy as np
 
 from harness.records import GOLD, N_CHOICES, Samples
 from harness.scoring import stats
+from harness.scoring.degenerate import uniform_guess_macro_f1
 from harness.scoring.samples import aligned, evidence, metric_scores, ordered
 
 SEEDS_COL = "n_seeds"
@@ -72,9 +73,7 @@ def chance(samples: Samples, task: str, metric: str) -> float:
         gold = [s.get(f"{metric}{GOLD}") for s in per_id.values()]
         if any(g is None or math.isnan(g) for g in gold):
             return math.nan
-        k = max(counts)
-        shares = np.unique(np.array(gold), return_counts=True)[1] / len(gold)
-        return float(np.sum(2 * shares / k / (shares + 1 / k)) / k)  # labels never gold score 0
+        return uniform_guess_macro_f1(gold, max(counts))
     return math.nan
 
 

@@ -3,9 +3,11 @@
 ``report_run(run_dir)`` reads metrics.json, manifest.json and samples/, scores the records
 (harness.scoring: the extra per-sample metrics, the cost columns, and the LLM judge's columns
 when the run folder holds judgments), stores their summary under ``"extra"`` in metrics.json
-(the primary entries are left as they are), writes the leaderboard files with the extra
-columns, and writes report.html. ``run`` calls it before the run folder is renamed into place;
-``python -m harness report <run folder>`` calls it later, and the ``judge`` verb after judging.
+(the primary entries are left as they are), breaks the scores down as the rows under tasks/
+allow (per attribute, stale answers, retrieval per variant: harness.report.breakdown), writes
+the leaderboard files with the extra columns and those tables, and writes report.html.
+``run`` calls it before the run folder is renamed into place; ``python -m harness report <run
+folder>`` calls it later, and the ``judge`` verb after judging.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any
 from harness.errors import HarnessError
 from harness.records import RunFolder
 from harness import cache, decision
-from harness.report import html, leaderboard, paper
+from harness.report import breakdown, html, leaderboard, paper
 from harness.report.factorial import factorial
 from harness.report.history import run_id, run_time
 from harness.report.side_suites import side_suites
@@ -52,9 +54,12 @@ def report_run(run_dir: Path, *, seed: int = 0, similarity: bool = True, tokeniz
     frame = leaderboard.build(stored["conditions"], stored["primary"], stored["reference"], samples, seed=seed,
                               **leaderboard.variant_args(stored, run.path))
     made = write_decision(run, seed=seed)
+    tables = breakdown.breakdown_tables(run.path, samples, records, stored["primary"], stored["reference"],
+                                        list(frame.index), seed=seed)
+    retrieval = breakdown.retrieval_by_variant(run.path, stored.get("retrieval_metrics"))
     markdown = leaderboard.write(frame, stored["primary"], stored["reference"], run.path, samples, seed=seed,
-                                 retrieval=stored.get("retrieval_metrics"), extras=extras,
-                                 sides=side_suites(stored, run.path), head=decision.markdown(made) if made else "")
+                                 retrieval=retrieval, extras=extras, sides=side_suites(stored, run.path),
+                                 head=decision.markdown(made) if made else "", breakdowns=tables)
     try:  # a reproduction experiment's published numbers beside ours (``paper`` in its config)
         table = paper.write_paper_table(run.path, run.read_config().get("paper"), frame, stored["reference"])
         markdown = f"{markdown}\n{table}" if table else markdown
@@ -64,7 +69,7 @@ def report_run(run_dir: Path, *, seed: int = 0, similarity: bool = True, tokeniz
         fact = factorial(frame, stored["primary"], samples, seed=seed)
         page = html.render(run_id(run.path), stored, manifest, frame, fact, extras, records,
                            started=run_time(run.path), sides=side_suites(stored, run.path),
-                           decision=decision.to_html(made) if made else "")
+                           decision=decision.to_html(made) if made else "", retrieval=retrieval, breakdowns=tables)
         (run.path / "report.html").write_text(page, encoding="utf-8")
     except Exception:
         log.exception("report.html of %s could not be written", run.path)

@@ -111,7 +111,7 @@ def answer_in_context(answer: str, context: str, aliases: Sequence[str] = ()) ->
     return False
 
 
-def context_metrics(rows: Sequence[dict], k: int) -> dict[str, float]:
+def context_metrics(rows: Sequence[dict], k: int | Sequence[int]) -> dict[str, float]:
     """Retrieval quality of materialised RAG rows, for the leaderboard's retrieval table.
 
     Next to recall/MRR/nDCG@k it reports how often the gold answer string reached the prompt
@@ -134,3 +134,17 @@ def context_metrics(rows: Sequence[dict], k: int) -> dict[str, float]:
     if tokens:
         out["mean_context_tokens"] = sum(tokens) / len(tokens)
     return out
+
+
+def context_metrics_by(rows: Sequence[dict], k: int | Sequence[int],
+                       field: str = "variant") -> dict[str, dict[str, float]]:
+    """``context_metrics`` per value of a row field (rows without it left out), in value order.
+
+    A suite that asks for one fact directly and indirectly (``variant``) needs recall per
+    phrasing: an overall recall@k averages a retriever that always finds the document named
+    in the question with one that never finds it from a paraphrase."""
+    groups: dict[str, list[dict]] = {}
+    for row in rows:
+        if row.get(field) is not None:
+            groups.setdefault(str(row[field]), []).append(row)
+    return {value: context_metrics(group, k) for value, group in sorted(groups.items())}

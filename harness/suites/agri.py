@@ -5,197 +5,86 @@ for the same crop and practice, so a model can only answer from knowledge of *th
 (the situation the Microsoft "RAG vs fine-tuning: agriculture" study set up). The regions and
 most values are invented so base-model priors cannot supply the answers.
 
-Run ``python -m harness.suites.agri [--out tasks/agri]``. The output depends only on the tables
-below and ``random.Random(SEED)``: regenerating must reproduce the committed files byte for byte.
-The task YAMLs, ``utils.py`` and ``README.md`` beside the data are hand-written, not generated.
+Retrieval is made to matter (``Difficulty``, on by default): near-duplicate guides for the same
+crop in a neighbouring region of the same name stem ("Velmora Lowlands" beside "Velmora
+Plateau"), questions that describe the place instead of naming it (``variant: indirect``), and
+questions whose answer needs two documents (``two_doc``: the guide names the variety, the seed
+catalogue states its maturity). ``--neighbours N`` is the corpus size knob (N neighbouring
+regions per asked region). Everything the corpus states is also in the training set, so both
+arms get the same knowledge.
+
+Run ``python -m harness.suites.agri [--out tasks/agri] [--neighbours N] [--easy]``. The output
+depends only on the tables (harness.suites.agri_tables), the options and
+``random.Random(SEED)``: regenerating with the defaults must reproduce the committed files byte
+for byte. The task YAMLs, ``utils.py`` and ``README.md`` beside the data are hand-written.
 """
 
 from __future__ import annotations
 
+import argparse
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.suites.gen import (
-    MONTHS,
-    balanced_labels,
-    cap,
-    cli,
-    jsonl,
-    mc_row,
-    number_word,
-    qa_row,
-    suite_yaml,
-    write_files,
+from harness.suites.agri_tables import (
+    ANSWER_TEMPLATES,
+    CATALOGUE_SENTENCES,
+    CLIMATES,
+    CROPS,
+    DOC_CLOSINGS,
+    DOC_INTROS,
+    DOC_SENTENCES,
+    INDIRECT_TEMPLATES,
+    LANDFORMS,
+    MC_TEMPLATES,
+    PEST_ADJECTIVES,
+    PEST_KINDS,
+    PRACTICES,
+    QA_TEMPLATES,
+    REGIONS,
+    SOILS,
+    TRAIN_TEMPLATES,
+    TWO_DOC_TEMPLATES,
+    VARIETY_STEMS,
+    Region,
 )
+from harness.suites.gen import MONTHS, balanced_labels, cap, jsonl, mc_row, number_word, qa_row, suite_yaml, write_files
 from harness.suites.writer import ManifestTask
 
 SEED = 1234
 GENERATED_FILES = ("corpus.jsonl", "train.jsonl", "eval/qa.jsonl", "eval/mc.jsonl", "suite.yaml")
-PRACTICES = ("sowing", "variety", "pest", "irrigation")
+MATURITY_DAYS = range(50, 100)  # number_word spells these
+
+
+def _draw(pool: Sequence[Any], n: int, rng: random.Random) -> list[Any]:
+    """``n`` values from ``pool``, all distinct while the pool lasts (the asked regions come
+    first, so theirs always differ; only a very large neighbour set repeats values)."""
+    first = rng.sample(list(pool), min(n, len(pool)))
+    return first + rng.choices(list(pool), k=n - len(first))
 
 
 @dataclass(frozen=True)
-class Region:
-    name: str  # used after "the": "the Velmora Plateau"
-    profile: tuple[str, ...]  # filler sentences that make each document read like a local guide
+class Difficulty:
+    """What makes retrieval, not just the answer, hard (all on by default; ``EASY`` is the
+    version-1 suite: one guide per asked place, every question naming it)."""
+
+    neighbours: int = 1  # neighbouring regions per asked region: near-duplicate guides (0-10)
+    neighbour_crops: int = 2  # crops each neighbouring region has a guide for (1-5)
+    indirect_share: float = 1 / 3  # share of questions that describe the region instead of naming it
+    two_doc: bool = True  # maturity questions that need the guide and the seed catalogue
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.neighbours <= len(LANDFORMS):
+            raise ValueError(f"neighbours must be 0..{len(LANDFORMS)}, got {self.neighbours}")
+        if not 1 <= self.neighbour_crops <= len(CROPS):
+            raise ValueError(f"neighbour_crops must be 1..{len(CROPS)}, got {self.neighbour_crops}")
+        if not 0.0 <= self.indirect_share <= 1.0:
+            raise ValueError(f"indirect_share must be in [0, 1], got {self.indirect_share}")
 
 
-REGIONS: tuple[Region, ...] = (
-    Region(
-        "Velmora Plateau",
-        (
-            "Fields on the Velmora Plateau sit on shallow red loam above 1,400 metres.",
-            "Nights on the plateau stay cool even in the hottest month.",
-        ),
-    ),
-    Region(
-        "Ishvan Delta",
-        (
-            "The Ishvan Delta is flat, humid country laced with tidal channels.",
-            "Heavy silt soils in the delta hold water long after the floods recede.",
-        ),
-    ),
-    Region(
-        "Caldrenn Highlands",
-        (
-            "Terraced slopes dominate farming in the Caldrenn Highlands.",
-            "Mist often hangs over the highland valleys until late morning.",
-        ),
-    ),
-    Region(
-        "Sabrath Valley",
-        (
-            "The Sabrath Valley is sheltered by ridges on three sides and warms early in the year.",
-            "Most valley farms draw water from the slow-moving Sabrath river.",
-        ),
-    ),
-    Region(
-        "Tolvey Coast",
-        (
-            "Sandy soils and salt-laden winds shape agriculture along the Tolvey Coast.",
-            "Coastal farms here rarely see frost but face strong onshore gales.",
-        ),
-    ),
-    Region(
-        "Drevik Savanna",
-        (
-            "The Drevik Savanna has deep sandy clays and a long, harsh dry season.",
-            "Rain on the savanna comes in short, intense storms.",
-        ),
-    ),
-)
-
-CROPS: tuple[str, ...] = ("maize", "sorghum", "cassava", "chickpea", "groundnut")
-
-# Pest kinds per crop; each value is "<unique adjective> <kind>", so no two facts share a pest.
-PEST_KINDS: dict[str, tuple[str, ...]] = {
-    "maize": ("stem borer", "ear moth", "leaf beetle"),
-    "sorghum": ("head bug", "shoot fly", "panicle midge"),
-    "cassava": ("mealybug", "tuber weevil", "leaf mite"),
-    "chickpea": ("pod borer", "leaf miner", "root aphid"),
-    "groundnut": ("leaf roller", "pod wasp", "kernel thrips"),
-}
-PEST_ADJECTIVES: tuple[str, ...] = (
-    "amber", "russet", "ashen", "cobalt", "saffron", "umber", "ochre", "slate", "crimson",
-    "ivory", "copper", "violet", "olive", "tawny", "scarlet", "pewter", "sable", "jade",
-    "mottled", "speckled", "banded", "dusky", "pallid", "gilded", "silvered", "bronze",
-    "indigo", "maroon", "charcoal", "frosted",
-)  # fmt: skip
-VARIETY_STEMS: tuple[str, ...] = (
-    "Tessaly", "Morvane", "Quillon", "Brennet", "Okaro", "Sileth", "Harrow", "Vantis",
-    "Ombrel", "Caddis", "Ferrin", "Lusk", "Pellam", "Dorran", "Ysolde",
-)  # fmt: skip
-
-# Question templates. TRAIN, QA and MC sets are disjoint so evaluation uses held-out phrasings.
-TRAIN_TEMPLATES: dict[str, tuple[str, ...]] = {
-    "sowing": (
-        "When should {crop} be sown in the {region}?",
-        "What is the recommended sowing time for {crop} in the {region}?",
-        "In the {region}, when do farmers plant {crop}?",
-    ),
-    "variety": (
-        "Which {crop} variety is recommended in the {region}?",
-        "What variety of {crop} should farmers grow in the {region}?",
-        "In the {region}, which {crop} variety do extension officers advise?",
-    ),
-    "pest": (
-        "What is the main pest of {crop} in the {region}?",
-        "Which pest causes the most damage to {crop} in the {region}?",
-        "In the {region}, what pest should {crop} growers watch for?",
-    ),
-    "irrigation": (
-        "How often should {crop} be irrigated in the {region}?",
-        "What irrigation interval is advised for {crop} in the {region}?",
-        "In the {region}, how frequently do farmers water {crop}?",
-    ),
-}
-QA_TEMPLATES: dict[str, tuple[str, ...]] = {
-    "sowing": (
-        "A farmer in the {region} is planning a {crop} crop. At what time of year should it go in the ground?",
-        "For {crop} in the {region}, which part of the year is the right time to sow?",
-    ),
-    "variety": (
-        "Name the {crop} cultivar suited to farms in the {region}.",
-        "A grower in the {region} is buying {crop} seed. Which cultivar should they choose?",
-    ),
-    "pest": (
-        "Name the insect that does the greatest harm to {crop} crops in the {region}.",
-        "A {crop} grower in the {region} is scouting fields. Which insect matters most there?",
-    ),
-    "irrigation": (
-        "During dry weather, at what interval should {crop} fields in the {region} receive water?",
-        "A {crop} farmer in the {region} has access to irrigation. How far apart should waterings be?",
-    ),
-}
-MC_TEMPLATES: dict[str, str] = {
-    "sowing": "Which sowing window suits {crop} growers of the {region}?",
-    "variety": "For farms in the {region}, the advised {crop} cultivar is which of these?",
-    "pest": "Among these insects, which is the chief threat to {crop} in the {region}?",
-    "irrigation": "Which watering schedule is advised for {crop} in the {region} during dry spells?",
-}
-# The training completion: a full sentence that contains the short value.
-ANSWER_TEMPLATES: dict[str, str] = {
-    "sowing": "In the {region}, sow {crop} in {value}.",
-    "variety": "The recommended {crop} variety for the {region} is {value}.",
-    "pest": "The main {crop} pest in the {region} is the {value}.",
-    "irrigation": "In the {region}, irrigate {crop} {value}.",
-}
-# Document sentences; one variant per practice is drawn for each document.
-DOC_INTROS: tuple[str, ...] = (
-    "This extension note covers {crop} production in the {region}.",
-    "Guidance for {crop} growers in the {region} is summarised below.",
-    "The following advice applies to {crop} fields across the {region}.",
-)
-DOC_SENTENCES: dict[str, tuple[str, ...]] = {
-    "sowing": (
-        "Sow {crop} in {value}, once the topsoil is moist to a hand's depth.",
-        "The recommended sowing window for {crop} here is {value}.",
-        "Farmers should plant {crop} in {value} to match the local rains.",
-    ),
-    "variety": (
-        "The variety recommended for local conditions is {value}.",
-        "Extension officers advise growing {value}, which is suited to this area.",
-        "Use seed of {value}, the variety recommended for the {region}.",
-    ),
-    "pest": (
-        "The main pest to watch for is the {value}.",
-        "Scout fields weekly for the {value}, the most damaging pest of {crop} in this area.",
-        "Of all pests, the {value} causes the greatest losses here.",
-    ),
-    "irrigation": (
-        "Where water is available, irrigate {crop} {value}.",
-        "During dry spells, apply irrigation {value}.",
-        "Irrigate {value} when rain fails, and stop once the crop nears maturity.",
-    ),
-}
-DOC_CLOSINGS: tuple[str, ...] = (
-    "",
-    "Local extension offices can advise on fertiliser rates for each field.",
-    "Keep records of planting dates and yields to compare seasons.",
-)
+EASY = Difficulty(neighbours=0, indirect_share=0.0, two_doc=False)
 
 
 @dataclass(frozen=True)
@@ -207,9 +96,11 @@ class Fact:
     practice: str
     value: str
     aliases: tuple[str, ...] = field(default=())
+    asked: bool = True  # a fact of an asked region (neighbouring regions' facts are distractors)
+    variety: str = ""  # maturity facts: the variety they are about
 
     def slots(self) -> dict[str, str]:
-        return {"region": self.region, "crop": self.crop, "value": self.value}
+        return {"region": self.region, "crop": self.crop, "value": self.value, "variety": self.variety}
 
 
 def _sowing_aliases(value: str) -> tuple[str, ...]:
@@ -218,100 +109,192 @@ def _sowing_aliases(value: str) -> tuple[str, ...]:
     return (f"{phrase} of {month}",)
 
 
-def _draw_values(rng: random.Random) -> dict[tuple[int, str, str], tuple[str, tuple[str, ...]]]:
-    """All 120 values, globally unique, keyed by (region index, crop, practice)."""
-    n = len(REGIONS) * len(CROPS)
+def neighbour_regions(difficulty: Difficulty, rng: random.Random) -> list[Region]:
+    """``neighbours`` regions per asked one, named after it ("Velmora Lowlands") and described
+    in words of their own (soil, weather)."""
+    out = []
+    for r, main in enumerate(REGIONS):
+        stem = main.name.split()[0]
+        for j in range(difficulty.neighbours):
+            name = f"{stem} {LANDFORMS[(r + j) % len(LANDFORMS)]}"
+            soil, climate = rng.choice(SOILS), rng.choice(CLIMATES)
+            out.append(Region(name, (f"Farms in the {name} lie on {soil}.", climate)))
+    return out
+
+
+def _guides(difficulty: Difficulty, neighbours: Sequence[Region], rng: random.Random) -> list[tuple[Region, str, bool]]:
+    """(region, crop, asked) for every guide: the asked regions' 30 first (document order 001-030),
+    then each neighbouring region's ``neighbour_crops`` crops."""
+    guides = [(region, crop, True) for region in REGIONS for crop in CROPS]
+    for region in neighbours:
+        guides += [(region, crop, False) for crop in sorted(rng.sample(CROPS, difficulty.neighbour_crops), key=CROPS.index)]
+    return guides
+
+
+def _draw_values(guides: Sequence[tuple[Region, str, bool]], rng: random.Random) -> list[dict[str, tuple[str, tuple[str, ...]]]]:
+    """Per guide, practice → (value, aliases): distinct between the regions of one crop; every
+    variety unique in the suite (the seed catalogue is keyed by it)."""
     windows = [f"{p}{'-' if p == 'mid' else ' '}{m}" for m in MONTHS for p in ("early", "mid", "late")]
-    sowing = rng.sample(windows, n)
-    numbers = list(range(2, 10))
-    varieties = [f"{stem}-{num}" for stem in VARIETY_STEMS for num in rng.sample(numbers, 2)]
-    rng.shuffle(varieties)
-    adjectives = rng.sample(list(PEST_ADJECTIVES), n)
-    intervals = rng.sample(range(4, 4 + n), n)
-    values: dict[tuple[int, str, str], tuple[str, tuple[str, ...]]] = {}
-    k = 0
-    for r in range(len(REGIONS)):
-        for crop in CROPS:
-            pest = f"{adjectives[k]} {rng.choice(PEST_KINDS[crop])}"
-            days = intervals[k]
-            values[(r, crop, "sowing")] = (sowing[k], _sowing_aliases(sowing[k]))
-            values[(r, crop, "variety")] = (varieties[k], (varieties[k].replace("-", ""),))
-            values[(r, crop, "pest")] = (pest, ())
-            values[(r, crop, "irrigation")] = (f"every {days} days", (f"every {number_word(days)} days",))
-            k += 1
+    varieties = rng.sample([f"{stem}-{num}" for stem in VARIETY_STEMS for num in range(2, 20)], len(guides))
+    per_crop: dict[str, dict[str, list[Any]]] = {}
+    for crop in CROPS:
+        n = sum(1 for _, c, _ in guides if c == crop)
+        pests = [f"{adj} {kind}" for adj in PEST_ADJECTIVES for kind in PEST_KINDS[crop]]
+        per_crop[crop] = {"sowing": _draw(windows, n, rng), "pest": _draw(pests, n, rng),
+                          "irrigation": _draw(range(4, 40), n, rng), "maturity": _draw(MATURITY_DAYS, n, rng)}
+    seen: dict[str, int] = {}
+    values = []
+    for k, (_, crop, _) in enumerate(guides):
+        i = seen[crop] = seen.get(crop, -1) + 1
+        sow, days = per_crop[crop]["sowing"][i], per_crop[crop]["irrigation"][i]
+        values.append({"sowing": (sow, _sowing_aliases(sow)),
+                       "variety": (varieties[k], (varieties[k].replace("-", ""),)),
+                       "pest": (per_crop[crop]["pest"][i], ()),
+                       "irrigation": (f"every {days} days", (f"every {number_word(days)} days",)),
+                       "maturity": (f"{per_crop[crop]['maturity'][i]} days",
+                                    (f"{number_word(per_crop[crop]['maturity'][i])} days",))})
     return values
 
 
-def build_facts(rng: random.Random) -> list[Fact]:
-    """The fact table, ordered region → crop → practice; one document per (region, crop)."""
-    values = _draw_values(rng)
+@dataclass(frozen=True)
+class World:
+    """Everything the suite states: the guides' facts and, per variety, its maturity."""
+
+    facts: list[Fact]  # practice facts, guide by guide
+    maturity: list[Fact]  # one per variety (the seed catalogue)
+    regions: list[Region]  # asked regions, then neighbouring ones
+
+
+def build_world(rng: random.Random, difficulty: Difficulty = Difficulty()) -> World:
+    neighbours = neighbour_regions(difficulty, rng)
+    guides = _guides(difficulty, neighbours, rng)
+    values = _draw_values(guides, rng)
     facts: list[Fact] = []
-    for r, region in enumerate(REGIONS):
-        for c, crop in enumerate(CROPS):
-            doc_id = f"agri-doc-{r * len(CROPS) + c + 1:03d}"
-            for practice in PRACTICES:
-                value, aliases = values[(r, crop, practice)]
-                fact_id = f"agri-fact-{len(facts) + 1:03d}"
-                facts.append(Fact(fact_id, doc_id, region.name, crop, practice, value, aliases))
-    return facts
+    for g, ((region, crop, asked), vals) in enumerate(zip(guides, values, strict=True)):
+        for practice in PRACTICES:
+            value, aliases = vals[practice]
+            facts.append(Fact(f"agri-fact-{len(facts) + 1:03d}", f"agri-doc-{g + 1:03d}", region.name, crop,
+                              practice, value, aliases, asked))
+    maturity = []
+    if difficulty.two_doc:
+        for g, ((region, crop, asked), vals) in enumerate(zip(guides, values, strict=True)):
+            maturity.append(Fact(f"agri-fact-{len(facts) + len(maturity) + 1:03d}", f"agri-doc-{len(guides) + g + 1:03d}",
+                                 region.name, crop, "maturity", *vals["maturity"], asked, vals["variety"][0]))
+    return World(facts, maturity, [*REGIONS, *neighbours])
 
 
-def build_corpus(facts: Sequence[Fact], rng: random.Random) -> list[dict[str, Any]]:
-    """One extension-guide paragraph per (region, crop) stating its four practices."""
-    profiles = {region.name: region.profile for region in REGIONS}
+def build_facts(rng: random.Random, difficulty: Difficulty = Difficulty()) -> list[Fact]:
+    """The asked practice facts (4 per guide of the six asked regions), in document order."""
+    return [f for f in build_world(rng, difficulty).facts if f.asked]
+
+
+# ----------------------------------------------------------------------------- corpus and training
+
+
+def build_corpus(world: World, rng: random.Random) -> list[dict[str, Any]]:
+    """One extension guide per (region, crop) — what the land is like, then its four practices —
+    and one seed-catalogue entry per variety."""
+    profiles = {region.name: region.profile for region in world.regions}
     by_doc: dict[str, list[Fact]] = {}
-    for fact in facts:
+    for fact in world.facts:
         by_doc.setdefault(fact.doc_id, []).append(fact)
     rows = []
     for doc_id, doc_facts in by_doc.items():
         region, crop = doc_facts[0].region, doc_facts[0].crop
         slots = {"region": region, "crop": crop}
-        parts = [rng.choice(DOC_INTROS).format(**slots), rng.choice(profiles[region])]
+        parts = [rng.choice(DOC_INTROS).format(**slots), *profiles[region]]
         order = list(doc_facts)
         rng.shuffle(order)
         parts += [cap(rng.choice(DOC_SENTENCES[f.practice]).format(**f.slots())) for f in order]
         parts.append(rng.choice(DOC_CLOSINGS))
-        title = f"{cap(crop)} in the {region}: extension guide"
-        rows.append({"id": doc_id, "title": title, "text": " ".join(p for p in parts if p)})
+        rows.append({"id": doc_id, "title": f"{cap(crop)} in the {region}: extension guide",
+                     "text": " ".join(p for p in parts if p)})
+    for fact in world.maturity:
+        rows.append({"id": fact.doc_id, "title": f"Seed catalogue: {fact.variety}",
+                     "text": rng.choice(CATALOGUE_SENTENCES).format(**fact.slots())})
     return rows
 
 
-def build_train(facts: Sequence[Fact], rng: random.Random) -> list[dict[str, Any]]:
-    """Two training phrasings per fact, each answered by a full sentence holding the value."""
-    rows = []
-    for fact in facts:
+def _train_row(rows: list[dict[str, Any]], question: str, answer: str, doc_id: str, fact_id: str) -> None:
+    rows.append({"id": f"agri-train-{len(rows) + 1:04d}", "question": cap(question), "answer": answer,
+                 "doc_id": doc_id, "fact_id": fact_id})
+
+
+def build_train(world: World, rng: random.Random) -> list[dict[str, Any]]:
+    """Every fact the corpus states, as question → full-sentence answer: two phrasings per fact
+    of an asked region, one per neighbouring-region fact, and what each region's land is like
+    (so fine-tuning can link a described place to its name, as retrieval can)."""
+    rows: list[dict[str, Any]] = []
+    for fact in [*world.facts, *world.maturity]:
         answer = ANSWER_TEMPLATES[fact.practice].format(**fact.slots())
-        for template in rng.sample(TRAIN_TEMPLATES[fact.practice], 2):
-            rows.append(
-                {
-                    "id": f"agri-train-{len(rows) + 1:04d}",
-                    "question": cap(template.format(**fact.slots())),
-                    "answer": answer,
-                    "doc_id": fact.doc_id,
-                    "fact_id": fact.fact_id,
-                }
-            )
+        for template in rng.sample(TRAIN_TEMPLATES[fact.practice], 2 if fact.asked else 1):
+            _train_row(rows, template.format(**fact.slots()), answer, fact.doc_id, fact.fact_id)
+    first_doc = {f.region: f.doc_id for f in reversed(world.facts)}
+    for region in world.regions:  # both directions: the reversal curse would block "described → name"
+        profile, fact_id = " ".join(region.profile), f"agri-profile-{region.name.lower().replace(' ', '-')}"
+        _train_row(rows, rng.choice(TRAIN_TEMPLATES["profile"]).format(region=region.name), profile,
+                   first_doc[region.name], fact_id)
+        unnamed = profile.replace(f"The {region.name}", "This region").replace(f"the {region.name}", "this region")
+        _train_row(rows, rng.choice(TRAIN_TEMPLATES["place"]).format(profile=unnamed), f"The {region.name}.",
+                   first_doc[region.name], fact_id)
     return rows
 
 
-def build_qa(facts: Sequence[Fact], rng: random.Random) -> list[dict[str, Any]]:
-    """One held-out open question per fact; the target is the short value."""
-    return [
-        qa_row(f"agri-qa-{i:03d}", cap(rng.choice(QA_TEMPLATES[fact.practice]).format(**fact.slots())), fact)
-        for i, fact in enumerate(facts, start=1)
-    ]
+# ----------------------------------------------------------------------------- evaluation
 
 
-def build_mc(facts: Sequence[Fact], rng: random.Random) -> list[dict[str, Any]]:
-    """One 4-way question per fact; distractors are the same crop+practice in other regions."""
+def _candidates(fact: Fact, pool: Sequence[Fact]) -> list[str]:
+    """The other values (and their aliases) of the fact's practice anywhere in the suite: an
+    answer that states one of them besides the gold value is hedging, not answering."""
+    own = {fact.value, *fact.aliases}
+    return sorted({v for f in pool if f.practice == fact.practice for v in (f.value, *f.aliases)} - own)
+
+
+def _indirect(facts: Sequence[Fact], share: float, rng: random.Random) -> set[str]:
+    """Fact ids asked with the region described: ``share`` of each practice's facts."""
+    chosen: set[str] = set()
+    for practice in PRACTICES:
+        ids = [f.fact_id for f in facts if f.practice == practice]
+        chosen |= set(rng.sample(ids, round(share * len(ids))))
+    return chosen
+
+
+def build_qa(world: World, difficulty: Difficulty, rng: random.Random) -> list[dict[str, Any]]:
+    """One held-out open question per asked fact (the region named, or for ``indirect_share`` of
+    them described), then one two-document maturity question per asked guide."""
+    asked = [f for f in world.facts if f.asked]
+    indirect = _indirect(asked, difficulty.indirect_share, rng)
+    places = {region.name: region.descriptor for region in REGIONS}
+    rows = []
+    for fact in asked:
+        variant = "indirect" if fact.fact_id in indirect else "direct"
+        templates = (INDIRECT_TEMPLATES if variant == "indirect" else QA_TEMPLATES)[fact.practice]
+        k = rng.randrange(len(templates))
+        question = cap(templates[k].format(**fact.slots(), place=places[fact.region]))
+        rows.append(qa_row(f"agri-qa-{len(rows) + 1:03d}", question, fact, attribute=fact.practice,
+                           template=f"{fact.practice}.{variant}.{k + 1}", variant=variant,
+                           candidates=_candidates(fact, world.facts)))
+    guide_of = {(f.region, f.crop): f.doc_id for f in world.facts}
+    for fact in (m for m in world.maturity if m.asked):
+        k = rng.randrange(len(TWO_DOC_TEMPLATES))
+        rows.append(qa_row(f"agri-qa-{len(rows) + 1:03d}", cap(TWO_DOC_TEMPLATES[k].format(**fact.slots())), fact,
+                           [guide_of[(fact.region, fact.crop)], fact.doc_id], attribute="maturity",
+                           template=f"maturity.two_doc.{k + 1}", variant="two_doc",
+                           candidates=_candidates(fact, world.maturity)))
+    return rows
+
+
+def build_mc(world: World, rng: random.Random) -> list[dict[str, Any]]:
+    """One 4-way question per asked fact; distractors are the same crop+practice in other asked
+    regions."""
+    facts = [f for f in world.facts if f.asked]
     labels = balanced_labels(len(facts), 4, rng)  # exactly balanced, and not tied to the practice order
     rows = []
     for i, (fact, label) in enumerate(zip(facts, labels, strict=True), start=1):
-        others = sorted(
-            {f.value for f in facts if f.crop == fact.crop and f.practice == fact.practice} - {fact.value}
-        )
+        others = sorted({f.value for f in facts if f.crop == fact.crop and f.practice == fact.practice} - {fact.value})
         question = cap(MC_TEMPLATES[fact.practice].format(**fact.slots()))
-        rows.append(mc_row(f"agri-mc-{i:03d}", question, fact, rng.sample(others, 3), label))
+        rows.append(mc_row(f"agri-mc-{i:03d}", question, fact, rng.sample(others, 3), label,
+                           attribute=fact.practice, template=f"{fact.practice}.direct.1", variant="direct"))
     return rows
 
 
@@ -319,22 +302,25 @@ SUITE_YAML = suite_yaml(
     "agri",
     """
 Location-specific agronomy for six fictional regions and five crops: sowing window,
-recommended variety, main pest and irrigation interval. Answers differ by region, so only
-knowledge of the place (retrieved or fine-tuned in) helps.
+recommended variety, main pest, irrigation interval, and the variety's maturity from a seed
+catalogue. Answers differ by region, and near-duplicate guides of neighbouring regions, places
+described instead of named and two-document questions make retrieval part of the test.
 """,
-    [ManifestTask("agri_qa", "eval/qa.jsonl", "open_qa", "contains"),
+    [ManifestTask("agri_qa", "eval/qa.jsonl", "open_qa", "correct"),
      ManifestTask("agri_mc", "eval/mc.jsonl", "multiple_choice", "acc")],
+    version="2",
+    code=(),
 )
 
 
-def generate() -> dict[str, str]:
+def generate(difficulty: Difficulty = Difficulty()) -> dict[str, str]:
     """File name → content of every generated file (pure; one seeded RNG in a fixed order)."""
     rng = random.Random(SEED)
-    facts = build_facts(rng)
-    corpus = build_corpus(facts, rng)
-    train = build_train(facts, rng)
-    qa = build_qa(facts, rng)
-    mc = build_mc(facts, rng)
+    world = build_world(rng, difficulty)
+    corpus = build_corpus(world, rng)
+    train = build_train(world, rng)
+    qa = build_qa(world, difficulty, rng)
+    mc = build_mc(world, rng)
     return {
         "corpus.jsonl": jsonl(corpus),
         "train.jsonl": jsonl(train),
@@ -344,13 +330,31 @@ def generate() -> dict[str, str]:
     }
 
 
-def write_suite(out: Path) -> dict[str, int]:
+def write_suite(out: Path, difficulty: Difficulty = Difficulty()) -> dict[str, int]:
     """Write the generated files under ``out``; returns rows per file (lines for jsonl)."""
-    return write_files(out, generate())
+    return write_files(out, generate(difficulty))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return cli("agri", __doc__ or "", generate, argv)
+    parser = argparse.ArgumentParser(prog="python -m harness.suites.agri", description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path("tasks") / "agri", help="suite folder (default: tasks/agri)")
+    parser.add_argument("--neighbours", type=int, default=Difficulty.neighbours,
+                        help="neighbouring regions per asked region: the corpus size knob (0-10, default 1)")
+    parser.add_argument("--neighbour-crops", type=int, default=Difficulty.neighbour_crops,
+                        help="crops per neighbouring region (1-5, default 2)")
+    parser.add_argument("--indirect-share", type=float, default=Difficulty.indirect_share,
+                        help="share of questions that describe the region instead of naming it (default 1/3)")
+    parser.add_argument("--no-two-doc", action="store_true", help="no two-document (seed catalogue) questions")
+    parser.add_argument("--easy", action="store_true", help="version 1: no neighbours, every region named, no two-doc")
+    args = parser.parse_args(argv)
+    try:
+        difficulty = EASY if args.easy else Difficulty(args.neighbours, args.neighbour_crops, args.indirect_share,
+                                                       not args.no_two_doc)
+    except ValueError as err:
+        parser.error(str(err))
+    for file, count in write_suite(args.out, difficulty).items():
+        print(f"{args.out / file}: {count} {'rows' if file.endswith('.jsonl') else 'file'}")
+    return 0
 
 
 if __name__ == "__main__":

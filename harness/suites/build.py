@@ -51,7 +51,7 @@ from harness.suites.writer import (
 
 SPLITS = {"train": "train", "eval": "eval", "test": "eval", "": "eval"}
 # kind -> (task suffix and eval file stem, primary metric)
-KINDS = {"open_qa": ("qa", "contains"), "multiple_choice": ("mc", "acc"), "classification": ("cls", "macro_f1")}
+KINDS = {"open_qa": ("qa", "correct"), "multiple_choice": ("mc", "acc"), "classification": ("cls", "macro_f1")}
 GOLD_FIELDS = ("gold_ids", "gold_id", "doc_id")
 LIST_FIELDS = ("choices", "aliases") + GOLD_FIELDS
 

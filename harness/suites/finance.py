@@ -3,10 +3,13 @@
 Twelve invented companies each have an annual-report excerpt (headquarters, chief executive,
 revenue, operating margin, head count) and a news digest of four dated announcements. Two tasks:
 
-- ``finance_qa`` — open questions on the filing figures and names (``contains``);
+- ``finance_qa`` — open questions on the filing figures and names (``correct``);
 - ``finance_cls`` — classify a company's announcement *of a given date* into one of six event
-  types. The question names only the company and the date, so the label is knowable only from
-  the news digest (retrieved or fine-tuned in); scored with accuracy and macro-F1.
+  types. The question names the company and the date (so it points at one sentence of one news
+  digest) but no event word; that sentence states the event in words that map onto the label
+  ("acquired", "completed the acquisition of" → ``acquisition``; ``LABEL_WORDS``). Fine-tuning
+  trains on that same sentence, so both arms hold the same information and both must map it to
+  the label; scored with macro-F1 and accuracy.
 
 Run ``python -m harness.suites.finance [--out tasks/finance]``; the output depends only on the
 tables below and ``random.Random(SEED)`` and must match the committed files byte for byte.
@@ -15,7 +18,10 @@ tables below and ``random.Random(SEED)`` and must match the committed files byte
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+import re
+import runpy
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from harness.suites import gen
@@ -24,6 +30,7 @@ from harness.suites.writer import ManifestTask
 
 SEED = 2024
 NAME = "finance"
+VERSION = "2"  # 2: label words in the digests, same-sentence training answers, candidates, 3+ eval phrasings
 GENERATED_FILES = ("corpus.jsonl", "train.jsonl", "eval/qa.jsonl", "eval/cls.jsonl", "suite.yaml")
 YEAR = "2025"
 LABELS: tuple[str, ...] = ("acquisition", "dividend", "layoffs", "lawsuit", "partnership", "recall")
@@ -57,14 +64,32 @@ RECALLED: tuple[str, ...] = (
 )  # fmt: skip
 DISPUTES: tuple[str, ...] = ("unpaid royalties", "a patent", "late deliveries", "a breached supply contract")
 
-# How the news digest states each event type (never with the label word itself).
-EVENT_SENTENCES: dict[str, str] = {
-    "acquisition": "agreed to buy {party} for ${amount} million in cash",
-    "dividend": "raised its quarterly dividend to {amount} cents a share",
-    "layoffs": "said it would cut {amount}0 jobs and close one of its sites",
-    "lawsuit": "was taken to court by {party} over {dispute}",
-    "partnership": "signed a five-year joint development agreement with {party}",
-    "recall": "called back {amount},000 {product} after reports of overheating",
+# How the news digest states each event type: two wordings (alternating over a label's events),
+# each with one of the label's words below, so a reader of the sentence can name the label.
+EVENT_SENTENCES: dict[str, tuple[str, str]] = {
+    "acquisition": ("completed the acquisition of {party} for ${amount} million in cash",
+                    "acquired {party} for ${amount} million in cash"),
+    "dividend": ("raised its quarterly dividend to {amount} cents a share",
+                 "declared a special dividend of {amount} cents a share"),
+    "layoffs": ("announced layoffs of {amount}0 staff and the closure of one of its sites",
+                "laid off {amount}0 workers and closed one of its sites"),
+    "lawsuit": ("was hit with a lawsuit by {party} over {dispute}",
+                "was sued by {party} over {dispute}"),
+    "partnership": ("formed a five-year partnership with {party} for joint development",
+                    "partnered with {party} in a five-year joint development agreement"),
+    "recall": ("issued a recall of {amount},000 {product} after reports of overheating",
+               "recalled {amount},000 {product} after reports of overheating"),
+}
+# The words (lower case, whole words) by which a digest sentence names its event type; every
+# sentence holds words of its own label and of no other (checked when generating), and no
+# classification question holds any.
+LABEL_WORDS: dict[str, tuple[str, ...]] = {
+    "acquisition": ("acquisition", "acquired"),
+    "dividend": ("dividend",),
+    "layoffs": ("layoffs", "laid off"),
+    "lawsuit": ("lawsuit", "sued"),
+    "partnership": ("partnership", "partnered"),
+    "recall": ("recall", "recalled"),
 }
 
 FILING_ATTRS = ("headquarters", "ceo", "revenue", "margin", "employees")
@@ -100,28 +125,36 @@ TRAIN_TEMPLATES: dict[str, tuple[str, ...]] = {
         "Which news did {company} report on {date}?",
     ),
 }
+# Held-out eval phrasings (never a training one); rows use each about equally often and record
+# which in ``template`` ("ceo.direct.1": attribute, variant, 1-based index).
 QA_TEMPLATES: dict[str, tuple[str, ...]] = {
     "headquarters": (
         "An analyst is visiting the head office of {company}. Which city should she travel to?",
         "Name the city where {company} is based.",
+        "Which city is home to the main office of {company}?",
     ),
     "ceo": (
         "Name the person who heads the management of {company}.",
         "A journalist wants to interview the top executive of {company}. Whom should he ask for?",
+        "Who holds the top management post at {company}?",
     ),
     "revenue": (
         "According to its annual report, what did {company} take in as revenue during fiscal {year}?",
         "State the fiscal {year} turnover of {company}.",
+        "What revenue figure did {company} post for fiscal {year}?",
     ),
     "margin": (
         "What share of its fiscal {year} revenue did {company} keep as operating profit?",
         "State the fiscal {year} operating margin reported by {company}.",
+        "What percentage operating margin did {company} achieve in fiscal {year}?",
     ),
     "employees": (
         "What was the size of the workforce of {company} when fiscal {year} closed?",
         "State the year-end {year} staff count of {company}.",
+        "How large was the staff of {company} at the close of fiscal {year}?",
     ),
 }
+# Classification questions: company and date (one digest sentence), never an event word.
 CLS_TEMPLATES: tuple[str, ...] = (
     "{company} shares moved sharply after its announcement of {date}. What type of event was announced?",
     "A wire headline reads: \"{company} statement, {date}\". Classify the event.",
@@ -133,9 +166,15 @@ ANSWER_TEMPLATES: dict[str, str] = {
     "revenue": "{company} reported revenue of {value} for fiscal {year}.",
     "margin": "The operating margin of {company} in fiscal {year} was {value}.",
     "employees": "{company} employed {value} people at the end of fiscal {year}.",
-    # label first, in the case the classification choices use, then the fact itself
-    "event": "{label}: on {date}, {company} {detail}.",
+    # the digest's own sentence: fine-tuning learns what retrieval shows, no label given
+    "event": "On {date}, {company} {detail}.",
 }
+
+
+def label_words_in(text: str) -> set[str]:
+    """The labels whose ``LABEL_WORDS`` occur in ``text`` as whole words (case-insensitive)."""
+    padded = " " + " ".join(re.findall(r"[a-z0-9]+", text.lower())) + " "
+    return {label for label, words in LABEL_WORDS.items() if any(f" {w} " in padded for w in words)}
 
 
 def _money(rng: random.Random, used: set[int]) -> int:
@@ -155,12 +194,13 @@ def build_facts(rng: random.Random) -> tuple[list[Fact], list[Fact]]:
     staff = rng.sample(range(420, 9800, 10), len(COMPANIES))
     partners = list(PARTNERS)
     rng.shuffle(partners)
+    seen = dict.fromkeys(LABELS, 0)  # events per label so far: picks the wording
     for c, (company, _sector, hq, ceo) in enumerate(COMPANIES):
         filing_doc, news_doc = f"fin-doc-{2 * c + 1:03d}", f"fin-doc-{2 * c + 2:03d}"
         slots = {"company": company, "year": YEAR}
-        values = {
+        values = {  # people by full name only: a surname alias would credit an invented namesake
             "headquarters": (hq, ()),
-            "ceo": (ceo, (ceo.split()[-1],)),
+            "ceo": (ceo, ()),
             "revenue": (f"${_money(rng, revenues)} million", ()),
             "margin": (f"{margins[c] / 10:.1f}%", ()),
             "employees": (f"{staff[c]:,}", (str(staff[c]),)),
@@ -174,15 +214,24 @@ def build_facts(rng: random.Random) -> tuple[list[Fact], list[Fact]]:
         months = sorted(rng.sample(range(12), EVENTS_PER_COMPANY))
         for label, month in zip(labels, months, strict=True):
             date = f"{rng.randrange(2, 28)} {gen.MONTHS[month]}"
-            detail = EVENT_SENTENCES[label].format(
+            wording = EVENT_SENTENCES[label][seen[label] % 2]
+            seen[label] += 1
+            detail = wording.format(
                 party=partners.pop() if label in ("acquisition", "lawsuit", "partnership") else "",
                 amount=rng.randrange(12, 95),
                 dispute=rng.choice(DISPUTES),
                 product=rng.choice(RECALLED),
             )
+            if label_words_in(detail) != {label}:
+                raise AssertionError(f"{label}: {detail!r} must name its own event type and no other")
             event_slots = {"company": company, "year": YEAR, "date": date, "detail": detail, "label": label}
             events.append(Fact(f"fin-event-{len(events) + 1:03d}", news_doc, "event", label, event_slots))
     return filings, events
+
+
+def event_sentence(event: Fact) -> str:
+    """The news digest's sentence for ``event`` (also its training answer)."""
+    return event.fill(ANSWER_TEMPLATES["event"], capitalize=False)
 
 
 def build_corpus(filings: Sequence[Fact], events: Sequence[Fact], rng: random.Random) -> list[dict[str, Any]]:
@@ -201,42 +250,75 @@ def build_corpus(filings: Sequence[Fact], events: Sequence[Fact], rng: random.Ra
         )
         rows.append({"id": f"fin-doc-{2 * c + 1:03d}",
                      "title": f"{company} annual report, fiscal {YEAR} (excerpt)", "text": text})
-        news = [e for e in events if e.slots["company"] == company]
-        sentences = [f"On {e.slots['date']}, {company} {e.slots['detail']}." for e in news]
+        sentences = [event_sentence(e) for e in events if e.slots["company"] == company]
         rows.append({"id": f"fin-doc-{2 * c + 2:03d}", "title": f"{company}: news digest {YEAR}",
                      "text": f"Company announcements by {company} during {YEAR}. " + " ".join(sentences)})
     return rows
 
 
+def _phrasings(attrs: Sequence[str], templates: Mapping[str, Sequence[str]], rng: random.Random) -> list[int]:
+    """Per item, the index of its eval phrasing in ``templates[attr]``: balanced within each attribute."""
+    picks: dict[str, list[int]] = {a: gen.balanced_labels(attrs.count(a), len(templates[a]), rng)
+                                   for a in dict.fromkeys(attrs)}
+    return [picks[a].pop() for a in attrs]
+
+
 def build_qa(filings: Sequence[Fact], rng: random.Random) -> list[dict[str, Any]]:
-    return [gen.qa_row(f"fin-qa-{i:03d}", f.fill(rng.choice(QA_TEMPLATES[f.attr])), f)
-            for i, f in enumerate(filings, start=1)]
+    picks = _phrasings([f.attr for f in filings], QA_TEMPLATES, rng)
+    return [gen.qa_row(f"fin-qa-{i:03d}", f.fill(QA_TEMPLATES[f.attr][k]), f, attribute=f.attr,
+                       template=f"{f.attr}.direct.{k + 1}", candidates=gen.attr_candidates(f, filings))
+            for i, (f, k) in enumerate(zip(filings, picks, strict=True), start=1)]
 
 
 def build_cls(events: Sequence[Fact], rng: random.Random) -> list[dict[str, Any]]:
     """One classification row per event: the target is the event type, a member of LABELS."""
-    return [
-        {
-            "id": f"fin-cls-{i:03d}",
-            "question": e.fill(rng.choice(CLS_TEMPLATES)),
-            "label": e.value,
-            "gold_ids": [e.doc_id],
-            "fact_id": e.fact_id,
-            "context": "",
-        }
-        for i, e in enumerate(events, start=1)
-    ]
+    picks = _phrasings([e.attr for e in events], {"event": CLS_TEMPLATES}, rng)
+    rows = []
+    for i, (e, k) in enumerate(zip(events, picks, strict=True), start=1):
+        question = e.fill(CLS_TEMPLATES[k])
+        if label_words_in(question):
+            raise AssertionError(f"{question!r} names an event type")
+        rows.append({"id": f"fin-cls-{i:03d}", "question": question, "label": e.value, "gold_ids": [e.doc_id],
+                     "fact_id": e.fact_id, "attribute": e.attr, "template": f"{e.attr}.direct.{k + 1}", "context": ""})
+    return rows
+
+
+# ----------------------------------------------------------------------------- chance level
+
+CHANCE_SEED = 0
+CHANCE_DRAWS = 10_000
+UTILS = Path(__file__).resolve().parents[2] / "tasks" / NAME / "utils.py"
+
+
+def chance_levels(golds: Sequence[str] | None = None, draws: int = CHANCE_DRAWS,
+                  seed: int = CHANCE_SEED) -> dict[str, float]:
+    """What guessing scores on ``finance_cls`` (default: its committed gold labels): accuracy
+    1/L; macro-F1 of a uniform random guess (mean and 2.5 / 97.5 percentiles over ``draws``
+    simulated runs, ``random.Random(seed)``, scored by the task's own ``utils.macro_f1``); and
+    the macro-F1 of always answering one label."""
+    if golds is None:
+        golds = [e.value for e in build_facts(random.Random(SEED))[1]]  # = eval/cls.jsonl's labels, in order
+    macro_f1 = runpy.run_path(str(UTILS))["macro_f1"]
+    index = {label: i for i, label in enumerate(LABELS)}
+    gold = [index[g] for g in golds]
+    rng = random.Random(seed)
+    scores = sorted(macro_f1([(g, rng.randrange(len(LABELS))) for g in gold]) for _ in range(draws))
+    return {"accuracy": 1 / len(LABELS), "macro_f1_uniform": sum(scores) / draws,
+            "macro_f1_uniform_low": scores[int(0.025 * draws)],
+            "macro_f1_uniform_high": scores[int(0.975 * draws) - 1],
+            "macro_f1_constant": macro_f1([(g, 0) for g in gold])}
 
 
 DESCRIPTION = """
 Filings and news of twelve fictional listed companies: open questions on annual-report figures
 (revenue, operating margin, head count, headquarters, chief executive) and classification of
-dated announcements into six event types. Every name and number is invented.
+dated announcements into six event types, each stated in the news digest in words that name it.
+Every name and number is invented.
 """
 SUITE_YAML = gen.suite_yaml(NAME, DESCRIPTION, [
-    ManifestTask("finance_qa", "eval/qa.jsonl", "open_qa", "contains"),
+    ManifestTask("finance_qa", "eval/qa.jsonl", "open_qa", "correct"),
     ManifestTask("finance_cls", "eval/cls.jsonl", "classification", "macro_f1", LABELS),
-])
+], version=VERSION, code=(gen.SHARED_SCORER,))
 
 
 def generate() -> dict[str, str]:

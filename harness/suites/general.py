@@ -154,7 +154,9 @@ def build_corpus(facts: Sequence[Fact]) -> list[dict[str, Any]]:
 
 
 def build_eval(held: Sequence[Fact], facts: Sequence[Fact], rng: random.Random) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    qa = [gen.qa_row(f"gen-qa-{i:03d}", f.fill(TEMPLATES[f.attr]["qa"][0]), f) for i, f in enumerate(held, start=1)]
+    qa = [gen.qa_row(f"gen-qa-{i:03d}", f.fill(TEMPLATES[f.attr]["qa"][0]), f, attribute=f.attr,
+                     template=f"{f.attr}.direct.1", variant="direct", candidates=gen.attr_candidates(f, facts))
+          for i, f in enumerate(held, start=1)]
     labels = gen.balanced_labels(len(held), 4, rng)
     mc = [
         gen.mc_row(f"gen-mc-{i:03d}", f.fill(TEMPLATES[f.attr]["mc"][0]), f, gen.same_attr_distractors(f, facts, rng), label)
@@ -168,9 +170,9 @@ Forgetting check: everyday general knowledge and skills (capitals, opposites, ir
 chemical symbols, everyday counts, one-step arithmetic) unrelated to any domain suite.
 """
 SUITE_YAML = gen.suite_yaml(NAME, DESCRIPTION, [
-    ManifestTask("general_qa", "eval/qa.jsonl", "open_qa", "contains"),
+    ManifestTask("general_qa", "eval/qa.jsonl", "open_qa", "correct"),
     ManifestTask("general_mc", "eval/mc.jsonl", "multiple_choice", "acc"),
-])
+], code=(gen.SHARED_SCORER,))
 
 
 def generate() -> dict[str, str]:

@@ -66,11 +66,16 @@ ANSWER_TEMPLATES: dict[str, str] = {
     "year": "{person} patented the {invention} in {value}.",
     "mentor": "The mentor of {person} was {value}.",
 }
-PARAPHRASE_TEMPLATES: dict[str, str] = {
-    "hometown": "Name the town that {person} came from originally.",
-    "invention": "{person} is remembered for building which device?",
-    "year": "The patent for the {invention} was granted to {person} in which year?",
-    "mentor": "Which older inventor taught {person}?",
+PARAPHRASE_TEMPLATES: dict[str, tuple[str, ...]] = {
+    "hometown": ("Name the town that {person} came from originally.", "{person} grew up in which town?",
+                 "Which town is the birthplace of the inventor {person}?"),
+    "invention": ("{person} is remembered for building which device?", "Name the device that {person} created.",
+                  "Which machine made {person} famous?"),
+    "year": ("The patent for the {invention} was granted to {person} in which year?",
+             "In what year was {person} granted a patent for the {invention}?",
+             "Which year is on the patent {person} received for the {invention}?"),
+    "mentor": ("Which older inventor taught {person}?", "Name the inventor who took {person} on as an apprentice.",
+               "From which inventor did {person} learn the trade?"),
 }
 REVERSE_TEMPLATE = "Who invented the {invention}?"
 COMPOSED_TEMPLATES: dict[str, str] = {
@@ -93,7 +98,7 @@ def build_facts(rng: random.Random) -> list[Fact]:
             "hometown": (towns[i], ()),
             "invention": (inventions[i], ()),
             "year": (str(years[i]), ()),
-            "mentor": (people[mentor[i]], (people[mentor[i]].split()[-1],)),
+            "mentor": (people[mentor[i]], ()),  # full names only: a surname would credit invented first names
         }
         for attr in ATTRS:
             value, aliases = values[attr]
@@ -131,7 +136,9 @@ def build_train_and_mem(facts: Sequence[Fact], rng: random.Random) -> tuple[list
         templates = list(TRAIN_TEMPLATES[fact.attr])
         held_out = templates.pop(rng.randrange(len(templates)))
         train += gen.train_rows("kn", [fact], {fact.attr: templates}, ANSWER_TEMPLATES, rng, start=len(train))
-        mem.append(gen.qa_row(f"kn-mem-{len(mem) + 1:03d}", fact.fill(held_out), fact, type="memorization"))
+        mem.append(gen.qa_row(f"kn-mem-{len(mem) + 1:03d}", fact.fill(held_out), fact, type="memorization",
+                              attribute=fact.attr, template=f"{fact.attr}.memorization.{TRAIN_TEMPLATES[fact.attr].index(held_out) + 1}",
+                              variant="memorization", candidates=gen.attr_candidates(fact, facts)))
     return train, mem
 
 
@@ -140,21 +147,26 @@ def build_gen(facts: Sequence[Fact], rng: random.Random) -> list[dict[str, Any]]
     people = _by_person(facts)
     rows = []
 
-    def add(question: str, fact: Fact, kind: str, gold: Sequence[str] | None = None) -> None:
-        rows.append(gen.qa_row(f"kn-gen-{len(rows) + 1:03d}", question, fact, gold, type=kind))
+    names = sorted(people)
+    pool = [*facts, *(Fact("", "", "who", name, {}) for name in names)]  # reverse answers are people
+
+    def add(question: str, fact: Fact, kind: str, template: int, gold: Sequence[str] | None = None) -> None:
+        rows.append(gen.qa_row(f"kn-gen-{len(rows) + 1:03d}", question, fact, gold, type=kind, attribute=fact.attr,
+                               template=f"{fact.attr}.{kind}.{template}", variant=kind,
+                               candidates=gen.attr_candidates(fact, pool)))
 
     for fact in sorted(rng.sample(list(facts), len(facts) // 2), key=lambda f: f.fact_id):
-        add(fact.fill(PARAPHRASE_TEMPLATES[fact.attr]), fact, "paraphrase")
-    names = sorted(people)
+        k = rng.randrange(len(PARAPHRASE_TEMPLATES[fact.attr]))
+        add(fact.fill(PARAPHRASE_TEMPLATES[fact.attr][k]), fact, "paraphrase", k + 1)
     for person in sorted(rng.sample(names, 10)):
         inv = people[person]["invention"]
-        who = Fact(inv.fact_id, inv.doc_id, "who", person, inv.slots, (person.split()[-1],))
-        add(who.fill(REVERSE_TEMPLATE), who, "reverse")
+        who = Fact(inv.fact_id, inv.doc_id, "who", person, inv.slots)  # full name only
+        add(who.fill(REVERSE_TEMPLATE), who, "reverse", 1)
     for person in sorted(rng.sample(names, 10)):
         mentor = people[person]["mentor"]
         attr = rng.choice(sorted(COMPOSED_TEMPLATES))
         target = people[mentor.value][attr]
-        add(mentor.fill(COMPOSED_TEMPLATES[attr]), target, "composed", [mentor.doc_id, target.doc_id])
+        add(mentor.fill(COMPOSED_TEMPLATES[attr]), target, "composed", 1, [mentor.doc_id, target.doc_id])
     return rows
 
 
@@ -164,9 +176,9 @@ patent year, mentor): memorization questions in the training wording family vers
 generalization (paraphrased, reversed and two-hop) questions.
 """
 SUITE_YAML = gen.suite_yaml(NAME, DESCRIPTION, [
-    ManifestTask("knowledge_mem", "eval/mem.jsonl", "open_qa", "contains"),
-    ManifestTask("knowledge_gen", "eval/gen.jsonl", "open_qa", "contains"),
-])
+    ManifestTask("knowledge_mem", "eval/mem.jsonl", "open_qa", "correct"),
+    ManifestTask("knowledge_gen", "eval/gen.jsonl", "open_qa", "correct"),
+], code=(gen.SHARED_SCORER,))
 
 
 def generate() -> dict[str, str]:

@@ -199,10 +199,29 @@ def _task_labels(task_spec: Mapping[str, Any], kind: str, path: Path, lines: Map
     return tuple(labels)
 
 
-def _content_hash(root: Path, files: Iterable[Path]) -> str:
-    """sha256 over every file the suite reads, plus the task code beside them (metrics live there)."""
+def _content_hash(root: Path, files: Iterable[Path], code: Mapping[str, Path]) -> str:
+    """sha256 over every file the suite reads, plus the task code beside them (metrics live there)
+    and the shared code its utils.py runs from elsewhere (``code:``, keyed as suite.yaml names it,
+    so the hash does not depend on where the checkout lives)."""
     every = set(files) | set(root.glob("*.py"))
-    return hash_json({p.relative_to(root).as_posix() if p.is_relative_to(root) else str(p): hash_file(p) for p in sorted(every)})
+    digests = {p.relative_to(root).as_posix() if p.is_relative_to(root) else str(p): hash_file(p) for p in sorted(every)}
+    return hash_json(digests | {f"code:{rel}": hash_file(path) for rel, path in sorted(code.items())})
+
+
+def _shared_code(spec: Mapping[str, Any], root: Path, spec_path: Path, lines: Mapping[str, int]) -> dict[str, Path]:
+    """``code:`` — Python files outside the folder that the task code runs (the shared open-QA
+    scorer): each must exist, and each enters the suite hash, so editing a scorer that several
+    suites share changes all their hashes."""
+    if "code" not in spec:
+        return {}
+    listed = _spec_field(spec, "code", list, spec_path, lines)
+    out = {}
+    for i, rel in enumerate(listed):
+        if not isinstance(rel, str) or not rel.endswith(".py"):
+            raise HarnessError(f"{show(spec_path)} line {lines.get(f'code[{i}]') or lines.get('code')}: "
+                               f"field 'code[{i}]' must be the relative path of a .py file, got {rel!r}")
+        out[rel] = _suite_file(root, rel, spec_path, lines, f"code[{i}]")
+    return out
 
 
 def _load_task(i: int, task_spec: Any, root: Path, spec_path: Path, lines: Mapping[str, int],
@@ -257,6 +276,7 @@ def load_suite(name_or_path: str | os.PathLike[str], tasks_root: Path) -> Suite:
     check_train(train_path, train, corpus_ids, fmt)
 
     files = [spec_path, corpus_path, train_path]
+    code = _shared_code(spec, root, spec_path, lines)
     tasks: list[SuiteTask] = []
     for i, task_spec in enumerate(task_specs):
         tasks.append(_load_task(i, task_spec, root, spec_path, lines, corpus_ids, train_path, train, tasks))
@@ -270,7 +290,7 @@ def load_suite(name_or_path: str | os.PathLike[str], tasks_root: Path) -> Suite:
         train=[r for _, r in train],
         train_format=fmt,
         tasks=tasks,
-        content_hash=_content_hash(root, files),
+        content_hash=_content_hash(root, files, code),
         description=str(spec.get("description") or "").strip(),
         files=tuple(files),
     )

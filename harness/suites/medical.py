@@ -220,7 +220,8 @@ def build_train(monographs: Sequence[Fact], guides: Sequence[Fact], old: dict[st
 def build_mc(monographs: Sequence[Fact], rng: random.Random) -> list[dict[str, Any]]:
     labels = gen.balanced_labels(len(monographs), 4, rng)
     return [
-        gen.mc_row(f"med-mc-{i:03d}", f.fill(MC_TEMPLATES[f.attr]), f, gen.same_attr_distractors(f, monographs, rng), label)
+        gen.mc_row(f"med-mc-{i:03d}", f.fill(MC_TEMPLATES[f.attr]), f, gen.same_attr_distractors(f, monographs, rng), label,
+                   attribute=f.attr, template=f"{f.attr}.direct.1")
         for i, (f, label) in enumerate(zip(monographs, labels, strict=True), start=1)
     ]
 
@@ -234,8 +235,9 @@ def build_update(guides: Sequence[Fact], old: dict[str, str], rng: random.Random
         stale_at = rng.choice([k for k in range(4) if k != label])
         distractors = list(others)
         distractors.insert(stale_at if stale_at < label else stale_at - 1, old[f.fact_id])
-        row = gen.mc_row(f"med-upd-{i:03d}", f.fill(rng.choice(UPDATE_TEMPLATES[f.attr])), f, distractors, label,
-                     stale_label=stale_at)
+        template = rng.choice(UPDATE_TEMPLATES[f.attr])
+        row = gen.mc_row(f"med-upd-{i:03d}", f.fill(template), f, distractors, label, stale_label=stale_at,
+                         attribute=f.attr, template=f"{f.attr}.update.{UPDATE_TEMPLATES[f.attr].index(template) + 1}")
         assert row["choices"][stale_at] == old[f.fact_id]
         rows.append(row)
     return rows
@@ -249,7 +251,7 @@ the training set still also states the superseded 2019 recommendation.
 SUITE_YAML = gen.suite_yaml(NAME, DESCRIPTION, [
     ManifestTask("medical_mc", "eval/mc.jsonl", "multiple_choice", "acc"),
     ManifestTask("medical_update", "eval/update.jsonl", "multiple_choice", "acc"),
-])
+], code=(gen.SHARED_SCORER,))
 
 
 def generate() -> dict[str, str]:

@@ -50,6 +50,9 @@ generation_kwargs:
   do_sample: false
 process_results: !function utils.process_qa
 metric_list:
+  - metric: correct
+    aggregation: mean
+    higher_is_better: true
   - metric: contains
     aggregation: mean
     higher_is_better: true
@@ -125,6 +128,7 @@ class Manifest:
     layout: str = "yaml"
     train_format: Mapping[str, str] = field(default_factory=lambda: dict(TRAIN_FORMAT))
     version: str = "1"
+    code: tuple[str, ...] = ()  # task code outside the folder that its utils.py runs (hashed with it)
 
 
 class Dumper(yaml.SafeDumper):
@@ -142,7 +146,10 @@ def _laid_out(manifest: Manifest) -> list[str]:
         description = [f"description: {json.dumps(manifest.description)}"]
     lines = [f"name: {manifest.name}", f'version: "{manifest.version}"', *description, "corpus: corpus.jsonl",
              "train: train.jsonl", "train_format:",
-             *(f"  {part}: {json.dumps(text)}" for part, text in manifest.train_format.items()), "tasks:"]
+             *(f"  {part}: {json.dumps(text)}" for part, text in manifest.train_format.items())]
+    if manifest.code:
+        lines.append(f"code: [{', '.join(manifest.code)}]")
+    lines.append("tasks:")
     for task in manifest.tasks:
         lines += [f"  - name: {task.name}", f"    yaml: {task.name}.yaml", f"    data: {task.data}",
                   f"    kind: {task.kind}", f"    primary_metric: {task.primary_metric}"]
@@ -159,6 +166,7 @@ def manifest_text(manifest: Manifest) -> str:
         raise ValueError(f"unknown suite.yaml layout {manifest.layout!r}")
     body = {"name": manifest.name, "version": manifest.version, "description": manifest.description,
             "corpus": "corpus.jsonl", "train": "train.jsonl", "train_format": dict(manifest.train_format),
+            **({"code": list(manifest.code)} if manifest.code else {}),
             "tasks": [task.entry() for task in manifest.tasks]}
     return manifest.header + "\n" + yaml.dump(body, Dumper=Dumper, sort_keys=False, allow_unicode=True, width=100)
 

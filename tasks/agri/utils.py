@@ -67,13 +67,65 @@ def token_f1(prediction: str, reference: str) -> float:
     return 2 * precision * recall / (precision + recall)
 
 
-def score_answer(output: str, references: list[str]) -> dict[str, float]:
-    """contains: a reference occurs in the output on word boundaries ("tessaly 4" ≠ "tessaly 41")."""
+_CLAUSE_END = re.compile(r"(?<=[.!?;])\s+|\n")
+
+
+def first_clause(text: str) -> str:
+    """The answer proper: the output up to its first sentence end (". ", "!", "?", ";" or a
+    newline). Judging this part only means a correct value buried after a wrong one, or copied
+    along with a passage, is not credited."""
+    return _CLAUSE_END.split(text.strip(), maxsplit=1)[0] if text.strip() else ""
+
+
+def _occurs(phrase: str, text: str) -> bool:
+    return bool(phrase) and f" {phrase} " in f" {text} "
+
+
+def _without(text: str, phrases: list[str]) -> str:
+    """``text`` with every word-bounded occurrence of ``phrases`` blanked out."""
+    padded = f" {text} "
+    for phrase in sorted(phrases, key=len, reverse=True):
+        while f" {phrase} " in padded:
+            padded = padded.replace(f" {phrase} ", " | ")
+    return padded
+
+
+def asserted_candidates(output: str, refs: list[str], candidates: list[str], question: str = "") -> list[str]:
+    """The other candidate values of the asked attribute that the (normalised) output states.
+
+    A candidate inside a reference (a shorter name within the gold one) only counts outside the
+    gold mentions; a candidate the question itself names (the person asked about, in a
+    "who was X's mentor" question) never counts."""
+    blanked = _without(output, refs)
+    found = []
+    for cand in dict.fromkeys(candidates):
+        if not cand or cand in refs or _occurs(cand, question):
+            continue
+        inside_ref = any(_occurs(cand, r) for r in refs)
+        if (f" {cand} " in blanked) if inside_ref else _occurs(cand, output):
+            found.append(cand)
+    return found
+
+
+def score_answer(output: str, references: list[str], candidates: list[str] | None = None,
+                 question: str = "") -> dict[str, float]:
+    """Open-answer scores; ``correct`` is the primary one.
+
+    - ``correct``: a reference occurs (on word boundaries) in the answer's first clause and the
+      whole output asserts no other candidate value of the asked attribute, so a hedged list of
+      every regional value, or a copied passage naming other values, scores 0;
+    - ``contains``: a reference occurs anywhere (the lenient scorer of earlier versions, kept
+      for comparison: listing every candidate scores 1 on it);
+    - ``exact_match`` (whole output) and SQuAD token ``f1``.
+    """
     out = normalize(output)
     refs = [r for r in (normalize(x) for x in references) if r]
-    padded = f" {out} "
+    cands = [c for c in (normalize(x) for x in candidates or []) if c]
+    head = normalize(first_clause(output))
+    hedged = asserted_candidates(out, refs, cands, normalize(question))
     return {
-        "contains": float(any(f" {r} " in padded for r in refs)),
+        "correct": float(any(_occurs(r, head) for r in refs) and not hedged),
+        "contains": float(any(_occurs(r, out) for r in refs)),
         "exact_match": float(any(out == r for r in refs)),
         "f1": max((token_f1(out, r) for r in refs), default=0.0),
     }
@@ -81,4 +133,5 @@ def score_answer(output: str, references: list[str]) -> dict[str, float]:
 
 def process_qa(doc: dict[str, Any], results: list[str]) -> dict[str, float]:
     references = [doc["answer"], *(doc.get("aliases") or [])]
-    return score_answer(results[0] if results else "", references)
+    return score_answer(results[0] if results else "", references, doc.get("candidates") or [],
+                        doc.get("question") or "")

@@ -73,7 +73,7 @@ class TaskSpec:
                                            "do_sample": False},
                      "process_results": _Fn("utils.process_qa"),
                      "metric_list": [{"metric": m, "aggregation": "mean", "higher_is_better": True}
-                                     for m in ("contains", "exact_match", "f1")]}
+                                     for m in ("correct", "contains", "exact_match", "f1")]}
         else:
             choice: Any = list(LETTERS[: self.letters]) if self.letters else "{{choices}}"
             spec |= {"output_type": "multiple_choice", "doc_to_text": self.template, "doc_to_choice": choice,
