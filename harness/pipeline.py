@@ -1,6 +1,7 @@
 """The `run` verb: the stages of one experiment, in the order the data flows.
 
-load suite(s) → resolve model → materialise task variants (closed, RAG, ICL) → train adapters →
+load suite(s) → resolve model → (tune both arms, ``finetune.tune``) → materialise task variants
+(closed, RAG, ICL) → train adapters (and ask each ft adapter its own training questions) →
 evaluate the grid → (judge) → write results → report → publish. Each stage is one entry
 function of its own package that takes its own typed section of the spec
 (:mod:`harness.sections`) and returns a typed artifact; this module only names them and hands
@@ -15,9 +16,9 @@ import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness import cache, suites
 from harness.errors import HarnessError
@@ -30,6 +31,9 @@ from harness.records import RunFolder
 from harness.spec import PROJECT_ROOT, RunSpec
 from harness.suites import Suite
 from harness.variants import VariantSet, materialize_variants, retrieval_metrics
+
+if TYPE_CHECKING:
+    from harness.tuning import Tuning
 
 log = logging.getLogger(__name__)
 
@@ -67,24 +71,22 @@ def run(spec: RunSpec, resolved_config: dict[str, Any]) -> Path:
         with timer.stage("model"):
             base = resolve_model(spec.model)
             tokenizer = load_tokenizer(tokenizer_source(spec.model, base))
+        tuning, grid = tune_arms(spec, suite, base, tokenizer, timer)  # grid: the spec as the arms were tuned
         with timer.stage("retrieval"):
-            variants = materialize_variants(suite, spec.conditions, spec.retriever, spec.icl, tokenizer,
-                                            base.weights_sha256, n_docs=spec.suite.n_docs, extra_suites=extra)
-        trained = spec.trained_adaptations
-        adapters = train_adapters([] if spec.model.remote else trained,  # a remote API brings its own
-                                  spec.finetune, suite, base, raft=spec.raft, retrieval=spec.retriever,
-                                  stage=timer.stage)
-        passes = plan_passes(spec.conditions, trained, spec.finetune_seeds, adapters)
-        results = evaluate_grid(passes, variants, spec.model, spec.eval, base, folder, seed=spec.seed,
+            variants = materialize_variants(suite, grid.conditions, grid.retriever, grid.icl, tokenizer,
+                                            base.weights_sha256, n_docs=grid.suite.n_docs, extra_suites=extra)
+        adapters, arms = train_arms(grid, suite, base, tuning, timer)
+        passes = plan_passes(grid.conditions, grid.trained_adaptations, grid.finetune_seeds, adapters)
+        results = evaluate_grid(passes, variants, grid.model, grid.eval, base, folder, seed=grid.seed,
                                 stage=timer.stage)
         judged = None
         if judging is not None:  # the optional LLM judge over every open-QA answer
             with timer.stage("judge"):
                 judged = judge.judge_run(folder.path, *judging)
         with timer.stage("report"):
-            write_results(folder, spec, suite, extra, variants, results, resolved_config)
-        folder.write_manifest(manifest_document(spec, suite, extra, base, variants, adapters, timer,
-                                                judged.identity if judged else None))
+            write_results(folder, grid, suite, extra, variants, results, resolved_config)
+        folder.write_manifest(manifest_document(grid, suite, extra, base, variants, adapters, timer,
+                                                judged.identity if judged else None, arms=arms, spec_hash=spec.hash))
         table = run_report.report_run(folder.path, tokenizer=tokenizer, adapter=adapters.first("ft"))
         final = folder.publish()
     except BaseException:
@@ -93,6 +95,46 @@ def run(spec: RunSpec, resolved_config: dict[str, Any]) -> Path:
     history.record_run(final, resolved_config.get("history_db"))
     print_summary(final, table, timer, suite)
     return final
+
+
+def tune_arms(spec: RunSpec, suite: Suite, base: Any, tokenizer: Any, timer: Timer) -> tuple[Tuning | None, RunSpec]:
+    """``finetune.tune``: both arms' trials on the dev split, and the spec the grid then runs —
+    the RAG conditions on the retriever and top_k their trials chose (renamed when the kind
+    changed); the FT settings chosen are applied when the adapters are trained."""
+    if spec.tune is None:
+        return None, spec
+    from harness.tuning import tune_arms as tune_both, tuned_retrieval
+
+    with timer.stage("tune"):
+        tuning = tune_both(spec.tune, suite, spec.finetune, spec.retriever, spec.model, spec.eval, base, tokenizer,
+                           seed=spec.seed)
+    retrieval = tuned_retrieval(spec.retriever, tuning)
+    conditions = tuple(replace(c, retriever=retrieval.kind) if c.rag else c for c in spec.conditions)
+    names = {old.name: new.name for old, new in zip(spec.conditions, conditions)}
+    return tuning, replace(spec, retriever=retrieval, conditions=conditions,
+                           reference=names.get(spec.reference, spec.reference))
+
+
+def train_arms(grid: RunSpec, suite: Suite, base: Any, tuning: Tuning | None,
+               timer: Timer) -> tuple[Adapters, dict[str, Any]]:
+    """The adapters (ft with the tuned epochs and lr, if tuned) and the manifest's ``arms``
+    block: each ft adapter's recall on its own training questions, and the tuning trials."""
+    from harness.finetune.recall import training_recall
+    from harness.tuning.settings import RecallSettings
+
+    trained = [] if grid.model.remote else grid.trained_adaptations  # a remote API brings its own
+    adapters = train_adapters(trained, grid.finetune, suite, base, raft=grid.raft, retrieval=grid.retriever,
+                              stage=timer.stage, ft_overrides=dict(tuning.chosen_ft.settings) if tuning else None)
+    arms: dict[str, Any] = {"tuning": tuning.to_json()} if tuning is not None else {}
+    ft = adapters.by_adaptation.get("ft") or {}
+    if ft:
+        recall = grid.recall or RecallSettings()
+        with timer.stage("recall"):
+            arms["training_recall"] = {"ft": {
+                str(seed): training_recall(adapter, suite, grid.model, grid.eval, base, n=recall.n,
+                                           warn_below=recall.warn_below, seed=grid.seed).to_json()
+                | {"adapter_sha256": adapter.sha256} for seed, adapter in ft.items()}}
+    return adapters, arms
 
 
 def forgetting_suites(spec: RunSpec, suite: Suite) -> list[Suite]:
@@ -144,8 +186,11 @@ def write_results(folder: RunFolder, spec: RunSpec, suite: Suite, extra: list[Su
 
 
 def manifest_document(spec: RunSpec, suite: Suite, extra: list[Suite], base: Any, variants: VariantSet,
-                      adapters: Adapters, timer: Timer, judge: dict[str, Any] | None) -> dict[str, Any]:
-    """manifest.json: the spec and its hash, what every input hashed to, versions, stage times."""
+                      adapters: Adapters, timer: Timer, judge: dict[str, Any] | None, *,
+                      arms: dict[str, Any] | None = None, spec_hash: str | None = None) -> dict[str, Any]:
+    """manifest.json: the spec and its hash, what every input hashed to, versions, stage times,
+    and the arms' checks. ``spec`` is the grid as run (a tuned retriever in it); ``spec_hash``
+    the hash of the spec as asked (the run folder's name), when tuning changed it."""
     from harness.report import manifest
 
     first = adapters.first("ft")
@@ -159,19 +204,23 @@ def manifest_document(spec: RunSpec, suite: Suite, extra: list[Suite], base: Any
         hashes["adapters_sha256"] = {label: a.sha256 for label, a in adapters.labelled(spec.multi_seed).items()}
     for other in extra:
         hashes["forgetting_suite"] = other.content_hash
-    return manifest.build(spec.to_dict(), spec.hash, hashes, timer.stages, manifest.command_line(), judge=judge)
+    return manifest.build(spec.to_dict(), spec_hash or spec.hash, hashes, timer.stages, manifest.command_line(),
+                          judge=judge, arms=arms)
 
 
 def print_summary(run_dir: Path, table: str, timer: Timer, suite: Suite) -> None:
     """One screen on stdout (under 25 lines for the default grid): the decision, the main
     leaderboard table, where time went, where the run folder and its report are. The other
     tables stay in leaderboard.md."""
+    from harness.decision.arms import recall_lines
     from harness.report.manifest import peak_rss_mb
 
     decision_file = run_dir / "decision.json"
-    verdict = json.loads(decision_file.read_text()).get("verdict") if decision_file.is_file() else None
-    if verdict:
-        print(f"\n== decision ==\n{verdict}")
+    made = json.loads(decision_file.read_text()) if decision_file.is_file() else {}
+    if made.get("verdict"):
+        print(f"\n== decision ==\n{made['verdict']}")
+    for line in recall_lines((made.get("other_evidence") or {}).get("arms")):  # whether FT learned at all
+        print(line.replace("**", ""))
     main = table.split("## Leaderboard\n\n", 1)[-1].split("\n\n", 1)[0]
     print(f"\n== {suite.name} leaderboard (all tables: leaderboard.md) ==\n\n{main}\n")
     if "**Paper vs ours**" in table:  # a reproduction experiment: the comparison it exists for

@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -28,6 +28,9 @@ from harness.sections import (
     RetrievalSettings,
     SuiteRef,
 )
+
+if TYPE_CHECKING:
+    from harness.tuning.settings import RecallSettings, TuneSettings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ADAPTATIONS = ("base", "ft", "icl", "raft")
@@ -64,6 +67,8 @@ class RunSpec:
     icl: IclSettings | None = None  # set only when a condition uses icl
     raft: RaftSettings | None = None  # set only when a condition uses raft
     forgetting_suite: str | None = None
+    tune: TuneSettings | None = None  # finetune.tune × retriever.tune; None: each arm runs as configured
+    recall: RecallSettings | None = None  # finetune.recall (None: the defaults, n 60, warn below 0.9)
 
     def to_dict(self) -> dict[str, Any]:
         """The spec as stored in the manifest and hashed: each section's source mapping."""
@@ -82,6 +87,11 @@ class RunSpec:
             data["raft"] = self.raft.to_dict()
         if self.forgetting_suite:
             data["forgetting_suite"] = self.forgetting_suite
+        # off by default, so untuned runs hash as before these settings existed
+        if self.tune is not None:
+            data["tune"] = self.tune.to_dict()
+        if self.recall is not None and not self.recall.is_default:
+            data["recall"] = self.recall.to_dict()
         return data
 
     @property
@@ -192,14 +202,20 @@ def from_config(cfg: dict[str, Any]) -> RunSpec:
     if reference not in {c.name for c in conditions}:
         reference = conditions[0].name
     uses = {c.adaptation for c in conditions}
-    finetune = FinetuneSettings.from_dict(dict(cfg["finetune"]))
+    finetune_cfg, retriever_cfg = dict(cfg["finetune"]), dict(cfg["retriever"])
+    tune, recall = _arm_checks(finetune_cfg, retriever_cfg, conditions)  # pops their keys
+    finetune = FinetuneSettings.from_dict(finetune_cfg)
+    model = ModelSpec.from_dict(dict(cfg["model"]))
+    if tune is not None and model.remote:
+        raise HarnessError(f"finetune.tune: model.backend={model.backend} is an API that brings its own fine-tuned "
+                           "models, nothing is trained here to tune; drop finetune.tune")
     if uses & set(TRAINED):
         finetune.params()  # the LoRA hyper-parameters are checked once, before any work
     return RunSpec(
         exp_name=exp_name,
         seed=int(cfg.get("seed", 0)),
-        model=ModelSpec.from_dict(dict(cfg["model"])),
-        retriever=RetrievalSettings.from_dict(dict(cfg["retriever"])),
+        model=model,
+        retriever=RetrievalSettings.from_dict(retriever_cfg),
         suite=SuiteRef.from_dict(dict(cfg["suite"])),
         finetune=finetune,
         eval=EvalSettings.from_dict(dict(cfg["eval"])),
@@ -209,4 +225,18 @@ def from_config(cfg: dict[str, Any]) -> RunSpec:
         icl=IclSettings.from_dict(cfg.get("icl")) if "icl" in uses else None,
         raft=RaftSettings.from_dict(cfg.get("raft")) if "raft" in uses else None,
         forgetting_suite=str(cfg["forgetting_suite"]) if cfg.get("forgetting_suite") else None,
+        tune=tune,
+        recall=recall,
     )
+
+
+def _arm_checks(finetune: dict[str, Any], retriever: dict[str, Any],
+                conditions: tuple[Condition, ...]) -> tuple[TuneSettings | None, RecallSettings]:
+    """``finetune.tune``, ``retriever.tune`` and ``finetune.recall``, taken out of their sections
+    (which hash as they always did) and checked once, each error naming its field."""
+    from harness.tuning.settings import RecallSettings, tune_settings
+
+    tune = tune_settings(finetune.pop("tune", None), retriever.pop("tune", None),
+                         tunes_ft=any(c.adaptation == "ft" for c in conditions),
+                         has_rag=any(c.rag for c in conditions))
+    return tune, RecallSettings.from_dict(finetune.pop("recall", None))

@@ -21,7 +21,7 @@ from harness.records import load_records, read_records
 from harness.report import compare, leaderboard, run_report, svg
 from harness.scoring import cost, scorers, similarity
 from harness.scoring.run import compute
-from harness.scoring.text import faithfulness, lcs_length, rouge_l
+from harness.scoring.text import context_word_overlap, rouge_l
 from tests.conftest import REPO, harness
 
 FIXTURE = Path(__file__).parent / "fixtures" / "agri-run"
@@ -59,11 +59,10 @@ def poison(run: Path) -> None:
 
 
 def test_rouge_l_on_known_pairs():
-    assert lcs_length("a b c d e".split(), "a c e f".split()) == 3
-    # "sow maize in mid october please" (6 tokens) vs "mid october": LCS 2, P = 1/3, R = 1, F1 = 0.5
-    assert rouge_l("Sow maize in the mid-October, please.", "mid-October") == pytest.approx(0.5)
+    # rouge_score's tokens: "sow maize in the mid october please" (7) vs "mid october": LCS 2, P = 2/7, R = 1
+    assert rouge_l("Sow maize in the mid-October, please.", "mid-October") == pytest.approx(4 / 9)
     assert rouge_l("mid October", "mid-October") == 1.0  # punctuation is a space
-    assert rouge_l("", "x") == 0.0 and rouge_l("", "") == 1.0
+    assert rouge_l("", "x") == 0.0 and rouge_l("", "") == 0.0  # rouge_score: no tokens, F = 0
     assert rouge_l("june early", "early june") == pytest.approx(0.5)  # order matters
 
 
@@ -74,17 +73,17 @@ def test_grounding_and_self_knowledge_per_sample():
               "retrieved_ids": ["d1", "d7"], "output": "Sow maize in mid-October.", "scores": {"contains": 1.0}}
     got = scorers.sample_metrics(record, "contains")
     assert got["gold_retrieved"] == 1.0 and got["gold_in_context"] == 1.0
-    assert got["supported_by_context"] == 1.0 and got["faithfulness"] == 1.0 and got["self_knowledge"] == 0.0
+    assert got["supported_by_context"] == 1.0 and got["context_word_overlap"] == 1.0 and got["self_knowledge"] == 0.0
     assert got["rouge_l"] == pytest.approx(rouge_l(record["output"], "mid-October"))
     # an answer the context does not support; correct while the context lacks the gold answer
     wrong = dict(record, output="Sow maize in early March.", scores={"contains": 0.0})
     got = scorers.sample_metrics(wrong, "contains")
-    assert got["supported_by_context"] == 0.0 and got["faithfulness"] == pytest.approx(1 / 3)  # sow ✓ early ✗ march ✗
+    assert got["supported_by_context"] == 0.0 and got["context_word_overlap"] == pytest.approx(1 / 3)  # sow ✓ early ✗ march ✗
     knew = dict(record, context="Cassava notes only.", retrieved_ids=["d9"], scores={"contains": 1.0})
     got = scorers.sample_metrics(knew, "contains")
     assert got["self_knowledge"] == 1.0 and got["gold_in_context"] == 0.0 and got["gold_retrieved"] == 0.0
     # stems: "irrigate" is grounded by "Irrigation"; closed book has no grounding metrics at all
-    assert faithfulness("irrigate every 27 days", context) == 1.0
+    assert context_word_overlap("irrigate every 27 days", context) == 1.0
     assert set(scorers.sample_metrics(dict(record, context=""), "contains")) == {"rouge_l"}
     # multiple choice: the chosen option must occur in the context
     mc = {"context": context, "choices": ["early March", "mid-October"], "target": 1, "output": 0,
@@ -180,7 +179,7 @@ def test_report_adds_extras_without_touching_the_primary_metrics(tmp_path: Path)
     stored = json.loads((run / "metrics.json").read_text())
     assert stored["primary"] == {"agri_mc": "acc", "agri_qa": "contains"}
     extra = stored["extra"]
-    assert set(extra["metrics"]["ft+dense"]["agri_qa"]) >= {"rouge_l", "faithfulness", "self_knowledge"}
+    assert set(extra["metrics"]["ft+dense"]["agri_qa"]) >= {"rouge_l", "context_word_overlap", "self_knowledge"}
     assert "gold_in_context" not in extra["metrics"]["ft"]["agri_qa"]  # closed book
     assert extra["similarity"] == "skipped: disabled"
     # still the same run for the gate, and the leaderboard.csv (with extra columns) reads as before

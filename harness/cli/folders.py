@@ -111,3 +111,11 @@ def clean_verb(args: list[str]) -> None:
     from harness import completion
 
     sys.exit(completion.main(args))
+
+
+@verb("audit-scorer", "hand-check the open-QA scorer: audit-scorer <run folder> [--per-task 100] | --rates <audit.jsonl>",
+      parser_help("harness.scoring.audit"))
+def audit_scorer_verb(args: list[str]) -> None:
+    from harness.scoring import audit
+
+    sys.exit(audit.main(args))

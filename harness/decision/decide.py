@@ -99,10 +99,10 @@ def decide(inputs: RunInputs, settings: CostSettings, *, seed: int = 0) -> Decis
 
 
 def _other_evidence(inputs: RunInputs, condition: str) -> dict[str, Any]:
-    """Faithfulness / self-knowledge of the recommended condition (RAG) and the forgetting check."""
+    """Context-word overlap / self-knowledge of the recommended condition (RAG) and the forgetting check."""
     out: dict[str, Any] = {}
     for task, metrics in (inputs.extra_metrics.get(condition) or {}).items():
-        for name in ("faithfulness", "self_knowledge"):
+        for name in ("context_word_overlap", "self_knowledge"):
             value = metrics.get(name)
             if isinstance(value, (int, float)) and not math.isnan(value):
                 out.setdefault(name, {})[task] = float(value)
@@ -112,6 +112,8 @@ def _other_evidence(inputs: RunInputs, condition: str) -> dict[str, Any]:
     if closed in scores and "base" in scores and closed != "base" and primary:
         mean = lambda c: sum(float(scores[c].get(t, {}).get(m, math.nan)) for t, m in primary.items()) / len(primary)  # noqa: E731
         out["forgetting"] = {"suite": block.get("suite"), "condition": closed, "delta_vs_base": mean(closed) - mean("base")}
+    if (inputs.manifest or {}).get("arms"):  # training-set recall and tuning, as the run recorded them
+        out["arms"] = inputs.manifest["arms"]  # type: ignore[index]
     return out
 
 

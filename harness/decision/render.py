@@ -10,8 +10,12 @@ from typing import Any
 
 import numpy as np
 
+from harness.decision.arms import lines as arm_lines
 from harness.decision.decide import Decision
 
+
+# per-sample scores the Decision quotes for the recommended condition, and how it names them
+EVIDENCE_LABELS = {"context_word_overlap": "Context-word overlap (lexical, not entailment)", "self_knowledge": "Self-knowledge"}
 
 def _usd(x: float) -> str:
     if x == 0:
@@ -81,10 +85,12 @@ def markdown(d: Decision) -> str:
     if forgetting:
         lines += ["", f"Forgetting: {forgetting['condition']} scores {100 * forgetting['delta_vs_base']:+.1f} pp vs base "
                   f"on the {forgetting['suite']} suite (closed book; its table has the paired CI)."]
-    for name in ("faithfulness", "self_knowledge"):
+    for name, label in EVIDENCE_LABELS.items():
         if name in d.evidence:
             values = ", ".join(f"{task} {v:.3f}" for task, v in sorted(d.evidence[name].items()))
-            lines += ["", f"{name.replace('_', '-').capitalize()} of {d.recommended}: {values}."]
+            lines += ["", f"{label} of {d.recommended}: {values}."]
+    for line in arm_lines(d.evidence.get("arms")):  # training-set recall, tuning budget (manifest)
+        lines += ["", line]
     if d.oracle:
         o = d.oracle
         lines += ["", f"Per question (0/1 tasks, {o['questions']} questions): only RAG right {100 * o['only_rag']:.0f}%, "

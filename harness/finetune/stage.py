@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from typing import Any
 
 from harness import cache
 from harness.errors import HarnessError
@@ -50,20 +51,25 @@ class Adapters:
                 for a, by_seed in self.by_adaptation.items() for s, adapter in by_seed.items()}
 
 
-def sft_examples(settings: FinetuneSettings, suite: Suite) -> list[tuple[str, str]]:
-    """The SFT pairs: the suite's training rows in its train_format (+ paraphrases if asked)."""
-    examples = [render_train_example(suite, row) for row in suite.train]
+def sft_examples(settings: FinetuneSettings, suite: Suite,
+                 rows: Sequence[Mapping[str, Any]] | None = None) -> list[tuple[str, str]]:
+    """The SFT pairs: the suite's training rows (or ``rows``, e.g. a tuning trial's share of
+    them) in its train_format (+ paraphrases if asked)."""
+    rows = suite.train if rows is None else list(rows)
+    examples = [render_train_example(suite, row) for row in rows]
     if settings.augment == "paraphrase":
         from harness.finetune.augment import paraphrase_rows
 
-        extra = paraphrase_rows(suite.train, settings.augment_n)
+        extra = paraphrase_rows(rows, settings.augment_n)
         examples += [render_train_example(suite, row) for row in extra]
     return examples
 
 
-def sft_adapter(settings: FinetuneSettings, suite: Suite, base: LocalModel, seed: int | None = None) -> Adapter:
-    """The SFT adapter (``ft``) for one fine-tuning seed (default: ``finetune.seed``)."""
-    return train_adapter(base, sft_examples(settings, suite), settings.params(seed))
+def sft_adapter(settings: FinetuneSettings, suite: Suite, base: LocalModel, seed: int | None = None,
+                **overrides: Any) -> Adapter:
+    """The SFT adapter (``ft``) for one fine-tuning seed (default: ``finetune.seed``);
+    ``overrides`` replace hyper-parameters (the tuned ``epochs`` and ``lr``)."""
+    return train_adapter(base, sft_examples(settings, suite), settings.params(seed, **overrides))
 
 
 def raft_examples(raft: RaftSettings, retrieval: RetrievalSettings, suite: Suite) -> list[RaftExample]:
@@ -102,17 +108,20 @@ def _untimed(name: str) -> Iterator[None]:
 
 
 def train_adapters(adaptations: Sequence[str], settings: FinetuneSettings, suite: Suite, base: LocalModel, *,
-                   raft: RaftSettings | None, retrieval: RetrievalSettings, stage: Stage | None = None) -> Adapters:
+                   raft: RaftSettings | None, retrieval: RetrievalSettings, stage: Stage | None = None,
+                   ft_overrides: Mapping[str, float] | None = None) -> Adapters:
     """Every adapter the grid needs, one per adaptation (``ft``/``raft``) and fine-tuning seed.
 
-    ``stage(name)`` times each arm (``finetune`` for ft, ``finetune:raft`` for raft).
+    ``stage(name)`` times each arm (``finetune`` for ft, ``finetune:raft`` for raft);
+    ``ft_overrides``: the hyper-parameters ``finetune.tune`` chose for ft (raft keeps its own).
     """
     timed = stage or _untimed
     out: dict[str, dict[int, Adapter]] = {}
+    chosen = dict(ft_overrides or {})
     for adaptation in adaptations:
         if adaptation == "ft":
             with timed("finetune"):
-                out["ft"] = {seed: sft_adapter(settings, suite, base, seed) for seed in settings.run_seeds}
+                out["ft"] = {seed: sft_adapter(settings, suite, base, seed, **chosen) for seed in settings.run_seeds}
         elif adaptation == "raft":
             if raft is None:
                 raise HarnessError("the raft adaptation needs the raft settings (raft.distractors, raft.p_gold, ...)")

@@ -20,7 +20,7 @@ from harness.report import svg
 from harness.report.extras_tables import extra_tables
 from harness.report.paired import ordered
 from harness.report.side_suites import SideSuite
-from harness.report.tables import SIG_NOTE, Table, display_tables
+from harness.report.tables import SIG_NOTE, Table, display_tables, mean_notes
 from harness.scoring.answers import CORRECT_AT, answer_text, references
 from harness.scoring.result import RunScores
 
@@ -250,12 +250,14 @@ def _head(run_id: str, manifest: Mapping[str, Any] | None, started: str) -> list
 
 
 def _leaderboard(tables: list[Table], retrieval: Mapping[str, Mapping[str, float]] | None,
-                 breakdowns: Sequence[Table] = ()) -> list[str]:
+                 breakdowns: Sequence[Table] = (), notes: Sequence[str] = ()) -> list[str]:
     parts = []
     for title, table in tables:
         if title:
             parts.append(f"<h3>{_e(title)}</h3>")
         parts.append(_table(table))
+        if not title:  # which mean ranks, and the tasks too small to compare
+            parts += [f'<p class="note">{_e(note)}</p>' for note in notes]
     parts.append(f'<p class="note">{_e(SIG_NOTE)}</p>')
     if retrieval:
         table = pd.DataFrame({k: dict(v) for k, v in retrieval.items()}).T.sort_index()
@@ -323,7 +325,8 @@ def render(run_id: str, stored: Mapping[str, Any], manifest: Mapping[str, Any] |
     primary, reference = stored["primary"], stored["reference"]
     retrieval = stored.get("retrieval_metrics") if retrieval is None else retrieval
     parts = _head(run_id, manifest, started) + ([decision] if decision else [])
-    parts += _leaderboard(display_tables(frame, primary, reference, fact, sides), retrieval, breakdowns)
+    parts += _leaderboard(display_tables(frame, primary, reference, fact, sides), retrieval, breakdowns,
+                          mean_notes(frame, primary))
     parts += _plots(frame, primary, fact, extras, retrieval)
     parts += _extras(extras)
     parts += _samples(records, primary, extras)

@@ -1,6 +1,8 @@
 """Leaderboard: rows = conditions, columns = each task's primary metric with a 95% CI, their
-mean, and deltas against the reference condition (default: base closed-book) with paired CIs
-and p-values.
+mean (every task counts once: the mean the Decision ranks on), the per-question mean beside it
+(every question counts once, so a 2-question task cannot outweigh a 100-question one unseen),
+and deltas against the reference condition (default: base closed-book) with paired CIs and
+p-values.
 
 The numbers come from the run folder's per-sample records (``samples/<condition>/<task>.jsonl``,
 read by harness.records) when they exist, because only per-question scores allow paired tests:
@@ -28,8 +30,10 @@ from harness.report.factorial import factorial
 from harness.report.paired import SEEDS_COL, SPREAD_PREFIX
 from harness.report.side_suites import SideSuite, add_columns, side_suites
 from harness.report.tables import (
+    PER_QUESTION,
     Table,
     display_tables,
+    mean_notes,
     retrieval_markdown,
     to_html,
     to_latex,
@@ -68,14 +72,24 @@ def _row(metrics: Metrics, tasks: list[tuple[str, str]], samples: Samples, condi
         row[col] = ci.estimate
         row[f"{col}_stderr"] = float(got.get(f"{metric}_stderr", math.nan))
         row[f"{col}_ci_low"], row[f"{col}_ci_high"], row[f"{col}_n"] = ci.low, ci.high, ci.n
-    values = [row[f"{t}/{m}"] for t, m in tasks]
-    if tasks and len(evs) == len(tasks):
-        mean = stats.evidence.mean_value(evs, seed=stats.stable_seed(condition, "mean", base=seed))
-        row["mean"], row["mean_ci_low"], row["mean_ci_high"] = mean.estimate, mean.low, mean.high
-    else:
-        row["mean"] = sum(values) / len(values) if values else math.nan
-        row["mean_ci_low"] = row["mean_ci_high"] = math.nan
+    _put_means(row, [(row[f"{t}/{m}"], row[f"{t}/{m}_n"]) for t, m in tasks], evs if len(evs) == len(tasks) else [])
     return row
+
+
+def _put_means(row: dict[str, Any], values: list[tuple[float, int]], evs: list[stats.Evidence]) -> None:
+    """``mean`` (tasks weighted equally) and ``per_question_mean`` (tasks weighted by their
+    questions), each with its CI from the per-question evidence (``evs``, one per task), else
+    from the task values alone without a CI."""
+    if values and evs:
+        for col, by_question in (("mean", False), (PER_QUESTION, True)):
+            got = stats.evidence.mean_value(evs, by_question=by_question)
+            row[col], row[f"{col}_ci_low"], row[f"{col}_ci_high"] = got.estimate, got.low, got.high
+        return
+    sizes = [n for _, n in values]
+    row["mean"] = sum(v for v, _ in values) / len(values) if values else math.nan
+    row[PER_QUESTION] = (sum(v * n for v, n in values) / sum(sizes)) if values and min(sizes) > 0 else math.nan
+    for col in ("mean", PER_QUESTION):
+        row[f"{col}_ci_low"] = row[f"{col}_ci_high"] = math.nan
 
 
 def build(metrics: Metrics, primary: Mapping[str, str], reference: str, samples: Samples | None = None,
@@ -83,8 +97,8 @@ def build(metrics: Metrics, primary: Mapping[str, str], reference: str, samples:
           sides: Sequence[SideSuite] = ()) -> pd.DataFrame:
     """``metrics[condition][task][metric]`` (+ per-sample records) → one numeric row per condition.
 
-    Columns: ``<task>/<metric>`` with ``_stderr``, ``_ci_low``, ``_ci_high``, ``_n``; ``mean`` with
-    its CI; and when the reference condition exists ``delta_vs_<reference>`` and
+    Columns: ``<task>/<metric>`` with ``_stderr``, ``_ci_low``, ``_ci_high``, ``_n``; ``mean`` and
+    ``per_question_mean`` with their CIs; and when the reference condition exists ``delta_vs_<reference>`` and
     ``<task>/<metric>_delta``, each with ``_ci_low``, ``_ci_high`` and ``_p``; then the seed
     spread of multi-seed runs and each side suite's columns (not part of ``mean``).
     """
@@ -190,7 +204,7 @@ def write(frame: pd.DataFrame, primary: Mapping[str, str], reference: str, out_d
     board.to_parquet(out_dir / "leaderboard.parquet")
     tables = display_tables(frame, primary, reference, fact, sides) + list(breakdowns) + extra_tables(extras)
     (out_dir / "leaderboard.tex").write_text(to_latex(tables))
-    (out_dir / "leaderboard.html").write_text(to_html(tables))
+    (out_dir / "leaderboard.html").write_text(to_html(tables, mean_notes(frame, primary)))
     if len(fact):
         fact.to_csv(out_dir / "rag_x_ft.csv", index=False, float_format="%.6g")
     return markdown

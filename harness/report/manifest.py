@@ -89,8 +89,12 @@ def peak_rss_mb() -> dict[str, float]:
 
 
 def build(spec_dict: dict[str, Any], spec_hash: str, hashes: dict[str, Any],
-          timings: dict[str, float], argv: list[str], judge: dict[str, Any] | None = None) -> dict[str, Any]:
-    """``judge``: the LLM judge's identity (harness.scoring.judge), only for runs that were judged."""
+          timings: dict[str, float], argv: list[str], judge: dict[str, Any] | None = None,
+          arms: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``judge``: the LLM judge's identity (harness.scoring.judge), only for runs that were judged.
+    ``arms``: the equal-effort checks (``training_recall`` per ft adapter seed: n, recall, its
+    Wilson interval, the warning threshold; ``tuning``: both arms' trials and what they chose),
+    only for runs that have them; the Decision's recall and tuning lines are drawn from it."""
     out = {
         "spec_hash": spec_hash,
         "spec": spec_dict,
@@ -103,4 +107,4 @@ def build(spec_dict: dict[str, Any], spec_hash: str, hashes: dict[str, Any],
         "peak_rss_mb": peak_rss_mb(),
         "argv": argv,
     }
-    return out | ({"judge": judge} if judge else {})
+    return out | ({"judge": judge} if judge else {}) | ({"arms": arms} if arms else {})

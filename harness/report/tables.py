@@ -1,9 +1,11 @@
 """The leaderboard as people read it: the numeric frame rendered as tables (markdown, LaTeX,
 HTML) of "value [95% CI]" and "Δ pp [CI] p" cells.
 
-The tables: the main one (each task's primary metric, their mean, Δ mean vs the reference,
-the seed spread of multi-seed runs), Δ per task, one table per side suite (the forgetting
-check, harness.report.side_suites) and the RAG × FT 2×2 (harness.report.factorial).
+The tables: the main one (each task's primary metric, their mean, the per-question mean, Δ mean
+vs the reference, the seed spread of multi-seed runs), Δ per task, one table per side suite (the
+forgetting check, harness.report.side_suites) and the RAG × FT 2×2 (harness.report.factorial).
+Under the main table, ``mean_notes`` says which mean ranks and warns of tasks too small to
+compare.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ SIG_NOTE = ("Values: 95% CIs — Wilson for 0/1 scores, MOVER over Jeffreys inte
             "ns = not significant, and each Δ interval is at the confidence level of its Holm step (95% or "
             "more), so it excludes 0 exactly when the Δ is marked *. chance = a uniform random guess.")
 Table = tuple[str, pd.DataFrame]  # (title, string frame); the main table's title is ""
+PER_QUESTION = "per_question_mean"  # no "/" and no "mean_" prefix: neither a task nor a part of "mean"
+FEW_QUESTIONS = 30  # below this one answer moves a task's score by more than 3 pp
 
 
 def pp(x: float) -> str:
@@ -85,6 +89,8 @@ def _main_table(frame: pd.DataFrame, primary: Mapping[str, str], reference: str)
         main[f"{task}/{metric}"] = [value_cell(frame, c, f"{task}/{metric}") for c in frame.index]
     main["mean"] = [value_cell(frame, c, "mean") if "mean_ci_low" in frame else f"{frame.loc[c, 'mean']:.3f}"
                     for c in frame.index]
+    if PER_QUESTION in frame and len(primary) > 1:
+        main["mean (per question)"] = [value_cell(frame, c, PER_QUESTION) for c in frame.index]
     delta = f"delta_vs_{reference}"
     tables = [("", main)]
     if delta in frame:
@@ -104,6 +110,42 @@ def _main_table(frame: pd.DataFrame, primary: Mapping[str, str], reference: str)
         main.loc["chance"] = [f"{chance[c]:.3f}" if not math.isnan(chance.get(c, math.nan)) else ""
                               for c in main.columns]
     return tables
+
+
+def task_questions(frame: pd.DataFrame, primary: Mapping[str, str]) -> dict[str, int]:
+    """Each task's number of questions: the most that any condition was scored on."""
+    out = {}
+    for task, metric in ordered(primary).items():
+        sizes = frame[f"{task}/{metric}_n"].dropna() if f"{task}/{metric}_n" in frame else pd.Series(dtype=float)
+        out[task] = int(sizes.max()) if len(sizes) else 0
+    return out
+
+
+def _best(values: pd.Series) -> set[str]:
+    """The conditions with the highest value (several on a tie; none when all are nan)."""
+    values = values.dropna()
+    return {str(c) for c in values.index[values == values.max()]} if len(values) else set()
+
+
+def mean_notes(frame: pd.DataFrame, primary: Mapping[str, str]) -> list[str]:
+    """The lines under the main table: which of its two means ranks, whether they disagree on
+    the best condition, and each task with fewer than FEW_QUESTIONS questions (too few to
+    compare: its interval is wide, and in the task mean it weighs as much as any other task)."""
+    notes = []
+    if PER_QUESTION in frame and len(primary) > 1:
+        notes.append("mean = the mean over tasks, each task counted once whatever its number of questions: the "
+                     "mean the Decision ranks on and Δ mean tests. mean (per question) = each question counted "
+                     "once (tasks weighted by their questions; same interval methods), shown beside it.")
+        best_task, best_question = _best(frame["mean"]), _best(frame[PER_QUESTION])
+        if best_task and best_question and best_task.isdisjoint(best_question):
+            notes.append(f"The two means disagree on the best condition: {', '.join(sorted(best_task))} by the task "
+                         f"mean, {', '.join(sorted(best_question))} per question; the ranking rests on how the tasks "
+                         "are weighted.")
+    for task, n in task_questions(frame, primary).items():
+        if 0 < n < FEW_QUESTIONS:
+            notes.append(f"Too few to compare: {task} has {n} questions (fewer than {FEW_QUESTIONS}); one answer "
+                         f"moves its score by {100 / n:.1f} pp.")
+    return notes
 
 
 def side_table(frame: pd.DataFrame, side: SideSuite, reference: str) -> Table | None:
@@ -159,6 +201,8 @@ def to_markdown(frame: pd.DataFrame, primary: Mapping[str, str], reference: str,
     parts = []
     for title, table in display_tables(frame, primary, reference, fact, sides):
         parts.append(f"**{title}**\n\n{table.to_markdown()}" if title else table.to_markdown())
+        if not title:
+            parts += [f"_{note}_" for note in mean_notes(frame, primary)]
     if "mean_ci_low" in frame and frame["mean_ci_low"].notna().any():
         parts.append(f"_{SIG_NOTE}_")
     return "\n\n".join(parts)
@@ -188,13 +232,15 @@ def to_latex(tables: list[Table]) -> str:
     return "\n\n".join(blocks) + "\n"
 
 
-def to_html(tables: list[Table]) -> str:
-    """A standalone page with every table."""
+def to_html(tables: list[Table], notes: Sequence[str] = ()) -> str:
+    """A standalone page with every table (``notes``: mean_notes, under the main table)."""
     body = []
     for title, table in tables:
         if title:
             body.append(f"<h3>{html.escape(title)}</h3>")
         body.append(table.to_html(escape=True))
+        if not title:
+            body += [f"<p><em>{html.escape(note)}</em></p>" for note in notes]
     body.append(f"<p><em>{html.escape(SIG_NOTE)}</em></p>")
     return ("<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>leaderboard</title></head><body>\n"
             + "\n".join(body) + "\n</body></html>\n")
@@ -214,5 +260,6 @@ def retrieval_markdown(retrieval: Mapping[str, Mapping[str, float]] | None) -> s
         table.to_markdown(floatfmt=".3f")
 
 
-__all__ = ["SIG_NOTE", "Table", "delta_cell", "display_tables", "factorial_table", "holm_text", "mark", "p_text", "pp",
-           "retrieval_markdown", "side_table", "to_html", "to_latex", "to_markdown", "value_cell"]
+__all__ = ["FEW_QUESTIONS", "PER_QUESTION", "SIG_NOTE", "Table", "delta_cell", "display_tables", "factorial_table",
+           "holm_text", "mark", "mean_notes", "p_text", "pp", "retrieval_markdown", "side_table", "task_questions",
+           "to_html", "to_latex", "to_markdown", "value_cell"]

@@ -4,13 +4,14 @@ The primary metrics come from lm-eval during the run. These are recomputed from 
 ``samples/<condition>/<task>.jsonl`` alone, so ``python -m harness report <run>`` adds them to
 any run folder without a model (answer similarity needs the embedder, harness.scoring.similarity):
 
-- open QA (generation tasks): ``rouge_l`` — F1 of the longest common subsequence of the
-  normalised answer and reference tokens; ``answer_similarity`` — cosine of the MiniLM
-  embeddings of answer and reference.
+- open QA (generation tasks): ``rouge_l`` — ROUGE-L F-measure as ``rouge_score`` computes it
+  (raw strings, no stemming: the figure papers report); ``answer_similarity`` — cosine of the
+  MiniLM embeddings of answer and reference.
 - RAG conditions (records with a context): ``gold_retrieved`` — share of the gold documents
   among the retrieved ids; ``gold_in_context`` — the gold answer occurs in the context;
-  ``faithfulness`` — share of the answer's claim words (content words the question did not
-  contain, compared by a crude 5-letter stem) that occur in the context;
+  ``context_word_overlap`` — share of the answer's claim words (content words the question did
+  not contain, compared by a crude 5-letter stem) that occur in the context (a lexical overlap,
+  not an entailment or judge faithfulness);
   ``supported_by_context`` — the answer string, or every claim word of it, occurs in the
   context (for multiple choice: the chosen option occurs in it); ``self_knowledge`` — answered
   correctly although the context lacked the gold answer (the model knew it without retrieval).
@@ -39,7 +40,7 @@ from harness.scoring.answers import (
     is_generation,
     references,
 )
-from harness.scoring.text import faithfulness, occurs, rouge_l, supported_by_context
+from harness.scoring.text import context_word_overlap, occurs, rouge_l, supported_by_context
 
 # one record and its task's primary metric (self_knowledge needs to know what "correct" is)
 Row = tuple[SampleRecord, str]
@@ -116,11 +117,11 @@ def _gold_in_context(record: SampleRecord, _metric: str) -> float | None:
     return None if found is None else float(found)
 
 
-def _faithfulness(record: SampleRecord, _metric: str) -> float | None:
+def _context_word_overlap(record: SampleRecord, _metric: str) -> float | None:
     answer = answer_text(record)
     if not context_of(record).strip() or answer is None or not is_generation(record):
         return None
-    return faithfulness(answer, context_of(record), record.get("question") or "")
+    return context_word_overlap(answer, context_of(record), record.get("question") or "")
 
 
 def _supported(record: SampleRecord, _metric: str) -> float | None:
@@ -142,14 +143,14 @@ def _self_knowledge(record: SampleRecord, metric: str) -> float | None:
     return float(correct and not found)
 
 
-ROUGE_L = SampleScorer("rouge_l", "ROUGE-L F1 (LCS of normalised answer and reference tokens)", _rouge_l)
+ROUGE_L = SampleScorer("rouge_l", "ROUGE-L F-measure (rouge_score, raw strings, no stemming)", _rouge_l)
 GOLD_RETRIEVED = SampleScorer("gold_retrieved", "share of gold documents among the retrieved ids", _gold_retrieved)
 GOLD_IN_CONTEXT = SampleScorer("gold_in_context", "the gold answer occurs in the context", _gold_in_context)
 SUPPORTED = SampleScorer("supported_by_context", "the answer (string, or all its claim words) occurs in the context",
                          _supported)
-FAITHFULNESS = SampleScorer(
-    "faithfulness", "share of the answer's claim words (content words not in the question) found in the context",
-    _faithfulness)
+CONTEXT_WORD_OVERLAP = SampleScorer(
+    "context_word_overlap",
+    "share of the answer's claim words (content words not in the question) found in the context", _context_word_overlap)
 SELF_KNOWLEDGE = SampleScorer("self_knowledge", "correct although the context lacked the gold answer",
                               _self_knowledge)
 
@@ -160,12 +161,12 @@ SCORERS.register("answer_similarity", "harness.scoring.similarity:ANSWER_SIMILAR
 SCORERS.register("gold_retrieved", GOLD_RETRIEVED)
 SCORERS.register("gold_in_context", GOLD_IN_CONTEXT)
 SCORERS.register("supported_by_context", SUPPORTED)
-SCORERS.register("faithfulness", FAITHFULNESS)
+SCORERS.register("context_word_overlap", CONTEXT_WORD_OVERLAP)
 SCORERS.register("self_knowledge", SELF_KNOWLEDGE)
 SCORERS.register("judge", "harness.scoring.judge.summary:JUDGE")  # run-level: reads judge/
 
 QA_METRICS = ("rouge_l", "answer_similarity")
-RAG_METRICS = ("gold_retrieved", "gold_in_context", "supported_by_context", "faithfulness", "self_knowledge")
+RAG_METRICS = ("gold_retrieved", "gold_in_context", "supported_by_context", "context_word_overlap", "self_knowledge")
 
 
 def sample_metrics(record: SampleRecord, primary_metric: str) -> dict[str, float]:

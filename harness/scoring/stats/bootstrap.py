@@ -15,10 +15,16 @@ interval *and* the p-value of the same procedure.
 ``percentile_decision`` reads the interval as order statistics and the p-value as twice the
 smaller tail mass at 0, so that "interval excludes 0" holds exactly when ``p < alpha`` at every
 alpha (a percentile-interval test inversion; Efron & Tibshirani 1993, §16.4).
+
+The draws are seeded from the data they resample (``data_rng``), not from the caller: the same
+scores get the same interval and p in the leaderboard, ``merge``, ``compare`` and the Decision,
+whatever the rows are called there (seeds derived from condition names gave one delta p = 0.181,
+0.179 and 0.188 in three verbs).
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Callable, Sequence
 
@@ -77,11 +83,17 @@ def mean_draws(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return weights @ values / values.size
 
 
-def stratified_draws(groups: Sequence[np.ndarray], n_boot: int, rng: np.random.Generator) -> np.ndarray:
-    """Resampled unweighted mean of group means, each group resampled within itself."""
+def _task_weights(count: int, weights: Sequence[float] | None) -> list[float]:
+    """Each task's weight in a mean over tasks: equal unless given (e.g. by number of questions)."""
+    return [1.0 / count] * count if weights is None else [float(w) for w in weights]
+
+
+def stratified_draws(groups: Sequence[np.ndarray], n_boot: int, rng: np.random.Generator,
+                     weights: Sequence[float] | None = None) -> np.ndarray:
+    """Resampled weighted (default: unweighted) mean of group means, each group resampled within itself."""
     total = np.zeros(n_boot)
-    for group in groups:
-        total += mean_draws(group, resample_weights(group.size, n_boot, rng)) / len(groups)
+    for group, w in zip(groups, _task_weights(len(groups), weights)):
+        total += w * mean_draws(group, resample_weights(group.size, n_boot, rng))
     return total
 
 
@@ -92,23 +104,26 @@ def _residual_mean_square(matrix: np.ndarray) -> float:
     return float(np.sum(resid**2) / max((seeds - 1) * (questions - 1), 1))
 
 
-def seed_variance_parts(matrices: Sequence[np.ndarray]) -> tuple[float, float, float]:
+def seed_variance_parts(matrices: Sequence[np.ndarray],
+                        weights: Sequence[float] | None = None) -> tuple[float, float, float]:
     """(question part, seed part, Satterthwaite df) of the variance of the mean over tasks of
     seeds × questions matrices, from the two-way ANOVA of a crossed design: the per-seed means
     vary by ``s_seed^2 = var_seed + noise / Q`` and the seed-averaged questions by
     ``s_q^2 = var_q + noise / S``, so ``V = s_seed^2 / S + s_q^2 / Q - noise / (S Q)``. The
     seed part keeps its plain sample variance (a chi-square on S - 1 df, what a t pivot
-    needs); the per-answer noise counted twice is taken off the question part."""
+    needs); the per-answer noise counted twice is taken off the question part. ``weights``:
+    the tasks' weights in the mean (default equal)."""
     tasks = len(matrices)
+    w = _task_weights(tasks, weights)
     seeds = matrices[0].shape[0]
     q_var = 0.0
-    for m in matrices:
+    for wt, m in zip(w, matrices):
         spread = float(np.var(m.mean(axis=0), ddof=1)) / m.shape[1]
         twice = _residual_mean_square(m) / m.size if seeds > 1 else 0.0
-        q_var += max(spread - twice, spread / seeds) / tasks**2
+        q_var += max(spread - twice, spread / seeds) * wt**2
     if seeds < 2:
         return q_var, 0.0, math.inf
-    seed_var = float(np.var(sum(m.mean(axis=1) for m in matrices) / tasks, ddof=1)) / seeds
+    seed_var = float(np.var(sum(wt * m.mean(axis=1) for wt, m in zip(w, matrices)), ddof=1)) / seeds
     if seed_var + q_var <= 0:
         return q_var, seed_var, math.inf
     q_df = max(sum(m.shape[1] for m in matrices) - tasks, 1)
@@ -116,7 +131,8 @@ def seed_variance_parts(matrices: Sequence[np.ndarray]) -> tuple[float, float, f
     return q_var, seed_var, float(df)
 
 
-def seed_question_draws(matrices: Sequence[np.ndarray], n_boot: int, rng: np.random.Generator) -> np.ndarray:
+def seed_question_draws(matrices: Sequence[np.ndarray], n_boot: int, rng: np.random.Generator,
+                        weights: Sequence[float] | None = None) -> np.ndarray:
     """Two-level bootstrap of the mean over tasks of seeds × questions matrices (same seeds).
 
     Questions are resampled within each task with their seed-averaged scores (the between-
@@ -125,12 +141,13 @@ def seed_question_draws(matrices: Sequence[np.ndarray], n_boot: int, rng: np.ran
     cover 98–99% when the seeds barely differ, and resampling three per-seed means could never
     reach beyond the extreme one. So the question draws are shrunk by the noise counted twice
     and the seeds' share is drawn from a t distribution on S - 1 degrees of freedom scaled to the
-    per-seed means' variance (seed_variance_parts): three seeds estimate it on 2 df."""
-    tasks = len(matrices)
-    draws = sum(mean_draws(m.mean(axis=0), resample_weights(m.shape[1], n_boot, rng)) for m in matrices) / tasks
-    q_var, seed_var, _ = seed_variance_parts(matrices)
-    spread = sum(float(np.var(m.mean(axis=0), ddof=1)) / m.shape[1] for m in matrices) / tasks**2
-    centre = float(np.mean([m.mean() for m in matrices]))
+    per-seed means' variance (seed_variance_parts): three seeds estimate it on 2 df. ``weights``:
+    the tasks' weights in the mean (default equal)."""
+    w = _task_weights(len(matrices), weights)
+    draws = sum(wt * mean_draws(m.mean(axis=0), resample_weights(m.shape[1], n_boot, rng)) for wt, m in zip(w, matrices))
+    q_var, seed_var, _ = seed_variance_parts(matrices, w)
+    spread = sum(wt**2 * float(np.var(m.mean(axis=0), ddof=1)) / m.shape[1] for wt, m in zip(w, matrices))
+    centre = float(sum(wt * m.mean() for wt, m in zip(w, matrices)))
     if spread > 0:
         draws = centre + np.sqrt(q_var / spread) * (draws - centre)
     if seed_var <= 0:
@@ -157,8 +174,24 @@ def macro_f1(gold: np.ndarray, pred: np.ndarray) -> float:
 
 
 def rng_for(seed: int) -> np.random.Generator:
+    """A generator from an explicit seed (resampling that is not of scores, e.g. the Decision's
+    question resamples)."""
     return np.random.default_rng(seed)
 
 
-__all__ = ["N_BOOT", "macro_f1", "macro_f1_draws", "mean_draws", "percentile_decision", "resample_weights",
+def data_rng(*arrays: np.ndarray | Sequence[float]) -> np.random.Generator:
+    """A generator seeded by the SHA-256 of the arrays it is about to resample (shape and float64
+    values, -0.0 read as 0.0 and every nan as one nan), so a bootstrap's Monte Carlo draws are a
+    function of the data alone: two verbs, or two cells, given the same scores print the same
+    interval and p."""
+    digest = hashlib.sha256()
+    for values in arrays:
+        arr = np.array(values, dtype=np.float64, order="C") + 0.0
+        arr[np.isnan(arr)] = np.nan
+        digest.update(repr(arr.shape).encode())
+        digest.update(arr.tobytes())
+    return np.random.default_rng(int.from_bytes(digest.digest()[:16], "little"))
+
+
+__all__ = ["N_BOOT", "data_rng", "macro_f1", "macro_f1_draws", "mean_draws", "percentile_decision", "resample_weights",
            "rng_for", "seed_question_draws", "stratified_draws"]

@@ -5,7 +5,8 @@ contains, token F1), per-question scores under several fine-tuning seeds (a seed
 matrix), or (gold, prediction) label pairs for a metric computed over the whole set (macro-F1).
 The report asks four questions of them — a condition's value, its mean over tasks, a delta on
 one task, a delta of means — and this module picks the procedure of the table in
-harness.scoring.stats.procedures for each, so the choice is made in one place.
+harness.scoring.stats.procedures for each, so the choice is made in one place. Bootstrap draws
+are seeded by the evidence itself (``_rng``), never by the ``seed`` a caller passes.
 """
 
 from __future__ import annotations
@@ -46,17 +47,20 @@ def value(ev: Evidence, *, alpha: float = ALPHA, seed: int = 0) -> Interval:
     return proc.mean_ci(ev.values, alpha=alpha, seed=seed)
 
 
-def mean_value(evs: Sequence[Evidence], *, alpha: float = ALPHA, seed: int = 0) -> Interval:
-    """The unweighted mean over tasks (disjoint question sets) of a condition's scores."""
+def mean_value(evs: Sequence[Evidence], *, alpha: float = ALPHA, seed: int = 0,
+               by_question: bool = False) -> Interval:
+    """The mean over tasks (disjoint question sets) of a condition's scores: unweighted, or with
+    ``by_question`` each task weighted by its questions (a macro-F1 task by its labelled pairs)."""
     if any(ev.labels is not None for ev in evs):
-        rng = boot.rng_for(seed)
-        draws = sum(_draws(ev, rng) for ev in evs) / len(evs)
-        estimate = float(np.mean([value(ev).estimate for ev in evs]))
+        rng = _rng(evs)
+        weights = proc.task_weights([ev.n for ev in evs], by_question)
+        draws = sum(w * _draws(ev, rng) for w, ev in zip(weights, evs))
+        estimate = float(sum(w * value(ev).estimate for w, ev in zip(weights, evs)))
         low, high, _ = boot.percentile_decision(draws, alpha)
         return Interval(estimate, low, high, sum(ev.n for ev in evs), "bootstrap", 1 - alpha)
     if any(ev.seeds is not None for ev in evs):
-        return proc.seeds_mean_ci([ev.matrix() for ev in evs], alpha=alpha, seed=seed)
-    return proc.groups_mean_ci([ev.values for ev in evs], alpha=alpha, seed=seed)
+        return proc.seeds_mean_ci([ev.matrix() for ev in evs], alpha=alpha, by_question=by_question)
+    return proc.groups_mean_ci([ev.values for ev in evs], alpha=alpha, by_question=by_question)
 
 
 def delta(ref: Evidence, cand: Evidence, *, alpha: float = ALPHA, seed: int = 0) -> Delta:
@@ -79,7 +83,7 @@ def mean_delta(pairs: Sequence[tuple[Evidence, Evidence]], *, alpha: float = ALP
         if not all(r.labels is not None and c.labels is not None for r, c in pairs
                    if r.labels is not None or c.labels is not None):
             return missing_delta(paired=True, alpha=alpha)
-        rng = boot.rng_for(seed)
+        rng = _rng([ev for pair in pairs for ev in pair])
         draws = sum(_paired_draws(r, c, rng) for r, c in pairs) / len(pairs)
         estimate = float(np.mean([value(c).estimate - value(r).estimate for r, c in pairs]))
         low, high, p = boot.percentile_decision(draws, alpha)
@@ -88,6 +92,14 @@ def mean_delta(pairs: Sequence[tuple[Evidence, Evidence]], *, alpha: float = ALP
         return proc.seeds_paired_delta([(r.matrix(), c.matrix()) for r, c in pairs], alpha=alpha, seed=seed)
     return proc.paired_delta_groups([r.values for r, _ in pairs], [c.values for _, c in pairs], alpha=alpha,
                                     seed=seed)
+
+
+def _rng(evs: Sequence[Evidence]) -> np.random.Generator:
+    """The generator of a bootstrap over these tasks, seeded by all their scores and labels."""
+    parts: list[np.ndarray] = []
+    for ev in evs:
+        parts += [ev.values, *([] if ev.seeds is None else [ev.seeds]), *(ev.labels or ())]
+    return boot.data_rng(*parts)
 
 
 def _draws(ev: Evidence, rng: np.random.Generator) -> np.ndarray:
@@ -114,7 +126,7 @@ def contrast(tasks: Sequence[Sequence[Evidence]], coefficients: Sequence[float],
     """The mean over tasks of ``sum(c * score)`` over conditions answering the same questions
     (the RAG × FT interaction: ft+r - ft - base+r + base), by the paired bootstrap stratified
     by task; macro-F1 is recomputed on each resample."""
-    rng = boot.rng_for(seed)
+    rng = _rng([ev for evs in tasks for ev in evs])
     draws, estimates = np.zeros(N_BOOT), []
     for evs in tasks:
         w = boot.resample_weights(evs[0].n, N_BOOT, rng)

@@ -14,6 +14,10 @@ Interval or a Delta whose p-value comes from the same procedure as its interval.
 Why score intervals for 0/1 scores: at the accuracies a leaderboard shows (0.02 and 0.98
 happen) the percentile bootstrap covers 60% and collapses to [0, 0]; the score intervals cover
 93–97% (tests/test_stats_coverage.py measures every row of the table above).
+
+Every bootstrap here draws from ``boot.data_rng`` of the scores it resamples; the ``seed``
+keyword is kept for callers and no longer changes a result, so the same scores give the same
+interval and p wherever they are reported (harness.scoring.stats.bootstrap).
 """
 
 from __future__ import annotations
@@ -42,6 +46,13 @@ def _delta_from_draws(estimate: float, draws: np.ndarray, n: int, test: str, pai
     return Delta(estimate, low, high, p, n, test, paired, alpha, level=1 - alpha)
 
 
+def task_weights(sizes: Sequence[int], by_question: bool = False) -> list[float]:
+    """The tasks' weights in a mean over tasks: equal (every task counts once), or with
+    ``by_question`` proportional to their questions (every question counts once)."""
+    total = sum(sizes)
+    return [size / total if by_question else 1.0 / len(sizes) for size in sizes]
+
+
 # ---------------------------------------------------------------- one condition's score
 
 
@@ -50,7 +61,7 @@ def bootstrap_ci(values: ArrayLike, *, n_boot: int = N_BOOT, alpha: float = ALPH
     arr = clean(values)
     if not arr.size:
         return _EMPTY
-    draws = boot.mean_draws(arr, boot.resample_weights(arr.size, n_boot, boot.rng_for(seed)))
+    draws = boot.mean_draws(arr, boot.resample_weights(arr.size, n_boot, boot.data_rng(arr)))
     low, high, _ = boot.percentile_decision(draws, alpha)
     return Interval(float(arr.mean()), low, high, int(arr.size), "bootstrap", 1 - alpha)
 
@@ -64,24 +75,31 @@ def mean_ci(values: ArrayLike, *, alpha: float = ALPHA, seed: int = 0) -> Interv
     return bootstrap_ci(arr, alpha=alpha, seed=seed)
 
 
-def groups_mean_ci(groups: Sequence[ArrayLike], *, alpha: float = ALPHA, seed: int = 0) -> Interval:
-    """The unweighted mean of group (task) means, each task its own question set: MOVER over
-    each task's Jeffreys interval for 0/1 scores, else a bootstrap stratified by task."""
+def groups_mean_ci(groups: Sequence[ArrayLike], *, alpha: float = ALPHA, seed: int = 0,
+                   by_question: bool = False) -> Interval:
+    """The mean of group (task) means, each task its own question set: unweighted (every task
+    counts once, the leaderboard's ``mean``), or with ``by_question`` weighted by the task's
+    number of questions (every question counts once: the mean of all per-question scores, which
+    a 2-question task cannot swing). MOVER over each task's Jeffreys interval for 0/1 scores,
+    else a bootstrap stratified by task; the weights are fixed by design, so both stay stratified."""
     arrays = [a for a in (clean(g) for g in groups) if a.size]
     if not arrays:
         return _EMPTY
-    n, weights = int(sum(a.size for a in arrays)), [1.0 / len(arrays)] * len(arrays)
+    n = int(sum(a.size for a in arrays))
+    weights = task_weights([a.size for a in arrays], by_question)
     if all(is_binary(a) for a in arrays):
         parts = [(float(a.mean()), *jeffreys(float(a.sum()), int(a.size), alpha)) for a in arrays]
         estimate, low, high = mover(parts, weights)
         return Interval(estimate, max(0.0, low), min(1.0, high), n, "mover-jeffreys", 1 - alpha)
-    draws = boot.stratified_draws(arrays, N_BOOT, boot.rng_for(seed))
+    draws = boot.stratified_draws(arrays, N_BOOT, boot.data_rng(*arrays), weights)
     low, high, _ = boot.percentile_decision(draws, alpha)
-    return Interval(float(np.mean([a.mean() for a in arrays])), low, high, n, "bootstrap", 1 - alpha)
+    return Interval(float(sum(w * a.mean() for w, a in zip(weights, arrays))), low, high, n, "bootstrap", 1 - alpha)
 
 
-def seeds_mean_ci(matrices: Sequence[np.ndarray], *, alpha: float = ALPHA, seed: int = 0) -> Interval:
-    """The mean over tasks of seeds × questions score matrices (one per task, the same seeds).
+def seeds_mean_ci(matrices: Sequence[np.ndarray], *, alpha: float = ALPHA, seed: int = 0,
+                  by_question: bool = False) -> Interval:
+    """The mean over tasks of seeds × questions score matrices (one per task, the same seeds);
+    with ``by_question`` the tasks are weighted by their questions (as in groups_mean_ci).
 
     0/1 scores: the Wilson interval at the effective sample size ``p(1-p) / V`` (Kish's design
     effect; Korn & Graubard 1998 for proportions from clustered samples), V the two-level
@@ -90,10 +108,11 @@ def seeds_mean_ci(matrices: Sequence[np.ndarray], *, alpha: float = ALPHA, seed:
     of [0, 0]. Other scores: the
     two-level bootstrap (harness.scoring.stats.bootstrap.seed_question_draws)."""
     mats = [np.asarray(m, dtype=float) for m in matrices]
-    estimate = float(np.mean([m.mean() for m in mats]))
     questions = int(sum(m.shape[1] for m in mats))
+    weights = task_weights([m.shape[1] for m in mats], by_question)
+    estimate = float(sum(w * m.mean() for w, m in zip(weights, mats)))
     if all(is_binary(m) for m in mats):
-        q_var, seed_var, df = boot.seed_variance_parts(mats)
+        q_var, seed_var, df = boot.seed_variance_parts(mats, weights)
         variance = q_var + seed_var
         n_eff, critical = float(questions), z_value(alpha)
         if 0 < estimate < 1 and variance > 0:
@@ -101,7 +120,7 @@ def seeds_mean_ci(matrices: Sequence[np.ndarray], *, alpha: float = ALPHA, seed:
             critical = float(sps.t.ppf(1 - alpha / 2, df))
         low, high = wilson(estimate * n_eff, n_eff, alpha, critical=critical)
         return Interval(estimate, low, high, questions, "wilson-effective-n", 1 - alpha)
-    draws = boot.seed_question_draws(mats, N_BOOT, boot.rng_for(seed))
+    draws = boot.seed_question_draws(mats, N_BOOT, boot.data_rng(*mats), weights)
     low, high, _ = boot.percentile_decision(draws, alpha)
     return Interval(estimate, low, high, questions, "seed-question-bootstrap", 1 - alpha)
 
@@ -112,7 +131,7 @@ def macro_f1_ci(gold: ArrayLike, pred: ArrayLike, *, alpha: float = ALPHA, seed:
     g, p = np.asarray(gold, dtype=int), np.asarray(pred, dtype=int)
     if not g.size:
         return _EMPTY
-    draws = boot.macro_f1_draws(g, p, boot.resample_weights(g.size, N_BOOT, boot.rng_for(seed)))
+    draws = boot.macro_f1_draws(g, p, boot.resample_weights(g.size, N_BOOT, boot.data_rng(g, p)))
     estimate = boot.macro_f1(g, p)
     low, high, _ = boot.percentile_decision(draws, alpha, estimate=estimate)
     return Interval(estimate, low, high, int(g.size), "bc-bootstrap", 1 - alpha)
@@ -132,7 +151,7 @@ def paired_delta(a: ArrayLike, b: ArrayLike, *, alpha: float = ALPHA, seed: int 
         up, down, n = discordant(x, y)
         low, high = tango_interval(up, down, n, alpha)
         return Delta(estimate, low, high, mcnemar_score_p(up, down), n, "tango-mcnemar", True, alpha, level=1 - alpha)
-    draws = boot.mean_draws(y - x, boot.resample_weights(x.size, N_BOOT, boot.rng_for(seed)))
+    draws = boot.mean_draws(y - x, boot.resample_weights(x.size, N_BOOT, boot.data_rng(x, y)))
     return _delta_from_draws(estimate, draws, int(x.size), "paired-bootstrap", True, alpha)
 
 
@@ -151,7 +170,7 @@ def paired_delta_groups(a_groups: Sequence[ArrayLike], b_groups: Sequence[ArrayL
         counts = tuple(discordant(x, y) for x, y in pairs)
         _, low, high = _mover_tango(counts, alpha)
         return Delta(estimate, low, high, _mover_tango_p(counts), n, "mover-tango", True, alpha, level=1 - alpha)
-    draws = boot.stratified_draws([y - x for x, y in pairs], N_BOOT, boot.rng_for(seed))
+    draws = boot.stratified_draws([y - x for x, y in pairs], N_BOOT, boot.data_rng(*(v for p in pairs for v in p)))
     return _delta_from_draws(estimate, draws, n, "paired-bootstrap", True, alpha)
 
 
@@ -175,7 +194,7 @@ def seeds_paired_delta(pairs: Sequence[tuple[np.ndarray, np.ndarray]], *, alpha:
     same adapter, or the same training seed). The two-level bootstrap runs on the per-answer
     differences, so questions are paired and the seeds' variance is that of the difference."""
     diffs = [_seed_difference(np.asarray(r, dtype=float), np.asarray(c, dtype=float)) for r, c in pairs]
-    draws = boot.seed_question_draws(diffs, N_BOOT, boot.rng_for(seed))
+    draws = boot.seed_question_draws(diffs, N_BOOT, boot.data_rng(*diffs))
     estimate = float(np.mean([d.mean() for d in diffs]))
     return _delta_from_draws(estimate, draws, int(sum(d.shape[1] for d in diffs)), "seed-question-bootstrap",
                              True, alpha)
@@ -195,7 +214,7 @@ def macro_f1_delta(gold: ArrayLike, pred_a: ArrayLike, pred_b: ArrayLike, *, alp
     """Macro-F1 of b minus a on the same questions: bias-corrected paired bootstrap (questions
     resampled jointly), p by inverting it."""
     g, pa, pb = (np.asarray(v, dtype=int) for v in (gold, pred_a, pred_b))
-    w = boot.resample_weights(g.size, N_BOOT, boot.rng_for(seed))
+    w = boot.resample_weights(g.size, N_BOOT, boot.data_rng(g, pa, pb))
     draws = boot.macro_f1_draws(g, pb, w) - boot.macro_f1_draws(g, pa, w)
     estimate = boot.macro_f1(g, pb) - boot.macro_f1(g, pa)
     return _delta_from_draws(estimate, draws, int(g.size), "bc-paired-bootstrap", True, alpha, bias_corrected=True)
@@ -213,7 +232,7 @@ def unpaired_delta(a: ArrayLike, b: ArrayLike, *, alpha: float = ALPHA, seed: in
         bounds_at = lambda al: newcombe_unpaired(ka, x.size, kb, y.size, al)  # noqa: E731
         _, low, high = bounds_at(alpha)
         return Delta(estimate, low, high, p_by_inversion(bounds_at), n, "newcombe", False, alpha, level=1 - alpha)
-    rng = boot.rng_for(seed)
+    rng = boot.data_rng(x, y)
     draws = (boot.mean_draws(y, boot.resample_weights(y.size, N_BOOT, rng))
              - boot.mean_draws(x, boot.resample_weights(x.size, N_BOOT, rng)))
     return _delta_from_draws(estimate, draws, n, "bootstrap", False, alpha)
@@ -257,4 +276,4 @@ def holm_family(cells: Mapping[Hashable, DeltaAt], alpha: float = ALPHA) -> dict
 
 __all__ = ["DeltaAt", "bootstrap_ci", "groups_mean_ci", "holm_family", "macro_f1_ci", "macro_f1_delta", "mean_ci",
            "normal_delta", "paired_delta", "paired_delta_groups", "seeds_mean_ci", "seeds_paired_delta",
-           "unpaired_delta"]
+           "task_weights", "unpaired_delta"]
