@@ -91,7 +91,7 @@ def test_merge_labels_rows_by_what_differs_and_puts_retrieval_beside_answers(swe
     # answer metrics with CIs equal each run's own leaderboard
     own = pd.read_csv(BASELINE / "leaderboard.csv", index_col="condition")
     for cond in ("base", "base+dense", "ft+dense"):
-        for col in ("agri_qa/contains", "agri_qa/contains_ci_low", "agri_mc/acc_ci_high", "mean"):
+        for col in ("agri_qa/correct", "agri_qa/correct_ci_low", "agri_mc/acc_ci_high", "mean"):
             assert csv.loc[f"retriever=dense · {cond}", col] == pytest.approx(own.loc[cond, col], abs=1e-5)
     rows = [json.loads(x) for x in (sweep / "20260101-000100-bbbb/samples/base+bm25/agri_mc.jsonl").open()]
     bm25_acc = sum(r["scores"]["acc"] for r in rows) / len(rows)
@@ -101,22 +101,23 @@ def test_merge_labels_rows_by_what_differs_and_puts_retrieval_beside_answers(swe
     ref = "delta_vs_retriever=dense · base"
     assert csv.loc["retriever=bm25 · base", ref] == pytest.approx(0.0)
     assert csv.loc["retriever=bm25 · base+bm25", "agri_mc/acc_delta"] == pytest.approx(
-        bm25_acc - own.loc["base", "agri_mc/acc"])
+        bm25_acc - own.loc["base", "agri_mc/acc"], abs=1e-5)
     assert csv.loc["retriever=bm25 · base+bm25", "agri_mc/acc_delta_p"] < 0.05
     # retrieval metrics per retriever, empty for closed book
-    assert csv.loc["retriever=dense · base+dense", "retrieval:agri_qa:recall@k"] == pytest.approx(0.99167, abs=1e-4)
+    recall = json.loads((BASELINE / "metrics.json").read_text())["retrieval_metrics"]["agri_qa__dense"]["recall@1"]
+    assert csv.loc["retriever=dense · base+dense", "retrieval:agri_qa:recall@k"] == pytest.approx(recall, abs=1e-4)
     assert csv.loc["retriever=bm25 · ft+bm25", "retrieval:agri_mc:mrr@k"] == 0.5
     assert csv.loc["retriever=bm25 · ft+bm25", "retrieval:top_k"] == 1
     assert pd.isna(csv.loc["retriever=dense · ft", "retrieval:agri_qa:recall@k"])
     md = (out / "leaderboard.md").read_text()
     header = md.splitlines()[0]
-    assert header.index("agri_qa/contains") < header.index("Δ mean vs") < header.index("agri_qa recall@k")
+    assert header.index("agri_qa/correct") < header.index("Δ mean vs") < header.index("agri_qa recall@k")
     assert "| retriever=bm25 · ft+bm25 " in md and "0.500" in md and "**Runs**" in md
     assert "20260101-000200-cccc" not in md  # the run still being written is not merged
     assert printed.startswith(md.splitlines()[0])
     # the merged csv is a leaderboard compare can read: primary columns only from <task>/<metric>
     data = compare.load(out / "leaderboard.csv")
-    assert data.primary == {"agri_mc": "acc", "agri_qa": "contains"}
+    assert data.primary == {"agri_mc": "acc", "agri_qa": "correct"}
     assert json.loads((out / "merge.json").read_text())["differing_keys"] == ["retriever.kind"]
 
 

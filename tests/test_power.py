@@ -43,23 +43,23 @@ def test_plan_of_the_committed_baseline_matches_connor_by_hand():
     assert snapshot(BASELINE) == before  # planning reads the run, never writes into it
     assert "vs base" in out and "Connor 1987" in out and "n for ±5 pp" in out
 
-    table = power.plan(load_samples(BASELINE), {"agri_mc": "acc", "agri_qa": "contains"}, "base")
+    table = power.plan(load_samples(BASELINE), {"agri_mc": "acc", "agri_qa": "correct"}, "base")
     assert len(table) == 6 and set(table["condition"]) == {"base+dense", "ft", "ft+dense"}
     row = table[(table["condition"] == "ft") & (table["task"] == "agri_qa")].iloc[0]
     # by hand, from the records: the share of questions where ft and base disagree
-    a, b = scores(BASELINE, "base", "agri_qa", "contains"), scores(BASELINE, "ft", "agri_qa", "contains")
+    a, b = scores(BASELINE, "base", "agri_qa", "correct"), scores(BASELINE, "ft", "agri_qa", "correct")
     psi = sum(a[i] != b[i] for i in a) / len(a)
-    assert row["n"] == len(a) == 120 and row["null_var"] == pytest.approx(psi)
+    assert row["n"] == len(a) == 150 and row["null_var"] == pytest.approx(psi)
     assert row["delta"] == pytest.approx(sum(b[i] - a[i] for i in a) / len(a))
     delta, za, zb = 0.05, sps.norm.ppf(0.975), sps.norm.ppf(0.8)
     s0 = math.sqrt(max(psi, delta))  # a 5-point difference needs at least 5% discordant questions
     by_hand = math.ceil(((za * s0 + zb * math.sqrt(s0**2 - delta**2)) / delta) ** 2)
-    assert row["n_needed"] == by_hand == 155
+    assert row["n_needed"] == by_hand
     assert f"| {by_hand}" in out
     # the MDE is the delta that the same formula says the current n detects
     mde = row["mde"]
     s0 = math.sqrt(max(psi, mde))
-    assert math.sqrt(120) * mde == pytest.approx(za * s0 + zb * math.sqrt(s0**2 - mde**2), rel=1e-4)
+    assert math.sqrt(150) * mde == pytest.approx(za * s0 + zb * math.sqrt(s0**2 - mde**2), rel=1e-4)
 
 
 def test_options_and_the_cli_verb():

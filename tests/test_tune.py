@@ -219,3 +219,13 @@ def test_tiny_tuned_run_reports_recall_and_both_arms_trials(tmp_path, session_ca
     assert "FT training-set recall" in proc.stdout
     chosen = tuning["rag"]["chosen"]["kind"]
     assert f"base+{chosen}" in board  # the RAG conditions ran on the retriever the trials chose
+
+
+def test_an_untuned_run_states_the_one_setting_each_arm_got() -> None:
+    from harness.decision.arms import lines
+
+    block = {"settings": {"ft": {"epochs": 3, "lr": 0.001}, "rag": {"kind": "dense", "top_k": 1}}}
+    (line,) = lines(block)
+    assert "Tuning: none" in line and "FT 1 setting (epochs 3, lr 1e-3)" in line and "RAG 1 setting (dense top_k 1)" in line
+    assert lines({"settings": {"ft": {"epochs": 3, "lr": 0.001}, "rag": {"kind": "none"}}})[0].count("setting (") == 1
+    assert lines({}) == []

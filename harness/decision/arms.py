@@ -73,11 +73,28 @@ def _rag_part(tuning: Mapping[str, Any]) -> str:
             f"{chosen.get('kind')} top_k {chosen.get('top_k')}{dev}")
 
 
+def untuned_line(block: Mapping[str, Any] | None) -> list[str]:
+    """"Tuning: none — FT 1 setting (epochs 3, lr 1e-3), RAG 1 setting (dense top_k 1)": an
+    untuned run still states the budget each arm got, so a reader weighs the contest."""
+    settings = (block or {}).get("settings") or {}
+    ft, rag = settings.get("ft") or {}, settings.get("rag") or {}
+    if not ft and not rag:
+        return []
+    parts = []
+    if ft:
+        parts.append(f"FT 1 setting (epochs {short_number(ft.get('epochs', 0))}, lr {short_number(ft.get('lr', 0))})")
+    if rag and rag.get("kind") not in (None, "none"):
+        parts.append(f"RAG 1 setting ({rag.get('kind')} top_k {rag.get('top_k')})")
+    return [f"Tuning: none (finetune.tune and retriever.tune are off) — {', '.join(parts)}; "
+            "neither arm was tuned on a dev split, so the verdict may be a property of these settings."]
+
+
 def tuning_line(block: Mapping[str, Any] | None) -> list[str]:
-    """"Tuning: FT 4 trials (…) → …; RAG 4 trials (…) → …; verdict stable in …" (or nothing)."""
+    """"Tuning: FT 4 trials (…) → …; RAG 4 trials (…) → …; verdict stable in …" (or, untuned, the
+    one setting each arm ran with)."""
     tuning = (block or {}).get("tuning")
     if not isinstance(tuning, Mapping) or not tuning.get("ft"):
-        return []
+        return untuned_line(block)
     parts = [_ft_part(tuning)]
     if tuning.get("rag"):
         parts.append(_rag_part(tuning))

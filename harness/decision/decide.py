@@ -112,8 +112,15 @@ def _other_evidence(inputs: RunInputs, condition: str) -> dict[str, Any]:
     if closed in scores and "base" in scores and closed != "base" and primary:
         mean = lambda c: sum(float(scores[c].get(t, {}).get(m, math.nan)) for t, m in primary.items()) / len(primary)  # noqa: E731
         out["forgetting"] = {"suite": block.get("suite"), "condition": closed, "delta_vs_base": mean(closed) - mean("base")}
-    if (inputs.manifest or {}).get("arms"):  # training-set recall and tuning, as the run recorded them
-        out["arms"] = inputs.manifest["arms"]  # type: ignore[index]
+    manifest = inputs.manifest or {}
+    arms = dict(manifest.get("arms") or {})  # training-set recall and tuning, as the run recorded them
+    spec = manifest.get("spec") or {}
+    if spec.get("finetune") or spec.get("retriever"):  # the settings each arm ran with (tuned or not)
+        ft, rag = spec.get("finetune") or {}, spec.get("retriever") or {}
+        arms["settings"] = {"ft": {k: ft[k] for k in ("epochs", "lr") if k in ft},
+                            "rag": {k: rag[k] for k in ("kind", "top_k") if k in rag}}
+    if arms:
+        out["arms"] = arms
     return out
 
 
