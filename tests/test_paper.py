@@ -34,7 +34,7 @@ def block(fmt: str, rows: list[dict], *, compare_levels: bool = False) -> dict:
 def scores(pattern: str, choices: int | None = None) -> dict[str, dict[str, float]]:
     """One task's per-question records from a 0/1 string ('1101…'), with choices for MC."""
     extra = {N_CHOICES: float(choices)} if choices else {}
-    return {f"q{i:02d}": {"acc": float(c), "contains": float(c), **extra} for i, c in enumerate(pattern)}
+    return {f"q{i:02d}": {"acc": float(c), "contains": float(c), "correct": float(c), **extra} for i, c in enumerate(pattern)}
 
 
 def compose(exp: str) -> dict:
@@ -159,6 +159,8 @@ def test_table_from_a_stored_run(tmp_path):
     run = tmp_path / "run"
     shutil.copytree(FIXTURE, run)
     found = yaml.safe_load((REPO / "conf" / "exp" / "repro_agri.yaml").read_text())["paper"]
+    for row in found["rows"]:  # the fixture's records predate the `correct` scorer
+        row["ours"] = row["ours"].replace("/correct", "/contains")
     found["rows"].append({"condition": "ft", "label": "mc", "paper": 0.9, "ours": "agri_mc/acc"})
     (run / "config.yaml").write_text(yaml.safe_dump({"paper": found}, allow_unicode=True))
     markdown = report_run(run, similarity=False)
@@ -195,6 +197,6 @@ def test_a_repro_experiment_runs_and_prints_paper_vs_ours(tmp_path, session_cach
             f"results_dir={tmp_path}", "history_db="]
     proc = harness(*args, cache=session_cache, timeout=1200)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "Paper vs ours" in proc.stdout and "arXiv 2411.05059" in proc.stdout and "knowledge_gen/contains" in proc.stdout
+    assert "Paper vs ours" in proc.stdout and "arXiv 2411.05059" in proc.stdout and "knowledge_gen/correct" in proc.stdout
     runs = run_folders(tmp_path / "repro_finetunebench")
     assert (runs[0] / "paper_vs_ours.md").is_file()
