@@ -71,8 +71,8 @@ def test_one_leaderboard_across_suites(all_run):
     assert "**Suite means" in md and "knowledge/mean" in md and "**Runs**" in md and "knowledge_gen__dense" in md
     # the forgetting check, one column set per suite, closed-book rows only
     for suite in TASKS:
-        assert board.loc["base", f"forgetting:{suite}:general_qa:contains"] >= 0
-        assert pd.isna(board.loc["base+dense", f"forgetting:{suite}:general_qa:contains"])
+        assert board.loc["base", f"forgetting:{suite}:general_qa:correct"] >= 0
+        assert pd.isna(board.loc["base+dense", f"forgetting:{suite}:general_qa:correct"])
     assert "knowledge · general_mc/acc" in md and "**Forgetting" in md
     # printed: each suite's own leaderboard, then the combined one and where everything is
     out = proc.stdout

@@ -211,7 +211,7 @@ def test_multi_seed_adapters_and_spread(variants_run):
     board = pd.read_csv(variants_run / "leaderboard.csv", index_col="condition")
     assert sorted(board.index) == ["base", "ft", "icl", "raft+dense"]
     assert board.loc["ft", "n_seeds"] == 2 and pd.isna(board.loc["base", "n_seeds"])
-    assert "seed_std:mean" in board and "seed_std:agri_qa:contains" in board
+    assert "seed_std:mean" in board and "seed_std:agri_qa:correct" in board
     metrics = json.loads((variants_run / "metrics.json").read_text())
     per_seed = metrics["per_seed"]["ft"]
     assert set(per_seed) == {"0", "1"}
