@@ -296,7 +296,7 @@ def test_classification_metric_reaches_the_leaderboard(smollm2: Any, session_cac
     for col in ("finance_cls/macro_f1", "finance_qa/correct"):
         assert board[col].between(0, 1).all(), board[col]
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    assert metrics["primary"] == {"finance_qa": "contains", "finance_cls": "macro_f1"}
+    assert metrics["primary"] == {"finance_qa": "correct", "finance_cls": "macro_f1"}
     for condition in ("base", "base+dense"):
         cls = metrics["conditions"][condition]["finance_cls"]
         assert cls["macro_f1"] == board.loc[condition, "finance_cls/macro_f1"] and "acc" in cls

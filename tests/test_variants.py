@@ -84,10 +84,10 @@ def test_icl_k_larger_than_the_training_set():
 
 
 def test_icl_k_too_large_stops_the_run_with_one_message(tmp_path, smollm2):
-    proc = harness("run", "+exp=agri", "suite.n_docs=1", "icl.k=9", "conditions=[{adaptation:icl,rag:false}]",
+    proc = harness("run", "+exp=agri", "suite.n_docs=1", "icl.k=11", "conditions=[{adaptation:icl,rag:false}]",
                    f"results_dir={tmp_path}", "history_db=", timeout=300)
     assert proc.returncode != 0
-    assert "icl.k=9 is larger than the training set of suite 'agri' with n_docs=1 (10 examples)" in proc.stderr
+    assert "icl.k=11 is larger than the training set of suite 'agri' with n_docs=1 (10 examples)" in proc.stderr
     assert not list(tmp_path.rglob("leaderboard.csv"))
 
 
@@ -231,7 +231,7 @@ def test_raft_trains_on_distractor_contexts(variants_run, session_cache):
     (folder,) = [p.parent for p in (session_cache / "adapters").glob("*/adapter_model.safetensors")
                  if cache.hash_file(p) == sha]
     card = json.loads((folder / "adapter_card.json").read_text())
-    assert card["params"]["max_length"] == 512 and card["params"]["seed"] == 0 and card["n_examples"] == 16
+    assert card["params"]["max_length"] == 512 and card["params"]["seed"] == 0 and card["n_examples"] == 18  # 2 phrasings x 8 facts + the region's two place rows
     assert card["params"]["batch_size"] == 4 and card["params"]["grad_accum"] == 2  # raft.micro_batch
     rag = records(variants_run, "raft+dense", "agri_qa.jsonl")
     assert all(r["context"] and r["context_ids"] for r in rag)

@@ -4,7 +4,7 @@
 
 Corpus: the distinct extension-document passages (``context``) of all splits, id
 ``agxqa-<hash of the passage>``, titled by the document. Eval: the test split, open QA with the
-shipped prompt and ``contains`` (short extracted spans; the other annotated spans are aliases),
+shipped prompt and ``correct`` (the shared scorer: a span in the first clause; short extracted spans, the other annotated spans are aliases; no candidate lists),
 gold id = the question's own passage. Train: the train split's questions and first answer, plus —
 with ``knowledge`` — one pair per passage so fine-tuning sees every passage retrieval can return.
 """
@@ -25,7 +25,7 @@ SOURCE = HubSource(repos={"main": "msu-ceco/agxqa_v1"},
                           "test": ("main", ["agxqa-test-*.jsonl", "data/test-*", "*test*.json*"])},
                    licence="MIT", homepage="https://huggingface.co/datasets/msu-ceco/agxqa_v1")
 OPTIONS = {"knowledge": True}
-TASK = TaskSpec("agxqa_qa", "open_qa", "contains", context_block() + QA_PROMPT, "eval/qa.jsonl")
+TASK = TaskSpec("agxqa_qa", "open_qa", "correct", context_block() + QA_PROMPT, "eval/qa.jsonl")
 
 
 def _answers(value: Any) -> list[str]:
@@ -71,7 +71,7 @@ def convert(raw: RawData, opts: dict[str, Any]) -> Converted:
              f"(max_train {opts['max_train']}); eval: {len(evals)} test questions (max_eval {opts['max_eval']}); "
              f"{leaked} dropped as repeats of a training question",
              f"knowledge pairs (one per passage): {'yes' if opts['knowledge'] else 'no'}",
-             "eval prompt: the shipped open-QA prompt, contains (no lm-eval task for AgXQA)"]
+             "eval prompt: the shipped open-QA prompt, correct (no lm-eval task for AgXQA)"]
     desc = ("AgXQA 1.1 (Kpodo et al. 2024; msu-ceco/agxqa_v1, MIT): questions on agricultural-extension "
             "documents about irrigation and water, answered from those documents' passages.")
     return Converted(desc, corpus, pairs, [(TASK, evals)], notes)
