@@ -50,7 +50,18 @@ from harness.suites.agri_tables import (
     VARIETY_STEMS,
     Region,
 )
-from harness.suites.gen import MONTHS, balanced_labels, cap, jsonl, mc_row, number_word, qa_row, suite_yaml, write_files
+from harness.suites.gen import (
+    MONTHS,
+    attr_candidates,
+    balanced_labels,
+    cap,
+    jsonl,
+    mc_row,
+    number_word,
+    qa_row,
+    suite_yaml,
+    write_files,
+)
 from harness.suites.writer import ManifestTask
 
 SEED = 1234
@@ -98,6 +109,11 @@ class Fact:
     aliases: tuple[str, ...] = field(default=())
     asked: bool = True  # a fact of an asked region (neighbouring regions' facts are distractors)
     variety: str = ""  # maturity facts: the variety they are about
+
+    @property
+    def attr(self) -> str:
+        """The attribute a candidate list is drawn over (gen.attr_candidates)."""
+        return self.practice
 
     def slots(self) -> dict[str, str]:
         return {"region": self.region, "crop": self.crop, "value": self.value, "variety": self.variety}
@@ -243,13 +259,6 @@ def build_train(world: World, rng: random.Random) -> list[dict[str, Any]]:
 # ----------------------------------------------------------------------------- evaluation
 
 
-def _candidates(fact: Fact, pool: Sequence[Fact]) -> list[str]:
-    """The other values (and their aliases) of the fact's practice anywhere in the suite: an
-    answer that states one of them besides the gold value is hedging, not answering."""
-    own = {fact.value, *fact.aliases}
-    return sorted({v for f in pool if f.practice == fact.practice for v in (f.value, *f.aliases)} - own)
-
-
 def _indirect(facts: Sequence[Fact], share: float, rng: random.Random) -> set[str]:
     """Fact ids asked with the region described: ``share`` of each practice's facts."""
     chosen: set[str] = set()
@@ -273,14 +282,14 @@ def build_qa(world: World, difficulty: Difficulty, rng: random.Random) -> list[d
         question = cap(templates[k].format(**fact.slots(), place=places[fact.region]))
         rows.append(qa_row(f"agri-qa-{len(rows) + 1:03d}", question, fact, attribute=fact.practice,
                            template=f"{fact.practice}.{variant}.{k + 1}", variant=variant,
-                           candidates=_candidates(fact, world.facts)))
+                           candidates=attr_candidates(fact, world.facts)))
     guide_of = {(f.region, f.crop): f.doc_id for f in world.facts}
     for fact in (m for m in world.maturity if m.asked):
         k = rng.randrange(len(TWO_DOC_TEMPLATES))
         rows.append(qa_row(f"agri-qa-{len(rows) + 1:03d}", cap(TWO_DOC_TEMPLATES[k].format(**fact.slots())), fact,
                            [guide_of[(fact.region, fact.crop)], fact.doc_id], attribute="maturity",
                            template=f"maturity.two_doc.{k + 1}", variant="two_doc",
-                           candidates=_candidates(fact, world.maturity)))
+                           candidates=attr_candidates(fact, world.maturity)))
     return rows
 
 

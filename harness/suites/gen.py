@@ -141,7 +141,14 @@ def mc_row(row_id: str, question: str, fact: Stated, distractors: Sequence[str],
     }
 
 
-def attr_candidates(fact: Fact, facts: Sequence[Fact]) -> list[str]:
+class Attributed(Stated, Protocol):
+    """A fact that names its attribute (``Fact`` below, agri's practice facts)."""
+
+    @property
+    def attr(self) -> str: ...
+
+
+def attr_candidates(fact: Attributed, facts: Sequence[Attributed]) -> list[str]:
     """The other values (and their aliases) of the fact's attribute in the suite: the row's
     ``candidates``, which the open-QA scorer refuses to see asserted beside the gold value."""
     own = {fact.value, *fact.aliases}
