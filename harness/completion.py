@@ -97,7 +97,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("results_dir", nargs="?", type=Path, default=Path("results"),
                    help="results folder (or one experiment's folder) to sweep (default: results)")
     p.add_argument("--older-than", type=float, default=DEFAULT_HOURS, metavar="HOURS",
-                   help=f"only folders untouched for this many hours (default: {DEFAULT_HOURS:g})")
+                   help="only folders untouched for this many hours")
     p.add_argument("--dry-run", action="store_true", help="list what would be removed, remove nothing")
     return p
 

@@ -96,9 +96,13 @@ class RunSpec:
 
     @property
     def hash(self) -> str:
-        """What was asked for, independent of where results go."""
+        """What was asked for, independent of where results go and of how a dead server is
+        recovered (``model.server.restarts`` changes no answer)."""
         data = self.to_dict()
         data.pop("results_dir")
+        server = data["model"].get("server")
+        if isinstance(server, dict) and "restarts" in server:
+            data["model"]["server"] = {k: v for k, v in server.items() if k != "restarts"}
         return cache.hash_json(data)
 
     @property

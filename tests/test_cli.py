@@ -94,3 +94,45 @@ def test_missing_model_wheel_is_named(tmp_path):
 def test_report_rebuilds_or_refuses(tmp_path):
     proc = harness("report", str(tmp_path))
     assert proc.returncode == 2 and "metrics.json" in proc.stderr
+
+
+def _verbs() -> list[str]:
+    import harness.__main__  # noqa: F401 - registers every verb
+    from harness.cli.registry import VERBS
+
+    return list(VERBS.names())
+
+
+@pytest.mark.parametrize("name", _verbs())
+def test_every_verbs_help_has_one_shape(name: str):
+    """usage line, one-line purpose, options (with defaults), one example of this verb."""
+    import argparse
+
+    from harness.cli.registry import VERBS
+
+    v = VERBS.get(name)
+    text = v.help(v)
+    blocks = text.strip().split("\n\n")
+    assert blocks[0].startswith(f"usage: python -m harness {name}"), blocks[0]
+    sentence = blocks[1]
+    assert "\n" not in sentence and sentence[0].isupper() and sentence.endswith("."), sentence
+    assert blocks[-1].startswith("example:\n  python -m harness " + name + " ") and blocks[-1].count("\n") == 1
+    assert len(blocks) >= 4, "no options between the purpose and the example"
+    module = {"compare": "harness.report.compare", "power": "harness.report.power", "decide": "harness.decision.cli",
+              "merge": "harness.report.merge", "history": "harness.report.history", "clean": "harness.completion",
+              "audit-scorer": "harness.scoring.audit", "build-suite": "harness.suites.build"}.get(name)
+    if module:  # every option with a default says it
+        import importlib
+
+        flat = " ".join(text.split())
+        for action in importlib.import_module(module).parser()._actions:
+            if action.option_strings and action.default not in (None, False, argparse.SUPPRESS):
+                assert f"{action.default}" in flat and "default" in flat, (name, action.dest)
+
+
+def test_run_help_lists_the_config_groups_and_the_most_used_overrides():
+    proc = harness("run", "--help")
+    assert proc.returncode == 0
+    for text in ("config groups (conf/):", "retriever={bm25,dense,hybrid,none}", "most used overrides [default]:",
+                 "retriever.top_k=<k>    passages per question [3]", "finetune.epochs=<n>    LoRA epochs [3]"):
+        assert text in proc.stdout, text

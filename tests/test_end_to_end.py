@@ -76,6 +76,10 @@ def test_run_folder_contents(small_run):
     cost = metrics["extra"]["cost"]
     assert cost["base+dense"]["seconds_per_sample"] == latency["base+dense"]["seconds_per_sample"]
     assert "s per sample" in (run_dir / "leaderboard.md").read_text()
+    memory = metrics["retrieval"]["agri_qa__dense"]  # the retriever's serving footprint, priced by the Decision
+    assert memory["memory_bytes"] == memory["index_bytes"] + memory["passage_bytes"] > 0
+    stored = json.loads((run_dir / "decision.json").read_text())["costs"]
+    assert stored["base+dense"]["index_memory_bytes"] == memory["memory_bytes"] and stored["base"]["index_memory_bytes"] == 0
 
 
 def test_base_and_adapter_never_share_answers(small_run, session_cache):

@@ -103,3 +103,23 @@ def test_every_relative_link_resolves(page: Path):
         if anchor and dest.suffix == ".md" and anchor.lower() not in anchors(dest):
             problems.append(f"{target}: no heading '#{anchor}' in {dest.relative_to(ROOT)}")
     assert not problems, f"{page.relative_to(ROOT)}:\n" + "\n".join(problems)
+
+
+TEST_REF = re.compile(r"(tests/test_\w+\.py)|::(test_\w+)")
+
+
+def test_every_test_a_page_names_exists():
+    """A promise that points to a test points to one that exists: ``tests/x.py`` is a file and
+    ``::name`` (after the last file named) a test function in it."""
+    problems = []
+    for page in PAGES:
+        current = None
+        for m in TEST_REF.finditer(page.read_text(encoding="utf-8")):
+            if m.group(1):
+                current = ROOT / m.group(1)
+                if not current.is_file():
+                    problems.append(f"{page.name}: {m.group(1)} does not exist")
+            elif current is not None and current.is_file() and \
+                    f"def {m.group(2)}(" not in current.read_text(encoding="utf-8"):
+                problems.append(f"{page.name}: {current.name} has no {m.group(2)}")
+    assert not problems, "\n".join(problems)

@@ -229,9 +229,9 @@ def test_page_content(tmp_path: Path):
                  "agri-qa-001", "In the Velmora Plateau, sow maize in mid-October.", "20261101-120000-fixture0001",
                  "run started 2026-11-01T12:00:00"):
         assert text in page, text
-    assert page.count("<svg") == 5  # four plots and the Decision's cost per month
-    assert page.index('id="decision"') < page.index("Primary metric per task")
-    assert page.count('<tr><td>agri-qa-') == 20 and page.count('<tr><td>agri-mc-') == 20
+    assert page.count("<svg") == 6  # the headline, four plots and the Decision's cost per month
+    assert page.index('id="decision"') < page.index('id="headline"') < page.index("Primary metric per task")
+    assert page.count('"><td>agri-qa-') == 20 and page.count('"><td>agri-mc-') == 20
 
 
 def test_svg_helpers_escape_and_handle_edges():

@@ -128,7 +128,7 @@ def test_attach_loads_the_adapter_at_run_time(keyed_server, tmp_path, session_ca
             "conditions=[{adaptation: base, rag: false},{adaptation: ft, rag: false}]"]
     proc = harness(args, session_cache, timeout=1200, env_extra=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    run_dir = only_run(tmp_path)
+    run_dir = only_run(tmp_path / "results")
     _assert_secret_nowhere(run_dir, proc)
     from harness.models.endpoint import Endpoint, served_models
 
@@ -143,7 +143,7 @@ def test_openai_backend_with_key_from_environment(keyed_server, tmp_path, sessio
             "eval.limit=4", "conditions=[{adaptation: base, rag: true}]", f"results_dir={tmp_path}"]
     proc = harness(args, session_cache, timeout=900, env_extra={"HARNESS_TEST_KEY": SECRET})
     assert proc.returncode == 0, proc.stderr[-3000:]
-    run_dir = only_run(tmp_path)
+    run_dir = only_run(tmp_path / "results")
     _assert_secret_nowhere(run_dir, proc)
     assert json.loads((run_dir / "manifest.json").read_text())["spec"]["model"]["api_key_env"] == "HARNESS_TEST_KEY"
 
@@ -210,7 +210,7 @@ def test_in_process_engine_matches_the_server(vllm_run, tmp_path, session_cache)
                     "conditions=[{adaptation: base, rag: false},{adaptation: ft, rag: false}]"],
                    session_cache, timeout=1200)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    run_dir = only_run(tmp_path)
+    run_dir = only_run(tmp_path / "results")
     for condition in ("base", "ft"):
         for task in ("agri_qa", "agri_mc"):
             here, served = outputs(run_dir, condition, task), outputs(vllm_run, condition, task)
@@ -253,3 +253,81 @@ def test_llm_judge_through_the_server(keyed_server, tmp_path, session_cache):
     assert manifest["backend"] == "openai" and manifest["base_url"] == keyed_server.base_url and manifest["model"] == "smol"
     board = pd.read_csv(run_dir / "leaderboard.csv", index_col=0)
     assert board["extra:agri_qa:judge_unparsable"].sum() == sum(1 for x in lines if x["unparsable"])
+
+
+BASE_ONLY = ["+exp=agri", *VLLM, "suite.n_docs=5", "eval.limit=12", "conditions=[{adaptation: base, rag: false}]"]
+
+
+def _answered(log: Path) -> int:
+    """Requests a server answered, from its access log."""
+    text = log.read_text(encoding="utf-8", errors="replace") if log.is_file() else ""
+    return text.count('"POST /v1/completions HTTP/1.1" 200')
+
+
+def _kill_when_answering(proc: subprocess.Popen, logs: Path, seen: set[Path], after: int = 6,
+                         timeout: float = 600) -> Path:
+    """Wait for a server log not in ``seen`` to show ``after`` answers, then SIGKILL that server's
+    whole process group (leader, EngineCore, worker), as an out-of-memory kill would."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        new = sorted(set(logs.glob("server-*.log")) - seen, key=lambda p: p.stat().st_mtime)
+        if new and _answered(new[-1]) >= after:
+            port = new[-1].stem.rsplit("-", 1)[1]  # server-<date>-<time>-<port>.log
+            for pid in server_processes():
+                try:
+                    words = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+                except OSError:  # gone meanwhile
+                    continue
+                if b"--port" in words and words[words.index(b"--port") + 1] == port.encode():
+                    os.killpg(pid, signal.SIGKILL)
+                    return new[-1]
+        time.sleep(0.2)
+    raise AssertionError(f"no server answered {after} requests in time (run exited with {proc.poll()})")
+
+
+def _fresh_answers(tmp_path: Path, session_cache: Path) -> tuple[Path, Path]:
+    """A cache with no answers in it (so the server must answer) that shares the session's vLLM
+    compile cache (so the server starts without compiling); and where the server logs go."""
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (session_cache / "vllm" / "logs").mkdir(parents=True, exist_ok=True)
+    (cache / "vllm").symlink_to(session_cache / "vllm")
+    return cache, session_cache / "vllm" / "logs"
+
+
+def _start(args: list[str], cache: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "harness", "run", *args], cwd=REPO, text=True,
+                            env=dict(os.environ, HARNESS_CACHE=str(cache)), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+
+
+def test_a_server_killed_mid_run_is_restarted_once_and_the_run_completes(tmp_path, session_cache, smollm2):
+    """Issue #20, item 3: the answers the dead server gave come from the response cache, only the
+    rest is asked of the restarted one, and no server process outlives the run."""
+    cache, logs = _fresh_answers(tmp_path, session_cache)
+    before, seen = server_processes(), set(logs.glob("server-*.log"))
+    proc = _start([*BASE_ONLY, f"results_dir={tmp_path / 'results'}"], cache)
+    killed = _kill_when_answering(proc, logs, seen)
+    _, err = proc.communicate(timeout=900)
+    assert proc.returncode == 0, err[-4000:]
+    assert "restarting the vLLM server" in err and "Traceback" not in err
+    second = [p for p in set(logs.glob("server-*.log")) - seen if p != killed]
+    assert len(second) == 1, "expected exactly one restart"
+    run_dir = only_run(tmp_path / "results")
+    rows = [json.loads(line) for f in (run_dir / "samples" / "base").glob("*.jsonl") for line in f.read_text().splitlines()]
+    asked = sum(max(len(r.get("choices") or []), 1) for r in rows)
+    assert 0 < _answered(second[0]) < asked, "the restarted server was asked everything again"
+    assert server_processes() <= before, "a vLLM server outlived the run"
+
+
+def test_a_server_that_dies_with_no_restart_left_is_one_message_with_its_log(tmp_path, session_cache, smollm2):
+    cache, logs = _fresh_answers(tmp_path, session_cache)
+    before, seen = server_processes(), set(logs.glob("server-*.log"))
+    proc = _start([*BASE_ONLY, "model.server.restarts=0", f"results_dir={tmp_path / 'results'}"], cache)
+    killed = _kill_when_answering(proc, logs, seen)
+    _, err = proc.communicate(timeout=600)
+    assert proc.returncode != 0 and "Traceback" not in err, err[-4000:]
+    assert err.count("error:") == 1 and "stopped answering" in err
+    assert "last lines of the server log" in err and killed.name in err, err[-3000:]  # the dead server's own log
+    assert not list((tmp_path / "results").glob("agri/*")), "a failed run left a run folder"
+    assert server_processes() <= before, "a dead server's processes outlived the run"

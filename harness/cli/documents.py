@@ -6,11 +6,11 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from harness.cli.registry import CONF_DIR, Verb, hydra_job, parser_help, verb
+from harness.cli.registry import CONF_DIR, Verb, hydra_job, parser_help, screen, verb
 
 
-@verb("build-suite", "your documents + your Q&A file → a validated suite: build-suite <docs> <qa.jsonl|csv> --out <suite>",
-      parser_help("harness.suites.build"))
+@verb("build-suite", "turn your documents and your Q&A file into a validated suite",
+      "build-suite my_docs/ my_questions.csv --out tasks/mydomain", parser_help("harness.suites.build"))
 def build_suite_verb(args: list[str]) -> None:
     from harness.suites import build
 
@@ -19,14 +19,14 @@ def build_suite_verb(args: list[str]) -> None:
 
 def _generate_qa_help(v: Verb) -> str:
     gens = ",".join(sorted(f.stem for f in (CONF_DIR / "qagen" / "generator").glob("*.yaml")))
-    return ("usage: python -m harness generate-qa source=<folder> out=<suite folder> [overrides ...]\n\n"
-            f"{v.summary}.\n\nConfig: conf/qagen/default.yaml; generator={{{gens}}}\n"
-            "Examples: generator=extractive  generator=openai generator.base_url=http://host:8000/v1 "
-            "generator.model=NAME  split.eval_fraction=0.2  quality.similarity=lexical  sections.limit=5\n")
+    return screen(v, "source=<folder> out=<suite folder> [overrides ...]",
+                  f"config: conf/qagen/default.yaml; generator={{{gens}}}\n\nmost used overrides:\n"
+                  "  generator=extractive | generator=openai generator.base_url=http://host:8000/v1 generator.model=NAME\n"
+                  "  split.eval_fraction=0.2  quality.similarity=lexical  sections.limit=5")
 
 
-@verb("generate-qa", "documents → generated Q&A suite + question quality: generate-qa source=<folder> out=<suite>",
-      _generate_qa_help)
+@verb("generate-qa", "generate a Q&A suite from a folder of documents and measure the questions' quality",
+      "generate-qa source=my_docs/ out=tasks/mydomain generator=extractive", _generate_qa_help)
 def generate_qa_verb(args: list[str]) -> None:
     def job(cfg: dict[str, Any]) -> None:
         from harness.qagen import run

@@ -5,11 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from harness.cli.registry import Verb, first_argument, hydra_job, verb
+from harness.cli.registry import first_argument, hydra_job, overrides_help, verb
 from harness.errors import HarnessError
 
 
-@verb("run", "run an experiment's grid end to end and write a run folder with the leaderboard (+exp=all: every suite)")
+@verb("run", "run an experiment's grid end to end and write a run folder with the Decision and the leaderboard "
+           "(+exp=all: every suite)", "run +exp=agri retriever.top_k=5 finetune.epochs=5")
 def run_verb(args: list[str]) -> None:
     hydra_job("run", _run, args)
 
@@ -27,7 +28,8 @@ def _run(cfg: dict[str, Any]) -> None:
     pipeline.run(spec.from_config(cfg), cfg)
 
 
-@verb("finetune", "train (or fetch from cache) the LoRA adapter of an experiment's suite")
+@verb("finetune", "train (or fetch from cache) the LoRA adapter of an experiment's suite",
+      "finetune +exp=agri finetune.epochs=5")
 def finetune_verb(args: list[str]) -> None:
     hydra_job("finetune", _finetune, args)
 
@@ -60,7 +62,8 @@ def _finetune(cfg: dict[str, Any]) -> None:
         print(f"merged model: {export_merged(base, adapter, Path(run_spec.finetune.export_merged))}")
 
 
-@verb("index", "build (or fetch from cache) the retrieval index and score retrieval on the suite")
+@verb("index", "build (or fetch from cache) the retrieval index and score retrieval on the suite",
+      "index +exp=agri retriever=bm25")
 def index_verb(args: list[str]) -> None:
     hydra_job("index", _index, args)
 
@@ -80,13 +83,9 @@ def _index(cfg: dict[str, Any]) -> None:
         print(f"  {task.name}: " + "  ".join(f"{k}={v:.3f}" for k, v in scores.items()))
 
 
-def _retrieve_help(v: Verb) -> str:
-    from harness.cli.registry import config_groups
-
-    return f'usage: python -m harness retrieve "<query>" [overrides ...]\n\n{v.summary}\nConfig groups (conf/): {config_groups()}\n'
-
-
-@verb("retrieve", "print the top-k passages for an ad-hoc query: retrieve \"<query>\" +exp=agri", _retrieve_help)
+@verb("retrieve", "print the top-k passages the retriever finds for an ad-hoc query",
+      'retrieve "when to sow maize on the Velmora Plateau?" +exp=agri retriever=hybrid',
+      overrides_help('"<query>" [overrides ...]'))
 def retrieve_verb(args: list[str]) -> None:
     query = first_argument(args, 'retrieve needs a query first: python -m harness retrieve "when to sow maize?" +exp=agri')
 

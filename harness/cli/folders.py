@@ -8,15 +8,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from harness.cli.registry import Verb, fail, first_argument, hydra_job, parser_help, verb
+from harness.cli.registry import Verb, fail, first_argument, hydra_job, parser_help, screen, verb
 
 
 def _report_help(v: Verb) -> str:
-    return ("usage: python -m harness report <run folder> [--no-similarity]\n\n" + v.summary + "\n"
-            "--no-similarity: skip the answer-similarity metric (it loads the MiniLM embedder)\n")
+    return screen(v, "<run folder> [--no-similarity]",
+                  "options:\n  --no-similarity  skip the answer-similarity metric (it loads the MiniLM embedder)")
 
 
-@verb("report", "rebuild a run folder's leaderboard, extra metrics and report.html: report <run folder>", _report_help)
+@verb("report", "rebuild a run folder's Decision, leaderboard, extra metrics and report.html from its records",
+      "report results/baselines/agri --no-similarity", _report_help)
 def report_verb(args: list[str]) -> None:
     from harness import multi_suite
     from harness.completion import incomplete_reason
@@ -42,14 +43,14 @@ def report_verb(args: list[str]) -> None:
 
 
 def _judge_help(v: Verb) -> str:
-    return ("usage: python -m harness judge <run folder> +judge=embedded|endpoint [overrides ...]\n\n"
-            f"{v.summary}.\n\nConfig: conf/judge/ (prompt and rubric: conf/judge/rubric/default.yaml)\n"
-            "Examples: +judge=embedded judge.limit=20  +judge=endpoint judge.base_url=http://host:8000/v1 "
-            "judge.model=NAME judge.api_key_env=OPENAI_API_KEY\n")
+    return screen(v, "<run folder> +judge=embedded|endpoint [overrides ...]",
+                  "config: conf/judge/ (prompt and rubric: conf/judge/rubric/default.yaml)\n\nmost used overrides:\n"
+                  "  judge.limit=20\n  +judge=endpoint judge.base_url=http://host:8000/v1 judge.model=NAME "
+                  "judge.api_key_env=OPENAI_API_KEY")
 
 
-@verb("judge", "LLM-judge a run folder's open-QA answers, then rebuild its report: judge <run folder> +judge=embedded",
-      _judge_help)
+@verb("judge", "LLM-judge a run folder's open-QA answers, then rebuild its report",
+      "judge results/baselines/agri +judge=embedded judge.limit=20", _judge_help)
 def judge_verb(args: list[str]) -> None:
     run_dir = Path(first_argument(
         args, "judge needs the run folder first: python -m harness judge results/<exp>/<run> +judge=embedded"))
@@ -65,23 +66,24 @@ def judge_verb(args: list[str]) -> None:
     hydra_job("judge", job, args[1:])
 
 
-@verb("compare", "regression gate: compare <baseline> <run folder> [--tolerance 0.02] [--margin 0.05] [--force]",
-      parser_help("harness.report.compare"))
+@verb("compare", "regression gate: does a run fall below its baseline (non-inferiority, Holm-corrected)",
+      "compare results/baselines/agri results/agri/<run> --margin 0.05", parser_help("harness.report.compare"))
 def compare_verb(args: list[str]) -> None:
     from harness.report import compare
 
     sys.exit(compare.main(args))
 
 
-@verb("power", "plan from a pilot run: MDE and questions needed per condition x task: power <run folder> [--effect 0.05]",
-      parser_help("harness.report.power"))
+@verb("power", "plan from a pilot run: the smallest difference it can see and the questions needed per task",
+      "power results/baselines/agri --effect 0.05", parser_help("harness.report.power"))
 def power_verb(args: list[str]) -> None:
     from harness.report import power
 
     sys.exit(power.main(args))
 
 
-@verb("decide", "re-price a run's Decision without a model: decide <run folder> [cost.price_per_hour=2.5 ...]",
+@verb("decide", "re-price a run's Decision under other cost assumptions, without a model",
+      "decide results/baselines/agri cost.price_per_hour=2.5 cost.queries_per_month=1e6",
       parser_help("harness.decision.cli"))
 def decide_verb(args: list[str]) -> None:
     from harness.decision import cli
@@ -89,32 +91,32 @@ def decide_verb(args: list[str]) -> None:
     sys.exit(cli.main(args))
 
 
-@verb("merge", "one leaderboard across runs (a sweep): merge <run folder|folder of runs> ... [--out DIR] [--force]",
-      parser_help("harness.report.merge"))
+@verb("merge", "one leaderboard across runs (a sweep, or suites run apart)",
+      "merge results/agri/multirun/<time> --out results/agri-sweep", parser_help("harness.report.merge"))
 def merge_verb(args: list[str]) -> None:
     from harness.report import merge
 
     sys.exit(merge.main(args))
 
 
-@verb("history", "metric trend over runs: history [--exp agri] [--metric mean] [--plot f.svg] | --import <run>",
-      parser_help("harness.report.history"))
+@verb("history", "a metric's trend over past runs, from the results history",
+      "history --exp agri --metric mean --plot trend.svg", parser_help("harness.report.history"))
 def history_verb(args: list[str]) -> None:
     from harness.report import history
 
     sys.exit(history.main(args))
 
 
-@verb("clean", "remove the temporary folders of killed runs: clean [results_dir] [--older-than HOURS] [--dry-run]",
-      parser_help("harness.completion"))
+@verb("clean", "remove the temporary folders killed runs left behind",
+      "clean results --older-than 24 --dry-run", parser_help("harness.completion"))
 def clean_verb(args: list[str]) -> None:
     from harness import completion
 
     sys.exit(completion.main(args))
 
 
-@verb("audit-scorer", "hand-check the open-QA scorer: audit-scorer <run folder> [--per-task 100] | --rates <audit.jsonl>",
-      parser_help("harness.scoring.audit"))
+@verb("audit-scorer", "draw answers for a blind hand-check of the open-QA scorer, or report its error rates",
+      "audit-scorer --rates tasks/agri/scorer_audit.jsonl", parser_help("harness.scoring.audit"))
 def audit_scorer_verb(args: list[str]) -> None:
     from harness.scoring import audit
 

@@ -26,22 +26,24 @@ Job = Callable[[dict[str, Any]], None]
 
 @dataclass(frozen=True)
 class Verb:
-    """One verb: its one-line summary, its help screen and its entry (the arguments after it)."""
+    """One verb: its one-line purpose, one example command, its help screen and its entry."""
 
     name: str
     summary: str
     main: Callable[[list[str]], None]
     help: Callable[["Verb"], str]
+    example: str = ""  # what follows ``python -m harness`` in the help's example
 
 
 VERBS: Registry[Verb] = Registry("verb", hint=" (python -m harness --help)")
 
 
-def verb(name: str, summary: str, help: Callable[[Verb], str] | None = None) -> Callable[[Callable[[list[str]], None]], Callable[[list[str]], None]]:
-    """Register the decorated ``main(args)`` as verb ``name``."""
+def verb(name: str, summary: str, example: str, help: Callable[[Verb], str] | None = None
+         ) -> Callable[[Callable[[list[str]], None]], Callable[[list[str]], None]]:
+    """Register the decorated ``main(args)`` as verb ``name`` (help: the overrides screen)."""
 
     def decorate(main: Callable[[list[str]], None]) -> Callable[[list[str]], None]:
-        VERBS.register(name, Verb(name, summary, main, help or overrides_help))
+        VERBS.register(name, Verb(name, summary, main, help or overrides_help(), example))
         return main
 
     return decorate
@@ -62,22 +64,74 @@ def config_groups() -> str:
     return "  ".join(parts)
 
 
-def overrides_help(v: Verb) -> str:
-    return (
-        f"usage: python -m harness {v.name} [-m] [overrides ...]\n\n{v.summary}.\n\n"
-        f"Config groups (conf/): {config_groups()}\n"
-        "Examples: +exp=agri  retriever.top_k=3  finetune.epochs=5  suite.n_docs=6  eval.limit=20\n"
-        f"Show the resolved config without running: python -m harness {v.name} +exp=agri --cfg job\n"
-    )
+def purpose(v: Verb) -> str:
+    """The summary as the help's one sentence."""
+    return v.summary[:1].upper() + v.summary[1:] + ("" if v.summary.endswith(".") else ".")
+
+
+def screen(v: Verb, usage: str, body: str) -> str:
+    """Every verb's help in one shape: usage line, one-line purpose, options, one example."""
+    return (f"usage: python -m harness {v.name} {usage}\n\n{purpose(v)}\n\n{body.rstrip()}\n\n"
+            f"example:\n  python -m harness {v.example}\n")
+
+
+def _conf_default(path: str, key: str) -> Any:
+    import yaml
+
+    node: Any = yaml.safe_load((CONF_DIR / path).read_text())
+    for part in key.split("."):
+        node = node.get(part) if isinstance(node, dict) else None
+    return "null" if node is None else node
+
+
+def most_used() -> list[tuple[str, str]]:
+    """The overrides people reach for first, each with its default as conf/ sets it."""
+    return [("+exp=<name>", "the experiment (suite, grid, settings): agri, finance, knowledge, all, ..."),
+            ("suite.path=<folder>", "your own suite (no +exp: the standard grid, results/<suite name>/)"),
+            ("suite.n_docs=<n>", "use the first n documents (quick runs)"),
+            ("eval.limit=<n>", f"evaluate the first n questions of each task [{_conf_default('config.yaml', 'eval.limit')}]"),
+            ("retriever=<kind>", "dense, bm25, hybrid or none [dense]"),
+            ("retriever.top_k=<k>", f"passages per question [{_conf_default('retriever/dense.yaml', 'top_k')}]"),
+            ("finetune.epochs=<n>", f"LoRA epochs [{_conf_default('finetune/lora.yaml', 'epochs')}]"),
+            ("finetune.lr=<x>", f"LoRA learning rate [{_conf_default('finetune/lora.yaml', 'lr')}]"),
+            ("model.backend=vllm", f"serve through vLLM instead of in process [{_conf_default('model/smollm2-135m.yaml', 'backend')}]"),
+            ("results_dir=<folder>", f"where run folders go [{_conf_default('config.yaml', 'results_dir')}]")]
+
+
+def overrides_help(usage: str = "[-m] [overrides ...]", extra: str = "") -> Callable[[Verb], str]:
+    """Help of a verb that takes Hydra overrides: the config groups and the most used overrides."""
+
+    def render(v: Verb) -> str:
+        groups = "\n".join(f"  {g}" for g in config_groups().split("  "))
+        used = "\n".join(f"  {name:<22} {what}" for name, what in most_used())
+        body = (f"{extra.rstrip()}\n\n" if extra else "") + (
+            f"config groups (conf/):\n{groups}\n\nmost used overrides [default]:\n{used}\n\n"
+            f"-m sweeps (retriever=dense,bm25); --cfg job prints the resolved config without running.")
+        return screen(v, usage, body)
+
+    return render
 
 
 def parser_help(module: str) -> Callable[[Verb], str]:
-    """Help from an argparse verb's own ``parser()`` (imported only when asked)."""
+    """Help from an argparse verb's own ``parser()`` (imported only when asked), in the common
+    shape: its usage, the verb's purpose, every option with its default, the example."""
 
     def render(v: Verb) -> str:
+        import argparse
         import importlib
 
-        return importlib.import_module(module).parser().format_help()
+        class Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+            def _get_help_string(self, action: argparse.Action) -> str:  # no "(default: None)" noise
+                shown = action.default is None or action.default is False or action.default == argparse.SUPPRESS
+                if shown or not action.option_strings or "(default" in (action.help or ""):
+                    return action.help or ""
+                return super()._get_help_string(action) or ""
+
+        parser = importlib.import_module(module).parser()
+        parser.formatter_class = Formatter
+        parser.description = purpose(v)
+        parser.epilog = f"example:\n  python -m harness {v.example}"
+        return parser.format_help()
 
     return render
 

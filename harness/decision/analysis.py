@@ -1,5 +1,6 @@
 """The quality half of a decision: which conditions tie the best, how stable that choice is under
-resampling the questions, whether it survives a split-half check, and the per-question oracle.
+resampling the questions (and the fine-tuning seeds, where a condition has several), whether it
+survives a split-half check, and the per-question oracle.
 
 "Ties the best" is a non-inferiority statement: the paired interval of ``condition - best`` on
 the suite mean (harness.scoring.stats.evidence.mean_delta, 95%) has its lower bound above
@@ -33,15 +34,28 @@ class Standing:
     verdict: str  # "best", "ties the best", "worse", "inconclusive"
 
 
-def _statistic(ev: stats.Evidence, weights: np.ndarray) -> np.ndarray:
+def _seed_resampled(matrix: np.ndarray, weights: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Resampled means of a seeds x questions matrix: each draw re-picks the seeds with replacement
+    and then weighs the questions, so a verdict that rests on one lucky seed is not called stable."""
+    seeds = boot.resample_weights(matrix.shape[0], weights.shape[0], rng)  # B x S
+    per_question = seeds @ matrix / matrix.shape[0]  # B x Q: each draw's seed-averaged scores
+    return np.sum(per_question * weights, axis=1) / matrix.shape[1]
+
+
+def _statistic(ev: stats.Evidence, weights: np.ndarray, rng: np.random.Generator | None) -> np.ndarray:
     if ev.labels is not None:
         return boot.macro_f1_draws(*ev.labels, weights)
+    if ev.seeds is not None and rng is not None:
+        return _seed_resampled(ev.seeds, weights, rng)
     return boot.mean_draws(ev.values, weights)
 
 
-def condition_means(evidence: Mapping[str, list[stats.Evidence]], weights: list[np.ndarray]) -> dict[str, np.ndarray]:
-    """Each condition's mean over tasks under per-task question weights (rows = resamples)."""
-    return {c: sum(_statistic(ev, w) for ev, w in zip(evs, weights)) / len(evs) for c, evs in evidence.items()}
+def condition_means(evidence: Mapping[str, list[stats.Evidence]], weights: list[np.ndarray],
+                    seed_rng: np.random.Generator | None = None) -> dict[str, np.ndarray]:
+    """Each condition's mean over tasks under per-task question weights (rows = resamples); with
+    ``seed_rng``, conditions evaluated under several seeds also resample their seeds per row."""
+    return {c: sum(_statistic(ev, w, seed_rng) for ev, w in zip(evs, weights)) / len(evs)
+            for c, evs in evidence.items()}
 
 
 def standings(inputs: RunInputs, evidence: Mapping[str, list[stats.Evidence]], margin: float,
@@ -61,10 +75,11 @@ def standings(inputs: RunInputs, evidence: Mapping[str, list[stats.Evidence]], m
 
 def stability(evidence: Mapping[str, list[stats.Evidence]], recommend: Recommend, chosen: str, resamples: int,
               seed: int = 0) -> float:
-    """Share of question resamples (per task, joint across conditions) whose decision is ``chosen``."""
+    """Share of resamples whose decision is ``chosen``: questions resampled per task, jointly across
+    conditions (the pairing), and each multi-seed condition's seeds resampled on top."""
     rng = boot.rng_for(seed)
     weights = [boot.resample_weights(ev.n, resamples, rng) for ev in next(iter(evidence.values()))]
-    draws = condition_means(evidence, weights)
+    draws = condition_means(evidence, weights, rng)
     hits = sum(recommend({c: float(v[b]) for c, v in draws.items()}) == chosen for b in range(resamples))
     return hits / resamples
 

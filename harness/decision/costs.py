@@ -3,7 +3,8 @@
     one-off     = (fine-tuning s + index build s) × price per hour / 3600
     per query   = model s per question × price per hour / 3600
                   + prompt tokens / 1000 × prompt price + generated tokens / 1000 × generated price
-    per month   = refresh_per_month × one-off + queries per month × per query
+    standing    = index memory GB × memory price per GB-month (the retriever's index and passages)
+    per month   = refresh_per_month × one-off + standing + queries per month × per query
 
 Every document update re-trains the adapter (FT) and re-builds the index (RAG) — the recorded
 times of this run, until the churn experiment measures cheaper updates. Two conditions' monthly
@@ -38,7 +39,9 @@ def price(cost: ConditionCost, settings: CostSettings, hourly: float) -> Priced:
     tokens = sum(0.0 if math.isnan(n) else n / 1000 * p for n, p in (
         (cost.prompt_tokens, settings.prompt_price_per_1k), (cost.generated_tokens, settings.generated_price_per_1k)))
     seconds = 0.0 if math.isnan(cost.seconds_per_query) else cost.seconds_per_query
-    return Priced(one_off, settings.refresh_per_month * one_off, seconds * hourly / 3600 + tokens)
+    memory = 0.0 if math.isnan(cost.index_memory_bytes) else cost.index_memory_bytes / 1e9
+    fixed = settings.refresh_per_month * one_off + memory * settings.memory_price_per_gb_month
+    return Priced(one_off, fixed, seconds * hourly / 3600 + tokens)
 
 
 def break_even(a: Priced, b: Priced) -> float | None:

@@ -35,6 +35,9 @@ class Decision:
     versus_reference: stats.Delta | None
     reference: str
     evidence: dict[str, Any] = field(default_factory=dict)
+    resampled: str = "question"  # what the stability resamples: "question", or "question and seed"
+    memory: dict[str, float] = field(default_factory=dict)  # retriever bytes while serving (nan: not recorded)
+    arms: tuple[str | None, str | None] = (None, None)  # the best RAG-only and closed-book FT conditions (the oracle's)
 
 
 def _recommender(priced: dict[str, Priced], settings: CostSettings) -> analysis.Recommend:
@@ -63,9 +66,9 @@ def _break_evens(frontier: list[str], priced: dict[str, Priced]) -> list[tuple[s
     return out
 
 
-def _clarity(stability: float, split: tuple[str, bool | None]) -> tuple[bool, str]:
+def _clarity(stability: float, split: tuple[str, bool | None], resampled: str) -> tuple[bool, str]:
     if stability < STABLE:
-        return False, (f"the choice holds in only {100 * stability:.0f}% of question resamples "
+        return False, (f"the choice holds in only {100 * stability:.0f}% of {resampled} resamples "
                        f"(below {100 * STABLE:.0f}%): the conditions are too close to call at this n")
     if split[1] is False:
         return False, f"decided on half the questions ({split[0]}), the choice falls out of the margin on the other half"
@@ -86,16 +89,20 @@ def decide(inputs: RunInputs, settings: CostSettings, *, seed: int = 0) -> Decis
     recommend = _recommender(priced, settings)
     share = analysis.stability(evidence, recommend, recommended, settings.stability_resamples, seed)  # type: ignore[arg-type]
     split = analysis.split_half(inputs, recommend, settings.margin)
-    clear, reason = _clarity(share, split)
+    resampled = "question and seed" if any(ev.seeds is not None for evs in evidence.values()
+                                           for ev in evs or []) else "question"
+    clear, reason = _clarity(share, split, resampled)
     means = {s.condition: s.mean for s in ranks}
+    arms = _arms(inputs, means)
     ref = inputs.reference
     versus = (stats.evidence.mean_delta(list(zip(evidence[ref], evidence[recommended])),  # type: ignore[arg-type]
                                         seed=stats.stable_seed(recommended, ref, seed))
               if ref in evidence and ref != recommended else None)
     return Decision(recommended, clear, reason, ranks, frontier, priced, hourly, source, settings,
                     _break_evens(frontier, priced), share, split,
-                    analysis.oracle(inputs, evidence, *_arms(inputs, means)), versus, ref,  # type: ignore[arg-type]
-                    _other_evidence(inputs, recommended))
+                    analysis.oracle(inputs, evidence, *arms), versus, ref,  # type: ignore[arg-type]
+                    _other_evidence(inputs, recommended), resampled,
+                    {c: k.index_memory_bytes for c, k in inputs.costs.items()}, arms)
 
 
 def _other_evidence(inputs: RunInputs, condition: str) -> dict[str, Any]:

@@ -16,14 +16,16 @@ from harness.scoring import stats
 
 @dataclass(frozen=True)
 class ConditionCost:
-    """A condition's measured costs: per question (model seconds, tokens) and one-off (seconds
-    of fine-tuning, of building the index)."""
+    """A condition's measured costs: per question (model seconds, tokens), one-off (seconds of
+    fine-tuning, of building the index) and standing (bytes the retriever holds while serving;
+    nan when the run predates the measurement)."""
 
     seconds_per_query: float
     prompt_tokens: float
     generated_tokens: float
     finetune_s: float
     index_s: float
+    index_memory_bytes: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,13 @@ def _num(value: object) -> float:
     return float(value) if isinstance(value, (int, float)) else math.nan
 
 
+def _index_memory(stored: Mapping[str, Any]) -> float:
+    """The retriever's serving footprint: one retriever per run, so the largest variant's figure."""
+    sizes = [v["memory_bytes"] for v in (stored.get("retrieval") or {}).values()
+             if isinstance(v, Mapping) and isinstance(v.get("memory_bytes"), (int, float))]
+    return float(max(sizes)) if sizes else math.nan
+
+
 def _cost(condition: str, trains: bool, rag: bool, stored: Mapping[str, Any],
           timings: Mapping[str, float]) -> ConditionCost:
     cost = ((stored.get("extra") or {}).get("cost") or {}).get(condition) or {}
@@ -81,7 +90,8 @@ def _cost(condition: str, trains: bool, rag: bool, stored: Mapping[str, Any],
     finetune = _num(cost.get("finetune_s", timings.get("finetune"))) if trains else 0.0
     index = _num(timings.get("retrieval")) if rag else 0.0
     return ConditionCost(seconds, _num(cost.get("mean_prompt_tokens")), _num(cost.get("mean_generated_tokens")),
-                         0.0 if math.isnan(finetune) else finetune, 0.0 if math.isnan(index) else index)
+                         0.0 if math.isnan(finetune) else finetune, 0.0 if math.isnan(index) else index,
+                         _index_memory(stored) if rag else 0.0)
 
 
 def load_inputs(run_dir: Path) -> RunInputs:

@@ -55,18 +55,28 @@ def verdict(d: Decision) -> str:
         hi, lo = (a, b) if d.priced[a].fixed_per_month > d.priced[b].fixed_per_month else (b, a)
         parts.append(f"; {hi} becomes cheaper than {lo} above {_volume(volume)} queries/month")
     held = {True: ", and the split-half check holds", None: " (too few questions for the split-half check)"}
-    parts.append(f"; stable in {100 * d.stability:.0f}% of question resamples{held[d.split_half[1]]}.")
+    parts.append(f"; stable in {100 * d.stability:.0f}% of {d.resampled} resamples{held[d.split_half[1]]}.")
     return "".join(parts)
 
 
+def _memory(n: float) -> str:
+    """The retriever's serving footprint: "—" without one, "not recorded" for older runs."""
+    if math.isnan(n):
+        return "not recorded"
+    if n == 0:
+        return "—"
+    return f"{n / 1e6:.2f} MB" if n < 1e9 else f"{n / 1e9:.2f} GB"
+
+
 def _standings_table(d: Decision) -> list[str]:
-    rows = ["| condition | suite mean | Δ vs best (95% CI) | quality | one-off | per month (fixed) | per 1k queries |",
-            "|:--|--:|:--|:--|--:|--:|--:|"]
+    rows = ["| condition | suite mean | Δ vs best (95% CI) | quality | one-off | per month (fixed) | per 1k queries "
+            "| index memory |", "|:--|--:|:--|:--|--:|--:|--:|--:|"]
     for s in d.standings:
         p = d.priced[s.condition]
         delta = "" if s.delta is None else f"{100 * s.delta.estimate:+.1f} pp [{100 * s.delta.low:+.1f}, {100 * s.delta.high:+.1f}]"
         rows.append(f"| {s.condition} | {s.mean:.3f} | {delta} | {s.verdict} | {_usd(p.one_off)} | "
-                    f"{_usd(p.fixed_per_month)} | {_usd(1000 * p.per_query)} |")
+                    f"{_usd(p.fixed_per_month)} | {_usd(1000 * p.per_query)} | "
+                    f"{_memory(d.memory.get(s.condition, 0.0))} |")
     return rows
 
 
@@ -79,8 +89,9 @@ def markdown(d: Decision) -> str:
     lines.append(f"_Quality: the paired 95% CI of condition − best on the suite mean; \"ties the best\" = lower bound "
                  f"above −{100 * s.margin:.0f} pp (cost.margin). Costs: {_hourly(d.hourly)} ({d.hourly_source}); "
                  f"one-off = (fine-tuning + index build) s; fixed per month = {s.refresh_per_month:g} refresh(es) "
-                 f"(cost.refresh_per_month) × one-off; per query = measured model s + tokens × price "
-                 f"(docs/decision.md). Stability: {s.stability_resamples} question resamples; split half: {split}._")
+                 f"(cost.refresh_per_month) × one-off + index memory × ${s.memory_price_per_gb_month:g}/GB-month; "
+                 f"per query = measured model s + tokens × price "
+                 f"(docs/decision.md). Stability: {s.stability_resamples} {d.resampled} resamples; split half: {split}._")
     forgetting = d.evidence.get("forgetting")
     if forgetting:
         lines += ["", f"Forgetting: {forgetting['condition']} scores {100 * forgetting['delta_vs_base']:+.1f} pp vs base "
@@ -99,18 +110,23 @@ def markdown(d: Decision) -> str:
     return "\n".join(lines)
 
 
+def _bytes_or_none(n: float) -> int | None:
+    return None if math.isnan(n) else int(n)
+
+
 def to_json(d: Decision) -> dict[str, Any]:
     """decision.json: the same content as numbers."""
     def delta(v: Any) -> dict[str, float] | None:
         return None if v is None else {"estimate": v.estimate, "ci_low": v.low, "ci_high": v.high, "p": v.p_value}
     s = d.settings
     return {"recommended": d.recommended, "clear": d.clear, "reason": d.reason, "verdict": verdict(d),
-            "frontier": d.frontier, "stability": d.stability,
+            "frontier": d.frontier, "stability": d.stability, "resampled": d.resampled,
             "split_half": {"chosen_on_first_half": d.split_half[0], "holds_on_second_half": d.split_half[1]},
             "standings": [{"condition": x.condition, "mean": x.mean, "verdict": x.verdict, "delta_vs_best": delta(x.delta)}
                           for x in d.standings],
             "costs": {c: {"one_off_usd": p.one_off, "fixed_per_month_usd": p.fixed_per_month,
-                          "per_query_usd": p.per_query} for c, p in d.priced.items()},
+                          "per_query_usd": p.per_query, "index_memory_bytes": _bytes_or_none(d.memory.get(c, 0.0))}
+                      for c, p in d.priced.items()},
             "break_even_queries_per_month": [{"a": a, "b": b, "queries_per_month": v} for a, b, v in d.break_evens],
             "versus_reference": delta(d.versus_reference), "reference": d.reference, "oracle": d.oracle,
             "other_evidence": d.evidence,

@@ -30,6 +30,7 @@ class CostSettings:
     generated_price_per_1k: float = 0.0
     queries_per_month: float = 100_000.0
     refresh_per_month: float = 1.0
+    memory_price_per_gb_month: float = 0.0
     margin: float = 0.03
     stability_resamples: int = 400
 

@@ -83,20 +83,35 @@ def evaluate_grid(passes: list[EvalPass], variants: VariantSet, model: ModelSpec
                   base: Any, folder: RunFolder, *, seed: int, stage: Stage) -> RunResults:
     """Evaluate every pass (serving the models first when the backend is a server) and write
     each condition's per-sample records into ``folder``."""
-    from harness.models.endpoints import model_endpoints
+    from harness.models.serving import Serving
 
     results = RunResults(passes)
     served = {p.label: (p.adapter.path if p.adapter is not None else None) for p in passes if p.label != "base"}
-    with contextlib.ExitStack() as serving:
+    with contextlib.ExitStack() as stack:
         with stage("serve"):
-            endpoints = serving.enter_context(model_endpoints(model, str(base.path), served))
+            serving = stack.enter_context(Serving(model, str(base.path), served))
         for one in passes:
             with stage(f"evaluate:{one.label}"):
-                _evaluate_pass(one, variants, model, settings, base, endpoints.get(one.label), seed, folder, results)
+                _evaluate_served(one, serving, variants, model, settings, base, seed, folder, results)
     _average_seeds(results, variants, folder)
     order = dict.fromkeys(c.name for one in passes for c in one.conditions)  # base pass first
     results.metrics = {name: results.metrics[name] for name in order}
     return results
+
+
+def _evaluate_served(one: EvalPass, serving: Any, variants: VariantSet, model: ModelSpec, settings: EvalSettings,
+                     base: Any, seed: int, folder: RunFolder, results: RunResults) -> None:
+    """One pass; after a launched server stopped answering, again on the restarted server (the
+    response cache keeps every answer already given, so only the rest is asked)."""
+    from harness.models.endpoint import EndpointFailure
+
+    while True:
+        try:
+            _evaluate_pass(one, variants, model, settings, base, serving.endpoints.get(one.label), seed, folder, results)
+            return
+        except EndpointFailure as failure:
+            if not serving.recover(failure):
+                raise serving.final(failure, one.label) from None
 
 
 def _evaluate_pass(one: EvalPass, variants: VariantSet, model: ModelSpec, settings: EvalSettings, base: Any,

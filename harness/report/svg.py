@@ -32,10 +32,14 @@ class Value:
 
 @dataclass(frozen=True)
 class Point:
+    """A labelled point; ``low``/``high``: an optional interval of ``y`` (a vertical whisker)."""
+
     x: float
     y: float
     label: str
     series: str = ""
+    low: float = math.nan
+    high: float = math.nan
 
 
 def color(i: int) -> str:
@@ -218,6 +222,8 @@ def scatter(title: str, points: Sequence[Point], *, x_label: str, y_label: str,
     for p in pts:
         c = color(names.index(p.series))
         x, y = f.x(p.x), f.y(p.y)
+        if math.isfinite(p.low) and math.isfinite(p.high):
+            parts.append(_whisker(x, p.low, p.high, f))
         parts.append(f'<circle cx="{_num(x)}" cy="{_num(y)}" r="5" fill="{c}" fill-opacity="0.85">'
                      f"<title>{escape(f'{p.label}: x={p.x:.3g}, y={p.y:.3f}')}</title></circle>")
         right = x > f.left + 0.7 * f.plot_w  # label to the left of points near the right edge

@@ -185,7 +185,7 @@ def parser() -> argparse.ArgumentParser:
                                              "or print the scorer's error rates from a checked audit file.")
     ap.add_argument("source", type=Path, help="a run folder (draw a sample) or, with --rates, an audit JSONL")
     ap.add_argument("--out", type=Path, help=f"where to write the sample (default: <run folder>/{AUDIT_FILE})")
-    ap.add_argument("--per-task", type=int, default=100, help="answers per open-QA task (default 100)")
+    ap.add_argument("--per-task", type=int, default=100, help="answers per open-QA task")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--rates", action="store_true", help="source is a checked audit file: print its rates table")
     return ap

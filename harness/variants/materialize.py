@@ -29,6 +29,7 @@ def materialize_tasks(suite: Suite, retrieval: RetrievalSettings, tokenizer: Any
     it is only part of the cache key, the suite given is already the subset.
     """
     from harness.retrieval import retrieve
+    from harness.retrieval.footprint import footprint
 
     variant = retrieval.kind if rag else "closed"
     budget = retrieval.budget_tokens if rag else 0
@@ -38,17 +39,19 @@ def materialize_tasks(suite: Suite, retrieval: RetrievalSettings, tokenizer: Any
         "retriever": dict(retrieval.raw) if rag else None,
         "tokenizer": tokenizer_sha,
         "variant": variant,
+        "stats": 2,  # 2: stats carry the retriever's serving footprint
     })
 
     def build(out: Path, final: Path) -> list[TaskVariant]:
         cfg = retrieval.config() if rag else None
         variants = []
+        memory = footprint(suite.corpus, cfg).to_dict() if cfg is not None and cfg.kind != "none" else {}
         for task in suite.tasks:
             rows = list(task.rows)
             hits = retrieve(suite.corpus, [r["question"] for r in rows], cfg) if rag else [[] for _ in rows]
             made = materialize_rag_task(task.name, task.yaml_path, rows, hits, suite.corpus, tokenizer,
                                         budget, out, variant, final_dir=final)
-            variants.append(TaskVariant(task.name, made.name, made.yaml_path, made.data_path, made.stats))
+            variants.append(TaskVariant(task.name, made.name, made.yaml_path, made.data_path, dict(made.stats, **memory)))
         return variants
 
     return cached_variants(key, build)
