@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +44,7 @@ class Timer:
     """Wall time per stage, recorded in the manifest and printed in the summary."""
 
     stages: dict[str, float] = field(default_factory=dict)
+    started: str = field(default_factory=lambda: datetime.now().replace(microsecond=0).isoformat())
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
@@ -205,7 +207,7 @@ def manifest_document(spec: RunSpec, suite: Suite, extra: list[Suite], base: Any
     for other in extra:
         hashes["forgetting_suite"] = other.content_hash
     return manifest.build(spec.to_dict(), spec_hash or spec.hash, hashes, timer.stages, manifest.command_line(),
-                          judge=judge, arms=arms)
+                          judge=judge, arms=arms, started_at=timer.started)
 
 
 def print_summary(run_dir: Path, table: str, timer: Timer, suite: Suite) -> None:

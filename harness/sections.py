@@ -48,6 +48,14 @@ def _int_or_none(section: str, key: str, value: Any) -> int | None:
         raise HarnessError(f"{section}.{key}={value!r}: expected an integer or null") from None
 
 
+def _positive_or_none(section: str, key: str, value: Any) -> int | None:
+    """A count that must be at least 1 (0 used to mean "all" without saying so)."""
+    number = _int_or_none(section, key, value)
+    if number is not None and number < 1:
+        raise HarnessError(f"{section}.{key}={value!r}: expected a positive number, or null for all")
+    return number
+
+
 @dataclass(frozen=True)
 class SuiteRef:
     """Which suite to load: a folder of the suite format, or a hub dataset converted once."""
@@ -66,7 +74,7 @@ class SuiteRef:
             raise HarnessError("suite.path is not set: name a suite folder (suite=agri or suite.path=<folder>)")
         return cls(name=str(raw.get("name") or ""), path=str(raw["path"]) if raw.get("path") else None,
                    hub=str(hub) if hub else None, data_dir=str(raw["data_dir"]) if raw.get("data_dir") else None,
-                   n_docs=_int_or_none("suite", "n_docs", raw.get("n_docs")) or None, raw=dict(raw))
+                   n_docs=_positive_or_none("suite", "n_docs", raw.get("n_docs")), raw=dict(raw))
 
 
 @dataclass(frozen=True)
@@ -270,6 +278,9 @@ class EvalSettings:
         limit = raw.get("limit")
         if limit is not None and not isinstance(limit, (int, float)) or isinstance(limit, bool):
             raise HarnessError(f"eval.limit={limit!r}: expected a number of docs per task or null")
+        if limit is not None and limit <= 0:
+            raise HarnessError(f"eval.limit={limit!r}: expected a positive number of docs per task (a fraction "
+                               "below 1 is a share of them), or null for all")
         return cls(limit=limit,
                    batch_size=_number("eval", "batch_size", raw.get("batch_size", 16)),
                    apply_chat_template=bool(raw.get("apply_chat_template", True)),

@@ -10,7 +10,7 @@ is the same as before the sections existed and existing caches and baselines sta
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -195,6 +195,17 @@ def _exp_name(cfg: Mapping[str, Any]) -> str:
     return str(suite.get("name") or name)
 
 
+def _reference(asked: Any, conditions: Sequence[Condition]) -> str:
+    """The condition deltas are taken against: named in the grid, else one message (a typo must
+    not silently compare against another condition)."""
+    names = [c.name for c in conditions]
+    if asked is None:
+        return names[0]
+    if str(asked) not in names:
+        raise HarnessError(f"reference={asked}: not a condition of this grid; choose one of: {', '.join(names)}")
+    return str(asked)
+
+
 def from_config(cfg: dict[str, Any]) -> RunSpec:
     """Build a RunSpec from a resolved Hydra config (as a plain dict)."""
     for key in ("model", "retriever", "suite", "finetune", "eval", "conditions"):
@@ -202,9 +213,7 @@ def from_config(cfg: dict[str, Any]) -> RunSpec:
             raise HarnessError(f"config is missing the '{key}' section")
     exp_name = check_exp_name(_exp_name(cfg))
     conditions = _conditions(list(cfg["conditions"]), str(cfg["retriever"].get("kind", "none")))
-    reference = str(cfg.get("reference", conditions[0].name))
-    if reference not in {c.name for c in conditions}:
-        reference = conditions[0].name
+    reference = _reference(cfg.get("reference"), conditions)
     uses = {c.adaptation for c in conditions}
     finetune_cfg, retriever_cfg = dict(cfg["finetune"]), dict(cfg["retriever"])
     tune, recall = _arm_checks(finetune_cfg, retriever_cfg, conditions)  # pops their keys

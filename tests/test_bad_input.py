@@ -62,6 +62,10 @@ OVERRIDES = {
     "finetune.lr=fast": r"finetune\.lr='fast': expected a number",
     "eval.batch_size=big": r"eval\.batch_size='big': expected an integer",
     "retriever.budget_tokens=lots": r"retriever\.budget_tokens='lots': expected an integer",
+    # silent fallbacks that used to run something else than asked (issue #22)
+    "reference=bsae": r"reference=bsae: not a condition of this grid; choose one of: base, base\+dense, ft, ft\+dense",
+    "suite.n_docs=0": r"suite\.n_docs=0: expected a positive number, or null for all",
+    "eval.limit=0": r"eval\.limit=0: expected a positive number",
 }
 
 

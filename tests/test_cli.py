@@ -112,15 +112,17 @@ def test_every_verbs_help_has_one_shape(name: str):
 
     v = VERBS.get(name)
     text = v.help(v)
-    blocks = text.strip().split("\n\n")
-    assert blocks[0].startswith(f"usage: python -m harness {name}"), blocks[0]
-    sentence = blocks[1]
-    assert "\n" not in sentence and sentence[0].isupper() and sentence.endswith("."), sentence
-    assert blocks[-1].startswith("example:\n  python -m harness " + name + " ") and blocks[-1].count("\n") == 1
-    assert len(blocks) >= 4, "no options between the purpose and the example"
     module = {"compare": "harness.report.compare", "power": "harness.report.power", "decide": "harness.decision.cli",
               "merge": "harness.report.merge", "history": "harness.report.history", "clean": "harness.completion",
-              "audit-scorer": "harness.scoring.audit", "build-suite": "harness.suites.build"}.get(name)
+              "audit-scorer": "harness.scoring.audit", "build-suite": "harness.suites.build",
+              "report": ""}.get(name)
+    blocks = text.strip().split("\n\n")
+    assert blocks[0].startswith(f"usage: python -m harness {name}"), blocks[0]
+    sentence, rule = blocks[1].split("\n")
+    assert sentence[0].isupper() and sentence.endswith("."), sentence
+    assert rule.startswith("Arguments: ") and ("key=value" in rule) == (module is None)  # one rule, said everywhere
+    assert blocks[-1].startswith("example:\n  python -m harness " + name + " ") and blocks[-1].count("\n") == 1
+    assert len(blocks) >= 4, "no options between the purpose and the example"
     if module:  # every option with a default says it
         import importlib
 

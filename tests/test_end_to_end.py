@@ -61,7 +61,8 @@ def test_run_folder_contents(small_run):
     assert len(manifest["hashes"]["base_model_sha256"]) == 64
     assert len(manifest["hashes"]["adapter_sha256"]) == 64
     assert manifest["seeds"]["run"] == 1234
-    assert manifest["hardware"]["cpu_count"] >= 1
+    assert manifest["hardware"]["cpu_count"] >= 1 and manifest["hardware"]["cpu_model"]
+    assert manifest["started_at"] < manifest["finished_at"]  # local ISO times: the history orders runs by them
     assert set(manifest["timings_s"]) >= {"suite", "model", "retrieval", "finetune", "evaluate:base"}
     records = [json.loads(line) for line in
                (run_dir / "samples" / "ft+dense" / "agri_qa.jsonl").read_text().splitlines()]

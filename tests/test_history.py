@@ -127,3 +127,51 @@ def test_config_default_follows_results_dir():
         assert cfg.history_db == "/tmp/elsewhere/history.sqlite"
         cfg = compose(config_name="config")
         assert cfg.history_db == "results/history.sqlite"
+
+
+def _edit_manifest(run: Path, **changes: object) -> None:
+    import json
+
+    manifest = json.loads((run / "manifest.json").read_text())
+    for key, value in changes.items():
+        if key == "n_docs":
+            manifest["spec"]["suite"]["n_docs"] = value
+        elif key == "suite":
+            manifest["spec"]["suite"]["name"] = value
+        else:
+            manifest[key] = value
+    (run / "manifest.json").write_text(json.dumps(manifest))
+
+
+def test_a_copied_run_keeps_its_start_time(tmp_path: Path):
+    """A baseline copied to results/baselines/agri has no time in its name and a fresh mtime; its
+    manifest's started_at orders it (issue #22)."""
+    run = make_run(tmp_path, "20261101-120000-aaaa")
+    copy = Path(shutil.copytree(run, tmp_path / "baselines" / "agri"))
+    assert history.run_time(copy) != "2026-11-01T12:00:00"  # the copy time, without the manifest's record
+    _edit_manifest(copy, started_at="2026-11-01T12:00:00")
+    assert history.run_time(copy) == "2026-11-01T12:00:00"
+
+
+def test_a_trend_never_mixes_suites_or_subsets(tmp_path: Path):
+    db = tmp_path / "h.sqlite"
+    whole = make_run(tmp_path, "20261101-120000-aaaa")
+    _edit_manifest(whole, n_docs=None)
+    part = make_run(tmp_path, "20261102-120000-bbbb")  # the fixture's 5 documents
+    other = make_run(tmp_path, "20261103-120000-cccc")
+    _edit_manifest(other, suite="finance", n_docs=None)
+    cli("--db", str(db), "--import", str(whole), str(part), str(other))
+    assert {r["subset"] for r in history.query(db, exp="agri")} == {"", "n_docs=5"}
+    with pytest.raises(HarnessError, match=r"different question sets: agri \(whole suite\), agri \(n_docs=5\), "
+                                           r"finance \(whole suite\)"):
+        cli("--db", str(db), "--exp", "agri")
+    code, out = cli("--db", str(db), "--suite", "finance")
+    assert code == 0 and "over 1 run(s)" in out
+
+
+def test_an_older_database_gains_the_subset_column(tmp_path: Path):
+    db = tmp_path / "old.sqlite"
+    with sqlite3.connect(db) as conn:  # the schema before subsets were recorded
+        conn.execute(history.SCHEMA.split(";")[0].replace(" subset TEXT,", ""))
+    cli("--db", str(db), "--import", str(make_run(tmp_path, "20261101-120000-aaaa")))
+    assert count(db, "SELECT COUNT(*) FROM results WHERE subset = 'n_docs=5'") > 0

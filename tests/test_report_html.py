@@ -141,6 +141,22 @@ def test_cost_counts_tokens_and_says_how(tmp_path: Path):
     assert exact.cost["base+dense"]["mean_prompt_tokens"] > exact.cost["base"]["mean_prompt_tokens"]
 
 
+def test_a_cached_conditions_seconds_are_the_earlier_figure_marked_cached(tmp_path: Path):
+    """A rerun served from the response cache shows the figure measured when the answers were
+    computed, marked, never a blank (README promise, issue #22)."""
+    from harness.report.extras_tables import seconds_cell
+
+    run = full_run(tmp_path)
+    latency = {"base": {"seconds_per_sample": 0.052, "source": "cached"}, "ft": {"seconds_per_sample": None,
+                                                                              "source": "cached"},
+               "ft+dense": {"seconds_per_sample": 0.071, "source": "measured"}}
+    got = compute(load_records(run), {"agri_qa": "contains"}, json.loads((run / "manifest.json").read_text()),
+                  similarity=similarity.Similarity(enabled=False), latency=latency)
+    assert seconds_cell(got.cost["base"]) == "0.052 (cached)"
+    assert seconds_cell(got.cost["ft"]) == "not measured (every answer cached)"
+    assert seconds_cell(got.cost["ft+dense"]) == "0.071"
+
+
 def test_finetune_time_is_the_adapters_and_survives_a_later_report(tmp_path: Path):
     """A cached rerun must print the same leaderboard: the fine-tuning cost is the adapter's
     training time (its card), not this run's stage time (~0 s on a cache hit)."""
@@ -172,7 +188,7 @@ def test_report_adds_extras_without_touching_the_primary_metrics(tmp_path: Path)
     added = [c for c in after.columns if c not in before.columns]
     assert "extra:agri_qa:rouge_l" in added and "extra:agri_qa:supported_by_context_ci_low" in added
     assert "cost:mean_prompt_tokens" in added and all("/" not in c for c in added)
-    assert markdown.startswith("## Decision\n")  # the decision first, then the same leaderboard
+    assert markdown.startswith("**Subset**: ") and "\n\n## Decision\n" in markdown  # subset, decision, leaderboard
     leaderboard_part = markdown.split("## Leaderboard\n\n", 1)[1]
     assert leaderboard_part.startswith((plain / "leaderboard.md").read_text().split("\n\n**Extra")[0][:200])
     assert "Extra metrics" in markdown and "Cost (tokens counted with:" in markdown
@@ -229,6 +245,11 @@ def test_page_content(tmp_path: Path):
                  "agri-qa-001", "In the Velmora Plateau, sow maize in mid-October.", "20261101-120000-fixture0001",
                  "run started 2026-11-01T12:00:00"):
         assert text in page, text
+    subset = "40 of 270 questions (suite.n_docs=5); every number below is about these questions only"
+    assert subset in page and page.index('class="subset"') < page.index('id="decision"')  # before any number
+    assert (run / "leaderboard.md").read_text().startswith(f"**Subset**: {subset}")
+    board = (run / "leaderboard.html").read_text()
+    assert "<style>" in board and "border-collapse" in board and "Content-Security-Policy" in board  # styled, no script
     assert page.count("<svg") == 6  # the headline, four plots and the Decision's cost per month
     assert page.index('id="decision"') < page.index('id="headline"') < page.index("Primary metric per task")
     assert page.count('"><td>agri-qa-') == 20 and page.count('"><td>agri-mc-') == 20

@@ -8,12 +8,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from harness.cli.registry import Verb, fail, first_argument, hydra_job, parser_help, screen, verb
+from harness.cli.registry import RULE_FLAGS, Verb, fail, first_argument, hydra_job, parser_help, screen, verb
 
 
 def _report_help(v: Verb) -> str:
     return screen(v, "<run folder> [--no-similarity]",
-                  "options:\n  --no-similarity  skip the answer-similarity metric (it loads the MiniLM embedder)")
+                  "options:\n  --no-similarity  skip the answer-similarity metric (it loads the MiniLM embedder)",
+                  RULE_FLAGS)
 
 
 @verb("report", "rebuild a run folder's Decision, leaderboard, extra metrics and report.html from its records",

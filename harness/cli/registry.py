@@ -69,9 +69,16 @@ def purpose(v: Verb) -> str:
     return v.summary[:1].upper() + v.summary[1:] + ("" if v.summary.endswith(".") else ".")
 
 
-def screen(v: Verb, usage: str, body: str) -> str:
-    """Every verb's help in one shape: usage line, one-line purpose, options, one example."""
-    return (f"usage: python -m harness {v.name} {usage}\n\n{purpose(v)}\n\n{body.rstrip()}\n\n"
+# The one rule for arguments, stated in every --help: verbs that compose an experiment's config
+# take Hydra overrides (key=value); verbs that work on run folders and files take --flags.
+RULE_OVERRIDES = "Arguments: key=value Hydra overrides (this verb composes an experiment's config; conf/)."
+RULE_FLAGS = "Arguments: --flags (this verb works on run folders and files, not on an experiment's config)."
+
+
+def screen(v: Verb, usage: str, body: str, rule: str = RULE_OVERRIDES) -> str:
+    """Every verb's help in one shape: usage line, one-line purpose, the argument rule, options,
+    one example."""
+    return (f"usage: python -m harness {v.name} {usage}\n\n{purpose(v)}\n{rule}\n\n{body.rstrip()}\n\n"
             f"example:\n  python -m harness {v.example}\n")
 
 
@@ -129,7 +136,7 @@ def parser_help(module: str) -> Callable[[Verb], str]:
 
         parser = importlib.import_module(module).parser()
         parser.formatter_class = Formatter
-        parser.description = purpose(v)
+        parser.description = f"{purpose(v)}\n{RULE_FLAGS}"
         parser.epilog = f"example:\n  python -m harness {v.example}"
         return parser.format_help()
 

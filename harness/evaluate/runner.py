@@ -23,6 +23,23 @@ from harness.models.fingerprint import ModelUnderTest
 
 log = logging.getLogger(__name__)
 
+# lm-eval warnings that the harness's own task setup causes on every run and that ask nothing
+# of the user: every suite task loads its rows through ``custom_dataset``, and lm-eval then
+# suggests ``--metadata`` once per task (eight lines per default run).
+HARNESS_CAUSED = ("Custom kwargs can be passed to `--metadata`",)
+
+
+def _not_harness_caused(record: logging.LogRecord) -> bool:
+    message = str(record.msg)  # "<task>: Custom kwargs ..."
+    return not any(noise in message for noise in HARNESS_CAUSED)
+
+
+def quiet_lm_eval() -> None:
+    """Drop the warnings of HARNESS_CAUSED from lm-eval's task logger (idempotent)."""
+    logger = logging.getLogger("lm_eval.api.task")
+    if _not_harness_caused not in logger.filters:
+        logger.addFilter(_not_harness_caused)
+
 
 @dataclass
 class ComputeMeter:
@@ -121,6 +138,7 @@ def evaluate_model(
     """
     from lm_eval.tasks import TaskManager
 
+    quiet_lm_eval()
     task_manager = TaskManager(
         include_path=[str(p) for p in include_paths], include_defaults=False
     )

@@ -33,6 +33,15 @@ def _cost_cell(v: Any, digits: int) -> str:
     return "" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.{digits}f}"
 
 
+def seconds_cell(cost: dict[str, Any]) -> str:
+    """Model seconds per question, saying when the figure is an earlier run's (every answer of
+    this one came from the response cache) or missing for that reason."""
+    shown, source = _cost_cell(cost.get("seconds_per_sample"), 3), str(cost.get("seconds_source") or "")
+    if "cached" not in source:
+        return shown
+    return f"{shown} (cached)" if shown else "not measured (every answer cached)"
+
+
 def extra_tables(extras: RunScores | None) -> list[Table]:
     """The extra-metric and cost tables (``extras``: harness.scoring.RunScores)."""
     if extras is None:
@@ -57,7 +66,7 @@ def extra_tables(extras: RunScores | None) -> list[Table]:
         shown = pd.DataFrame({
             "mean prompt tokens": [_cost_cell(extras.cost[c].get("mean_prompt_tokens"), 1) for c in names],
             "mean generated tokens": [_cost_cell(extras.cost[c].get("mean_generated_tokens"), 1) for c in names],
-            "s per sample": [_cost_cell(extras.cost[c].get("seconds_per_sample"), 3) for c in names],
+            "s per sample": [seconds_cell(extras.cost[c]) for c in names],
             "fine-tuning s": [_cost_cell(extras.cost[c].get("finetune_s"), 1) for c in names],
         }, index=pd.Index(names, name="condition"))
         tables.append((f"Cost (tokens counted with: {extras.tokenizer}; s per sample: model time per question, "
@@ -113,7 +122,8 @@ def with_extras(frame: pd.DataFrame, extras: RunScores | None) -> pd.DataFrame:
                     if v is not None:
                         row[f"extra:{task}:{name}{suffix}"] = float(v)
         for key, v in (extras.cost.get(condition) or {}).items():
-            row[f"cost:{key}"] = math.nan if v is None else float(v)
+            if not isinstance(v, str):  # "seconds_source" says how a figure was obtained: the tables show it
+                row[f"cost:{key}"] = math.nan if v is None else float(v)
         extra[condition] = row
     table = pd.DataFrame.from_dict(extra, orient="index")
     rank = {name: i for i, name in enumerate(extras.names())}

@@ -35,11 +35,11 @@ log = logging.getLogger(__name__)
 
 DEFAULT_DB = "results/history.sqlite"
 BUSY_TIMEOUT_S = 60.0
-COLUMNS = ("run_id", "time", "exp", "suite", "model", "condition", "task", "metric", "kind", "value",
+COLUMNS = ("run_id", "time", "exp", "suite", "subset", "model", "condition", "task", "metric", "kind", "value",
            "ci_low", "ci_high", "n", "git_sha", "spec_hash", "run_path")
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS results (
-    run_id TEXT NOT NULL, time TEXT NOT NULL, exp TEXT, suite TEXT, model TEXT,
+    run_id TEXT NOT NULL, time TEXT NOT NULL, exp TEXT, suite TEXT, subset TEXT, model TEXT,
     condition TEXT NOT NULL, task TEXT NOT NULL, metric TEXT NOT NULL, kind TEXT NOT NULL,
     value REAL, ci_low REAL, ci_high REAL, n INTEGER, git_sha TEXT, spec_hash TEXT, run_path TEXT,
     PRIMARY KEY (run_id, condition, task, metric)
@@ -69,8 +69,15 @@ def run_id(run_dir: Path) -> str:
 
 
 def run_time(run_dir: Path) -> str:
-    """ISO time the run started, from its folder name (``YYYYmmdd-HHMMSS-<hash>``), else the
-    manifest's modification time."""
+    """ISO time the run started: the manifest's ``started_at``, else the folder name
+    (``YYYYmmdd-HHMMSS-<hash>``), else the manifest's modification time (a copied folder's is
+    its copy time: older runs sort wrongly until re-run)."""
+    try:
+        started = (RunFolder(Path(run_dir)).read_manifest() or {}).get("started_at")
+    except (OSError, ValueError):
+        started = None
+    if isinstance(started, str) and started:
+        return started
     match = _STAMP.match(run_id(run_dir))
     if match:
         return datetime.strptime(match.group(1), "%Y%m%d-%H%M%S").isoformat()
@@ -87,6 +94,7 @@ class Row:
     time: str
     exp: str
     suite: str
+    subset: str
     model: str
     condition: str
     task: str
@@ -102,6 +110,13 @@ class Row:
 
     def values(self) -> tuple:
         return tuple(getattr(self, c) for c in COLUMNS)
+
+
+def subset_of(spec: dict[str, Any]) -> str:
+    """Which part of the suite a run evaluated ("" = all of it): runs on different subsets answer
+    different questions, so a trend never mixes them."""
+    n_docs, limit = (spec.get("suite") or {}).get("n_docs"), (spec.get("eval") or {}).get("limit")
+    return " ".join(part for part in (n_docs and f"n_docs={n_docs}", limit and f"limit={limit}") if part)
 
 
 def _float(value: Any) -> float | None:
@@ -137,7 +152,7 @@ def run_rows(run_dir: Path) -> list[Row]:
         raise HarnessError(f"{run_dir}: unreadable run files ({err})") from err
     spec = manifest.get("spec") or {}
     common = dict(run_id=run_id(run_dir), time=run_time(run_dir), exp=str(spec.get("exp_name", "")),
-                  suite=str((spec.get("suite") or {}).get("name", "")),
+                  suite=str((spec.get("suite") or {}).get("name", "")), subset=subset_of(spec),
                   model=str((spec.get("model") or {}).get("name", "")),
                   git_sha=str((manifest.get("git") or {}).get("sha") or ""),
                   spec_hash=str(manifest.get("spec_hash", "")), run_path=str(run_dir.resolve()))
@@ -166,6 +181,8 @@ def run_rows(run_dir: Path) -> list[Row]:
                                 n=None if n is None else int(n), **common))
     for condition, values in sorted((extra.get("cost") or {}).items()):
         for name, value in sorted(values.items()):
+            if isinstance(value, str):  # how a figure was obtained, not a figure
+                continue
             rows.append(Row(condition=condition, task="cost", metric=name, kind="cost", value=_float(value),
                             ci_low=None, ci_high=None, n=None, **common))
     return rows
@@ -188,6 +205,9 @@ def _schema(conn: sqlite3.Connection) -> None:
         for statement in SCHEMA.split(";"):
             if statement.strip():
                 conn.execute(statement)
+        present = {row[1] for row in conn.execute("PRAGMA table_info(results)")}
+        if "subset" not in present:  # a database written before subsets were recorded
+            conn.execute("ALTER TABLE results ADD COLUMN subset TEXT")
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
@@ -239,7 +259,7 @@ def record_run(run_dir: Path, db: str | Path | None) -> None:
 
 
 def query(db: Path, *, exp: str | None = None, metric: str = "mean", condition: list[str] | None = None,
-          last: int | None = None) -> list[dict[str, Any]]:
+          last: int | None = None, suite: str | None = None) -> list[dict[str, Any]]:
     """Rows of one metric, oldest run first."""
     if not Path(db).is_file():
         raise HarnessError(f"{db}: no history database yet (a run writes it, or use --import <run folder>)")
@@ -256,9 +276,14 @@ def query(db: Path, *, exp: str | None = None, metric: str = "mean", condition: 
     if exp:
         where.append("exp = ?")
         args.append(exp)
+    if suite:
+        where.append("suite = ?")
+        args.append(suite)
     if condition:
         where.append(f"condition IN ({', '.join('?' * len(condition))})")
         args += condition
+    with closing(connect(db)) as conn:
+        _schema(conn)  # an older database gains the subset column
     sql = f"SELECT * FROM results WHERE {' AND '.join(where)} ORDER BY time, run_id, condition, task"
     with closing(connect(db)) as conn:
         conn.row_factory = sqlite3.Row
@@ -267,6 +292,16 @@ def query(db: Path, *, exp: str | None = None, metric: str = "mean", condition: 
         keep = list(dict.fromkeys(r["run_id"] for r in rows))[-last:]
         rows = [r for r in rows if r["run_id"] in keep]
     return rows
+
+
+def one_question_set(rows: list[dict[str, Any]]) -> None:
+    """Refuse a trend over runs of different suites or subsets: their numbers answer different
+    questions, so a line through them would show a change that is not one."""
+    sets = sorted({(str(r.get("suite") or "?"), str(r.get("subset") or "")) for r in rows})
+    if len(sets) > 1:
+        named = ", ".join(f"{suite} ({subset or 'whole suite'})" for suite, subset in sets)
+        raise HarnessError(f"these runs evaluated different question sets: {named}; a trend across them is not "
+                           "one metric over time — narrow it with --suite <name> (and --exp)")
 
 
 def _series_name(row: dict[str, Any], tasks: set[str]) -> str:
@@ -330,6 +365,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--import", dest="runs", nargs="+", type=Path, default=None, metavar="RUN",
                    help="add these run folders to the history")
     p.add_argument("--exp", default=None, help="only runs of this experiment (e.g. agri)")
+    p.add_argument("--suite", default=None, help="only runs of this suite (a trend never mixes suites)")
     p.add_argument("--metric", default="mean", help="mean | <task>/<metric> | <metric> | cost/<key>")
     p.add_argument("--condition", action="append", default=None, help="only this condition (repeatable)")
     p.add_argument("--last", type=int, default=None, help="only the last N runs")
@@ -346,11 +382,12 @@ def main(argv: list[str], out: Any = None) -> int:
             n = import_run(db, run_dir)
             print(f"imported {run_dir} ({n} rows) into {db}", file=out)
         return 0
-    rows = query(db, exp=args.exp, metric=args.metric, condition=args.condition, last=args.last)
+    rows = query(db, exp=args.exp, metric=args.metric, condition=args.condition, last=args.last, suite=args.suite)
     if not rows:
         raise HarnessError(f"{db}: no rows for metric {args.metric!r}"
                            + (f" in experiment {args.exp!r}" if args.exp else "")
                            + (f" and condition(s) {args.condition}" if args.condition else ""))
+    one_question_set(rows)
     print(to_markdown(rows, args.metric), file=out)
     if args.plot:
         print(f"plot: {plot(rows, args.metric, args.plot)}", file=out)

@@ -21,7 +21,7 @@ from harness.report.browser import browser
 from harness.report.extras_tables import extra_tables
 from harness.report.paired import ordered
 from harness.report.side_suites import SideSuite
-from harness.report.tables import SIG_NOTE, Table, display_tables, mean_notes
+from harness.report.tables import SIG_NOTE, TABLE_CSS, Table, display_tables, mean_notes
 from harness.scoring.result import RunScores
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
@@ -30,10 +30,7 @@ body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:24px auto;
  padding:0 16px;color:#222;line-height:1.4}
 h1{font-size:22px;margin-bottom:4px}h2{font-size:18px;margin-top:32px;border-bottom:1px solid #ddd;
  padding-bottom:4px}h3{font-size:14px;margin:18px 0 6px}
-table{border-collapse:collapse;font-size:12px;margin:6px 0 12px}
-th,td{border:1px solid #ddd;padding:4px 7px;text-align:left;vertical-align:top}
-th{background:#f5f6f8}
-table.meta td:first-child{font-weight:600;background:#fafafa}
+""" + TABLE_CSS + """table.meta td:first-child{font-weight:600;background:#fafafa}
 nav a{margin-right:14px}
 .plots{display:flex;flex-wrap:wrap;gap:16px}
 .plots figure{margin:0;border:1px solid #eee;padding:6px;background:#fff}
@@ -44,6 +41,7 @@ pre{white-space:pre-wrap;word-break:break-word;font-size:11px;margin:4px 0;max-w
 details summary{cursor:pointer;color:#35577d}
 .samples td{max-width:320px}
 .note{color:#666;font-size:12px}
+.subset{background:#fff4e5;border:1px solid #f0c36d;padding:6px 10px}
 """
 
 
@@ -237,7 +235,7 @@ def render(run_id: str, stored: Mapping[str, Any], manifest: Mapping[str, Any] |
            fact: pd.DataFrame | None, extras: RunScores | None, records: Records, started: str = "",
            sides: Sequence[SideSuite] = (), decision: str = "",
            retrieval: Mapping[str, Mapping[str, float]] | None = None, breakdowns: Sequence[Table] = (),
-           headline: str = "", arms: tuple[str | None, str | None] = (None, None)) -> str:
+           headline: str = "", arms: tuple[str | None, str | None] = (None, None), subset: str = "") -> str:
     """The whole page as a string (``sides``: the side suites ``build`` added columns for;
     ``decision``: the Decision section's HTML, first after the header, then ``headline`` (the
     quality-vs-cost plot); ``arms``: the RAG and FT conditions the sample browser compares; ``retrieval``: the
@@ -245,7 +243,10 @@ def render(run_id: str, stored: Mapping[str, Any], manifest: Mapping[str, Any] |
     stale-answer tables, after the retrieval table)."""
     primary, reference = stored["primary"], stored["reference"]
     retrieval = stored.get("retrieval_metrics") if retrieval is None else retrieval
-    parts = _head(run_id, manifest, started) + ([decision] if decision else [])
+    parts = _head(run_id, manifest, started)
+    if subset:  # a run of part of its suite says so before any number
+        parts.append(f'<p class="subset"><b>Subset</b>: {_e(subset.removeprefix("**Subset**: "))}</p>')
+    parts += [decision] if decision else []
     if headline:
         parts.append(f'<div class="plots" id="headline"><figure>{headline}<figcaption>Each condition\'s suite mean '
                      "(whisker: 95% CI) against its cost per 1,000 queries under the Decision's prices: up and to "

@@ -7,6 +7,7 @@ import os
 import platform
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -41,10 +42,24 @@ def git_state(root: Path = PROJECT_ROOT) -> dict[str, Any]:
         return {"sha": None, "dirty": None}
 
 
+def cpu_model() -> str:
+    """The CPU's model name (/proc/cpuinfo on Linux, else the platform's word): speed claims are
+    per CPU model, so every manifest and bench records it."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            for line in handle:
+                if line.lower().startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def hardware() -> dict[str, Any]:
     info: dict[str, Any] = {
         "platform": platform.platform(),
         "machine": platform.machine(),
+        "cpu_model": cpu_model(),
         "python": sys.version.split()[0],
         "cpu_count": os.cpu_count(),
     }
@@ -90,13 +105,16 @@ def peak_rss_mb() -> dict[str, float]:
 
 def build(spec_dict: dict[str, Any], spec_hash: str, hashes: dict[str, Any],
           timings: dict[str, float], argv: list[str], judge: dict[str, Any] | None = None,
-          arms: dict[str, Any] | None = None) -> dict[str, Any]:
-    """``judge``: the LLM judge's identity (harness.scoring.judge), only for runs that were judged.
+          arms: dict[str, Any] | None = None, started_at: str | None = None) -> dict[str, Any]:
+    """``started_at``: the run's start (local ISO time, as its folder name); ``finished_at`` is now.
+    ``judge``: the LLM judge's identity (harness.scoring.judge), only for runs that were judged.
     ``arms``: the equal-effort checks (``training_recall`` per ft adapter seed: n, recall, its
     Wilson interval, the warning threshold; ``tuning``: both arms' trials and what they chose),
     only for runs that have them; the Decision's recall and tuning lines are drawn from it."""
     out = {
         "spec_hash": spec_hash,
+        "started_at": started_at,
+        "finished_at": datetime.now().replace(microsecond=0).isoformat(),
         "spec": spec_dict,
         "hashes": hashes,
         "seeds": {"run": spec_dict.get("seed"), "finetune": spec_dict.get("finetune", {}).get("seed")},

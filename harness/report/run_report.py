@@ -25,6 +25,7 @@ from harness.report.factorial import factorial
 from harness.report.headline import headline_plot
 from harness.report.history import run_id, run_time
 from harness.report.side_suites import side_suites
+from harness.report.subset import subset_line
 from harness.scoring import RunScores, score_run
 from harness.scoring.judge import JudgePass, judge_run, prepare
 
@@ -55,12 +56,13 @@ def report_run(run_dir: Path, *, seed: int = 0, similarity: bool = True, tokeniz
     frame = leaderboard.build(stored["conditions"], stored["primary"], stored["reference"], samples, seed=seed,
                               **leaderboard.variant_args(stored, run.path))
     made = write_decision(run, seed=seed)
+    subset = subset_line(manifest, samples)
     tables = breakdown.breakdown_tables(run.path, samples, records, stored["primary"], stored["reference"],
                                         list(frame.index), seed=seed)
     retrieval = breakdown.retrieval_by_variant(run.path, stored.get("retrieval_metrics"))
     markdown = leaderboard.write(frame, stored["primary"], stored["reference"], run.path, samples, seed=seed,
                                  retrieval=retrieval, extras=extras, sides=side_suites(stored, run.path),
-                                 head=decision.markdown(made) if made else "", breakdowns=tables)
+                                 head=_head(subset, made), breakdowns=tables)
     try:  # a reproduction experiment's published numbers beside ours (``paper`` in its config)
         table = paper.write_paper_table(run.path, run.read_config().get("paper"), frame, stored["reference"])
         markdown = f"{markdown}\n{table}" if table else markdown
@@ -71,11 +73,18 @@ def report_run(run_dir: Path, *, seed: int = 0, similarity: bool = True, tokeniz
         page = html.render(run_id(run.path), stored, manifest, frame, fact, extras, records,
                            started=run_time(run.path), sides=side_suites(stored, run.path),
                            decision=decision.to_html(made) if made else "", retrieval=retrieval, breakdowns=tables,
-                           headline=headline_plot(frame, made), arms=made.arms if made else (None, None))
+                           headline=headline_plot(frame, made), arms=made.arms if made else (None, None),
+                           subset=subset)
         (run.path / "report.html").write_text(page, encoding="utf-8")
     except Exception:
         log.exception("report.html of %s could not be written", run.path)
     return markdown
+
+
+def _head(subset: str, made: decision.Decision | None) -> str:
+    """What leaderboard.md opens with: the subset line (when the run evaluated part of its
+    suite), then the Decision section."""
+    return "\n\n".join(part for part in (subset, decision.markdown(made) if made else "") if part)
 
 
 def write_decision(run: RunFolder, *, seed: int = 0, overrides: Sequence[str] = ()) -> decision.Decision | None:

@@ -232,8 +232,19 @@ def to_latex(tables: list[Table]) -> str:
     return "\n\n".join(blocks) + "\n"
 
 
+# the table styles leaderboard.html and report.html share (report.html adds its own on top)
+TABLE_CSS = """
+table{border-collapse:collapse;font-size:12px;margin:6px 0 12px}
+th,td{border:1px solid #ddd;padding:4px 7px;text-align:left;vertical-align:top}
+th{background:#f5f6f8}
+"""
+PAGE_CSS = ("body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:24px auto;max-width:1280px;"
+            "padding:0 16px;color:#222;line-height:1.4}h3{font-size:14px;margin:18px 0 6px}" + TABLE_CSS)
+
+
 def to_html(tables: list[Table], notes: Sequence[str] = ()) -> str:
-    """A standalone page with every table (``notes``: mean_notes, under the main table)."""
+    """A standalone page with every table (``notes``: mean_notes, under the main table), styled
+    like report.html's tables; report.html is the page with the Decision, plots and samples."""
     body = []
     for title, table in tables:
         if title:
@@ -242,8 +253,10 @@ def to_html(tables: list[Table], notes: Sequence[str] = ()) -> str:
         if not title:
             body += [f"<p><em>{html.escape(note)}</em></p>" for note in notes]
     body.append(f"<p><em>{html.escape(SIG_NOTE)}</em></p>")
-    return ("<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>leaderboard</title></head><body>\n"
-            + "\n".join(body) + "\n</body></html>\n")
+    return ("<!doctype html>\n<html><head><meta charset=\"utf-8\"><meta http-equiv=\"Content-Security-Policy\" "
+            "content=\"default-src 'none'; style-src 'unsafe-inline'\"><title>leaderboard</title>"
+            f"<style>{PAGE_CSS}</style></head><body>\n<p><em>The tables of the run; report.html has the Decision, "
+            "the plots and every answer.</em></p>\n" + "\n".join(body) + "\n</body></html>\n")
 
 
 def retrieval_markdown(retrieval: Mapping[str, Mapping[str, float]] | None) -> str:

@@ -114,6 +114,7 @@ def cost(records: Records, counter: TokenCounter, manifest: Mapping[str, Any] | 
             "mean_prompt_tokens": _mean(prompts),
             "mean_generated_tokens": _mean(generated),
             "seconds_per_sample": measured.get("seconds_per_sample"),
+            "seconds_source": measured.get("source"),  # measured | estimated | cached (an earlier run's figure)
             "finetune_s": None if finetune is None else float(finetune),
         }
     return out
