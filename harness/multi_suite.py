@@ -19,14 +19,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from harness import cache, pipeline, spec
+from harness import cache, paths, pipeline, spec
 from harness.errors import HarnessError
 from harness.records import RunFolder
-from harness.spec import PROJECT_ROOT, RunSpec
+from harness.spec import RunSpec
 
 log = logging.getLogger(__name__)
 
-CONF_DIR = PROJECT_ROOT / "conf"
+CONF_DIR = paths.CONF_DIR
 # overrides that configure the `all` experiment itself and are not passed on to the suites
 OWN_KEYS = ("exp", "suites", "exp_name")
 

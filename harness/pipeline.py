@@ -32,6 +32,7 @@ from harness.records import RunFolder
 from harness.spec import PROJECT_ROOT, RunSpec
 from harness.suites import Suite
 from harness.variants import VariantSet, materialize_variants, retrieval_metrics
+from harness.variants.portable import portable_tasks
 
 if TYPE_CHECKING:
     from harness.tuning import Tuning
@@ -184,7 +185,7 @@ def write_results(folder: RunFolder, spec: RunSpec, suite: Suite, extra: list[Su
     files are written by the report, from these and the records)."""
     folder.write_metrics(metrics_document(spec, suite, extra, variants, results))
     folder.write_config(resolved_config)
-    folder.copy_task_data([v.data_path for v in variants.all()])
+    folder.write_task_files(portable_tasks(variants.all()))  # lm-eval --include_path <run>/tasks reruns them
 
 
 def manifest_document(spec: RunSpec, suite: Suite, extra: list[Suite], base: Any, variants: VariantSet,

@@ -349,11 +349,15 @@ class RunFolder:
 
         return (yaml.safe_load(self.config_file.read_text()) or {}) if self.config_file.is_file() else {}
 
-    def copy_task_data(self, paths: Iterable[Path]) -> None:
-        """The task rows each condition was evaluated on, as ``tasks/<file name>``."""
-        for source in paths:
-            self.tasks_dir.mkdir(exist_ok=True)
-            shutil.copy2(source, self.tasks_dir / Path(source).name)
+    def write_task_files(self, files: Mapping[str, str]) -> None:
+        """``tasks/``: the rows each condition was evaluated on and the portable task definitions
+        (harness.variants.portable), each ``files`` key a path under tasks/."""
+        for relative, text in files.items():
+            target = (self.tasks_dir / relative).resolve()
+            if not target.is_relative_to(self.tasks_dir.resolve()):
+                raise HarnessError(f"{relative}: outside {self.tasks_dir}")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
 
     def load_samples(self, sub: str = "") -> Samples:
         return load_samples(self.path, sub)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from harness import cache
+from harness import cache, paths
 from harness.errors import HarnessError
 from harness.sections import (
     EvalSettings,
@@ -32,7 +32,7 @@ from harness.sections import (
 if TYPE_CHECKING:
     from harness.tuning.settings import RecallSettings, TuneSettings
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = paths.DATA_ROOT  # conf/ and tasks/: the checkout, or inside an installed wheel
 ADAPTATIONS = ("base", "ft", "icl", "raft")
 TRAINED = ("ft", "raft")  # adaptations that train an adapter (one per fine-tuning seed)
 # exp_name names the folder under results_dir: a plain name, never a path out of it
@@ -125,12 +125,17 @@ class RunSpec:
 
 
 def resolve_path(value: str | Path) -> Path:
-    """Relative paths resolve against the launch directory, then the project checkout."""
+    """Relative paths resolve against the launch directory, then the shipped data (``tasks/agri``)
+    — and, in a checkout, the checkout (``results``); an installed harness never writes into
+    its own package folder."""
     path = Path(value).expanduser()
     if path.is_absolute():
         return path
     here = Path.cwd() / path
-    return here.resolve() if here.exists() else (PROJECT_ROOT / path).resolve()
+    if here.exists():
+        return here.resolve()
+    shipped = PROJECT_ROOT / path
+    return shipped.resolve() if shipped.exists() or not paths.INSTALLED else here.resolve()
 
 
 def check_exp_name(value: Any) -> str:

@@ -138,3 +138,10 @@ def test_run_help_lists_the_config_groups_and_the_most_used_overrides():
     for text in ("config groups (conf/):", "retriever={bm25,dense,hybrid,none}", "most used overrides [default]:",
                  "retriever.top_k=<k>    passages per question [3]", "finetune.epochs=<n>    LoRA epochs [3]"):
         assert text in proc.stdout, text
+
+
+def test_shell_completion_is_refused_with_one_message():
+    """Hydra's -sc install=bash would register 'harness-run', which is no command (issue #22)."""
+    proc = harness("run", "-sc", "install=bash")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.count("error:") == 1 and "shell completion is not offered" in proc.stderr

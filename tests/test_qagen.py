@@ -79,10 +79,12 @@ def _jsonl(path: Path) -> list[dict]:
 
 def test_generate_qa_writes_a_valid_suite_with_quality(docs, tmp_path):
     out = tmp_path / "agri_generated"
-    proc = harness("generate-qa", f"source={docs}", f"out={out}", "generator=extractive",
+    proc = harness("generate-qa", f"source={docs}", f"out={out}",  # the default generator: extractive, offline
                    "filters.max_question_words=16", timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert "quality (embedding cosine" in proc.stdout and "relevance" in proc.stdout
+    assert "generator extractive: rule-based questions" in proc.stdout and "favours retrieval" in proc.stdout
+    assert "generate with a real model: generator=openai" in proc.stdout  # what to use for a suite that decides
 
     suite = load_suite(out, out.parent)  # the loader's validation: ids, gold ids, task YAML, leakage
     assert suite.name == "agri_generated" and [t.name for t in suite.tasks] == ["agri_generated_qa"]

@@ -43,9 +43,11 @@ def test_headline_places_each_condition_by_cost_and_quality(run: Path):
     stored = json.loads((run / "metrics.json").read_text())
     frame = leaderboard.build(stored["conditions"], stored["primary"], stored["reference"], load_samples(run))
     chart = headline_plot(frame, made)
-    drawn = {m.group(4): (float(m.group(1)), float(m.group(2)), m.group(3)) for m in CIRCLE.finditer(chart)}
-    assert set(drawn) == set(made.priced)
-    assert drawn[made.recommended][2] == svg.color(0)  # the recommended condition: the first colour
+    drawn = {m.group(4).removesuffix(" (recommended)"): (float(m.group(1)), float(m.group(2)), m.group(3))
+             for m in CIRCLE.finditer(chart)}
+    assert set(drawn) == set(made.priced) and f">{made.recommended} (recommended)</text>" in chart
+    page_colours = svg.condition_colors(list(frame.index))
+    assert all(drawn[c][2] == page_colours[c] for c in drawn)  # each condition in its page colour
     by_mean = sorted(made.priced, key=lambda c: frame.loc[c, "mean"])
     assert [drawn[c][1] for c in by_mean] == sorted((drawn[c][1] for c in by_mean), reverse=True)  # higher = up
     by_cost = sorted(made.priced, key=lambda c: made.priced[c].per_query)
@@ -126,3 +128,35 @@ def test_bar_heights_are_proportional_to_values_and_whiskers_span_the_interval()
     assert [(float(lo), float(hi)) for lo, hi in whiskers] == [
         pytest.approx((zero - 0.2 * full, zero - 0.3 * full), abs=0.2),
         pytest.approx((zero - 0.7 * full, zero - 0.8 * full), abs=0.2)]
+
+
+def _no_overlaps(placed: list, points: list[tuple[float, float]], reach: float = 30.0) -> None:
+    from harness.report.labels import MARKER_R, Box
+
+    markers = [Box(x - MARKER_R, y - MARKER_R, x + MARKER_R, y + MARKER_R) for x, y in points]
+    for i, label in enumerate(placed):
+        assert label.box.distance(*points[i]) <= reach, (i, label)  # next to its own point
+        assert all(label.box.overlap(m) == 0 for m in markers), (i, label)  # on no marker
+        assert all(label.box.overlap(other.box) == 0 for j, other in enumerate(placed) if j != i), (i, label)
+
+
+def test_labels_of_close_points_stay_by_their_own_point_and_never_overlap():
+    """The cost plot's old fault: base's label drawn beside ft's point. Two points 30 px apart on
+    one line, a cluster of four within 10 px, and a row of six."""
+    from harness.report.labels import Box, place
+
+    bounds = Box(0, 0, 460, 320)
+    for points, texts in [
+        ([(200, 150), (230, 150)], ["base+dense", "ft"]),
+        ([(200, 150), (206, 152), (203, 158), (209, 146)], ["base", "ft", "ft+dense", "base+dense"]),
+        ([(60 + 40 * i, 200) for i in range(6)], [f"condition-{i}" for i in range(6)]),
+    ]:
+        _no_overlaps(place(points, texts, bounds), points)
+
+
+def test_a_label_near_the_edge_stays_inside_the_chart():
+    from harness.report.labels import Box, place
+
+    bounds = Box(0, 0, 460, 320)
+    (label,) = place([(455, 5)], ["a long condition name"], bounds)
+    assert label.box.inside(bounds) and label.box.distance(455, 5) <= 30

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness import redact
+from harness import paths, redact
 from harness.errors import HarnessError
 from harness.registry import Registry
 
-CONF_DIR = Path(__file__).resolve().parents[2] / "conf"
+CONF_DIR = paths.CONF_DIR
 Job = Callable[[dict[str, Any]], None]
 
 
@@ -153,6 +153,10 @@ def hydra_job(name: str, job: Job, overrides: list[str], config_dir: Path = CONF
     import hydra
     from omegaconf import DictConfig, OmegaConf
 
+    if any(a in ("-sc", "--shell-completion") or a.startswith("--shell-completion=") for a in overrides):
+        fail("shell completion is not offered: Hydra would register it for 'harness-" + name + "', a command "
+             f"that does not exist; python -m harness {name} --help lists the config groups and overrides, "
+             f"and python -m harness {name} <overrides> --cfg job shows the resolved config")
     sys.argv = [f"harness-{name}", *overrides]
 
     @hydra.main(version_base="1.3", config_path=str(config_dir), config_name=config_name)

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
 import yaml
 
+from harness import paths
 from harness.errors import HarnessError
 
-DEFAULTS_FILE = Path(__file__).resolve().parents[2] / "conf" / "cost" / "default.yaml"
+DEFAULTS_FILE = paths.CONF_DIR / "cost" / "default.yaml"
 
 
 @dataclass(frozen=True)

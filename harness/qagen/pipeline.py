@@ -114,6 +114,24 @@ def run(cfg: dict[str, Any], stream: TextIO | None = None) -> dict[str, Any]:
     return report
 
 
+# What each generator's questions favour, said after every generation: a suite is only as fair as
+# its questions, and the offline default writes questions a retriever finds easily.
+FAVOURS = {  # by the generator's name prefix
+    "extractive": ("rule-based questions and fill-in-the-blanks copied from document sentences: the answer is a "
+                   "sentence of a document, which favours retrieval"),
+    "llm[hf:": ("an in-process model's questions (the embedded 135M model's are often generic or unsupported): a "
+                "pipeline check, not a suite to decide with"),
+}
+REAL_MODEL = ("for a suite meant to decide RAG vs fine-tuning, generate with a real model: generator=openai "
+              "generator.base_url=http://host:8000/v1 generator.model=NAME")
+
+
+def generator_note(name: str) -> str:
+    """One line: which generator ran, what its questions favour, and where to get better ones."""
+    favours = next((text for prefix, text in FAVOURS.items() if name.startswith(prefix)), None)
+    return f"  generator {name}: {favours}; {REAL_MODEL}" if favours else f"  generator {name}"
+
+
 def summary(report: dict[str, Any], out: Path) -> str:
     c, f, m, s, t = report["counts"], report["filters"], report["measures"], report["split"], report["timing"]
     filtered = ", ".join(f"{k} {v}" for k, v in f["filtered"].items())
@@ -135,5 +153,6 @@ def summary(report: dict[str, Any], out: Path) -> str:
         f"    detail question_words {m['detail']['question_words']}  content_words "
         f"{m['detail']['question_content_words']}  answer_words {m['detail']['answer_words']}",
         f"    fluency {m['fluency']}",
+        generator_note(str(report["generator"])),
         f"  wrote {out / 'qa_quality.json'}",
     ])

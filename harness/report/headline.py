@@ -1,6 +1,6 @@
 """The headline plot of report.html: every condition's suite mean with its 95% interval against
-what a query costs it, the two axes of the Decision, readable in five seconds. The recommended
-condition is its own series, so the eye finds it in the legend's colour."""
+what a query costs it, the two axes of the Decision, readable in five seconds. Each condition
+keeps its page colour; the recommended one is named so in its label."""
 
 from __future__ import annotations
 
@@ -26,11 +26,9 @@ def points(frame: pd.DataFrame, made: Decision) -> list[svg.Point]:
     """One point per condition: x = USD per 1,000 queries (the Decision's price), y = the
     leaderboard's suite mean and its interval."""
     out = []
-    order = sorted(made.priced, key=lambda c: c != made.recommended)  # the recommended one: first colour
-    for condition in order:
-        priced = made.priced[condition]
-        series = "recommended" if condition == made.recommended else "other conditions"
-        out.append(svg.Point(1000 * priced.per_query, _cell(frame, condition, "mean"), condition, series,
+    for condition, priced in made.priced.items():
+        label = f"{condition} (recommended)" if condition == made.recommended else condition
+        out.append(svg.Point(1000 * priced.per_query, _cell(frame, condition, "mean"), label, condition,
                              _cell(frame, condition, "mean_ci_low"), _cell(frame, condition, "mean_ci_high")))
     return out
 
@@ -43,7 +41,7 @@ def headline_plot(frame: pd.DataFrame, made: Decision | None) -> str:
     dearest = max((p.x for p in drawn if math.isfinite(p.x)), default=0.0)
     return svg.scatter(TITLE, drawn, x_label=f"USD per 1,000 queries (at {made.hourly:g} USD/h)",
                        y_label="suite mean (95% CI)", y_range=(0.0, 1.0), x_range=(0.0, 1.15 * dearest or 1.0),
-                       width=560, height=340)
+                       width=560, height=340, colors=svg.condition_colors([str(c) for c in frame.index]))
 
 
 __all__ = ["TITLE", "headline_plot", "points"]

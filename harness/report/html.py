@@ -88,6 +88,9 @@ def _meta(run_id: str, manifest: Mapping[str, Any] | None, stored: Mapping[str, 
 # ---------------------------------------------------------------- charts
 
 
+GAIN_GREYS = {"sum FT + RAG": "#bbbbbb", "interaction": "#333333"}
+
+
 def task_bars(frame: pd.DataFrame, primary: Mapping[str, str]) -> str:
     groups, values = [], {}
     for task, metric in ordered(primary).items():
@@ -102,10 +105,13 @@ def task_bars(frame: pd.DataFrame, primary: Mapping[str, str]) -> str:
             values[("mean", c)] = svg.Value(_num(frame.loc[c, "mean"]), _num(frame.get("mean_ci_low", {}).get(c)),
                                             _num(frame.get("mean_ci_high", {}).get(c)))
     return svg.bar_chart("Primary metric per task (95% CI)", groups, list(frame.index), values,
-                         y_label="score", y_range=(0.0, 1.0))
+                         y_label="score", y_range=(0.0, 1.0), colors=svg.condition_colors(list(frame.index)))
 
 
-def gains_chart(fact: pd.DataFrame | None) -> list[str]:
+def gains_chart(fact: pd.DataFrame | None, colors: Mapping[str, str] | None = None) -> list[str]:
+    """Per retriever: each gain over base in the colour of the condition it is the gain of (FT gain
+    in ft's, RAG gain in base+<retriever>'s, FT+RAG gain in ft+<retriever>'s); the sum and the
+    interaction in greys."""
     charts = []
     if fact is None or not len(fact):
         return [svg.empty("RAG × FT gains", "needs base, ft, base+r and ft+r conditions")]
@@ -121,8 +127,10 @@ def gains_chart(fact: pd.DataFrame | None) -> list[str]:
             values[(g, "sum FT + RAG")] = svg.Value(row["sum_of_gains"])
             values[(g, "interaction")] = svg.Value(row["interaction"], _num(row["interaction_ci_low"]),
                                                    _num(row["interaction_ci_high"]))
+        arms = {"FT gain": "ft", "RAG gain": f"base+{retriever}", "FT+RAG gain": f"ft+{retriever}"}
+        palette = {g: (colors or {}).get(c, "") for g, c in arms.items() if (colors or {}).get(c)} | GAIN_GREYS
         charts.append(svg.bar_chart(f"RAG × FT gains vs base (retriever {retriever})", groups, series, values,
-                                    y_label="Δ score"))
+                                    y_label="Δ score", colors=palette))
     return charts
 
 
@@ -133,7 +141,8 @@ def cost_scatter(frame: pd.DataFrame, extras: RunScores | None) -> str:
         if tokens is not None:
             points.append(svg.Point(float(tokens), _num(frame.loc[c, "mean"]), str(c), str(c)))
     return svg.scatter("Accuracy vs cost", points, x_label="mean prompt tokens per question",
-                       y_label="mean score over tasks", y_range=(0.0, 1.0))
+                       y_label="mean score over tasks", y_range=(0.0, 1.0),
+                       colors=svg.condition_colors(list(frame.index)))
 
 
 def recall_scatter(frame: pd.DataFrame, primary: Mapping[str, str], extras: RunScores | None,
@@ -150,9 +159,10 @@ def recall_scatter(frame: pd.DataFrame, primary: Mapping[str, str], extras: RunS
                 recall = [k for k in sorted(stats_) if k.startswith("recall@")]
                 x = float(stats_[recall[0]]) if recall else math.nan
             if not math.isnan(x):
-                points.append(svg.Point(x, _num(frame.loc[c, f"{task}/{metric}"]), f"{c}", f"{task}/{metric}"))
+                points.append(svg.Point(x, _num(frame.loc[c, f"{task}/{metric}"]), task, f"{c}"))
     return svg.scatter("Retrieval recall vs answer accuracy", points, x_label="gold documents retrieved (recall)",
-                       y_label="primary metric", y_range=(0.0, 1.0), x_range=(0.0, 1.0))
+                       y_label="primary metric", y_range=(0.0, 1.0), x_range=(0.0, 1.0),
+                       colors=svg.condition_colors(list(frame.index)))
 
 
 # ---------------------------------------------------------------- page
@@ -198,10 +208,10 @@ def _plots(frame: pd.DataFrame, primary: Mapping[str, str], fact: pd.DataFrame |
     charts = [("Bars: each condition's primary metric per task and their mean; whiskers: 95% CI (Wilson for 0/1 scores, see the leaderboard legend).",
                task_bars(frame, primary))]
     charts += [("Gains over base; interaction = FT+RAG gain − (FT gain + RAG gain), whisker: paired CI at its Holm level.", c)
-               for c in gains_chart(fact)]
+               for c in gains_chart(fact, svg.condition_colors(list(frame.index)))]
     charts.append(("Mean score over tasks against the mean prompt length (the price of retrieval).",
                    cost_scatter(frame, extras)))
-    charts.append(("Per RAG condition and task: share of gold documents retrieved against the answer score.",
+    charts.append(("Per RAG condition (colour) and task (label): share of gold documents retrieved against the answer score.",
                    recall_scatter(frame, primary, extras, retrieval)))
     parts = ['<h2 id="plots">Plots</h2><div class="plots">']
     parts += [f"<figure>{chart}<figcaption>{_e(caption)}</figcaption></figure>" for caption, chart in charts]

@@ -8,9 +8,11 @@ hover tooltip without any script.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
+
+from harness.report import labels
 
 PALETTE = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#ff9da7",
            "#9c755f", "#bab0ac")
@@ -42,8 +44,24 @@ class Point:
     high: float = math.nan
 
 
+Colors = Mapping[str, str] | None
+
+
 def color(i: int) -> str:
     return PALETTE[i % len(PALETTE)]
+
+
+def condition_colors(conditions: Sequence[str]) -> dict[str, str]:
+    """One colour per condition for a whole page (in the leaderboard's order): a colour never
+    means two things on it."""
+    return {str(c): color(i) for i, c in enumerate(conditions)}
+
+
+def series_color(name: str, names: Sequence[str], colors: Colors) -> str:
+    """A series' colour: the page's fixed one when given, else its place in the palette."""
+    if colors and name in colors:
+        return colors[name]
+    return color(list(names).index(name))
 
 
 def _num(x: float) -> str:
@@ -124,10 +142,11 @@ def legend_width(names: Sequence[str]) -> float:
     return sum(_legend_step(n) for n in names)
 
 
-def _legend(names: Sequence[str], x: float, y: float) -> list[str]:
+def _legend(names: Sequence[str], x: float, y: float, colors: Colors = None) -> list[str]:
     out, cx = [], x
-    for i, name in enumerate(names):
-        out.append(f'<rect x="{_num(cx)}" y="{_num(y - 9)}" width="10" height="10" fill="{color(i)}"/>')
+    for name in names:
+        out.append(f'<rect x="{_num(cx)}" y="{_num(y - 9)}" width="10" height="10" '
+                   f'fill="{series_color(name, names, colors)}"/>')
         out.append(f'<text x="{_num(cx + 14)}" y="{_num(y)}" fill="#222">{escape(name)}</text>')
         cx += _legend_step(name)
     return out
@@ -149,8 +168,9 @@ def empty(title: str, message: str, width: int = 420, height: int = 120) -> str:
 
 def bar_chart(title: str, groups: Sequence[str], series: Sequence[str], values: dict[tuple[str, str], Value], *,
               y_label: str = "", y_range: tuple[float, float] | None = None, pct: bool = False,
-              width: int | None = None, height: int = 300) -> str:
-    """Grouped bars: one group per x label, one bar per series, CI whiskers where known."""
+              width: int | None = None, height: int = 300, colors: Colors = None) -> str:
+    """Grouped bars: one group per x label, one bar per series, CI whiskers where known
+    (``colors``: series -> colour, as in :func:`scatter`)."""
     known = [v for v in values.values() if v.ok]
     if not groups or not series or not known:
         return empty(title, "nothing to plot")
@@ -180,20 +200,21 @@ def bar_chart(title: str, groups: Sequence[str], series: Sequence[str], values: 
             tip = f"{name} · {group}: {v.value:.3f}" + (
                 f" [{v.low:.3f}, {v.high:.3f}]" if not math.isnan(v.low) else "")
             parts.append(f'<rect x="{_num(x + 1)}" y="{_num(y)}" width="{bar_w - 2}" height="{_num(max(h, 0.5))}" '
-                         f'fill="{color(si)}"><title>{escape(tip)}</title></rect>')
+                         f'fill="{series_color(name, series, colors)}"><title>{escape(tip)}</title></rect>')
             if not math.isnan(v.low) and not math.isnan(v.high):
                 parts.append(_whisker(x + bar_w / 2, v.low, v.high, f))
         parts.append(f'<text x="{_num(f.left + (gi + 0.5) * step)}" y="{_num(f.height - f.bottom + 16)}" '
                      f'text-anchor="middle" fill="#222">{escape(group)}</text>')
-    parts += _legend(series, f.left, f.height - 12)
+    parts += _legend(series, f.left, f.height - 12, colors)
     parts.append("</svg>")
     return "\n".join(parts)
 
 
 def scatter(title: str, points: Sequence[Point], *, x_label: str, y_label: str,
             y_range: tuple[float, float] | None = None, x_range: tuple[float, float] | None = None,
-            pct: bool = False, width: int = 460, height: int = 320) -> str:
-    """Labelled points, coloured by series."""
+            pct: bool = False, width: int = 460, height: int = 320, colors: Colors = None) -> str:
+    """Labelled points, coloured by series (``colors``: series -> colour, so a page keeps one
+    colour per condition; else the palette in order); labels by harness.report.labels."""
     pts = [p for p in points if math.isfinite(p.x) and math.isfinite(p.y)]
     if not pts:
         return empty(title, "no data for this chart (the records lack the needed fields)")
@@ -218,23 +239,19 @@ def scatter(title: str, points: Sequence[Point], *, x_label: str, y_label: str,
     parts.append(f'<text x="{_num(f.left + f.plot_w / 2)}" y="{_num(f.height - 28)}" text-anchor="middle" '
                  f'fill="#444">{escape(x_label)}</text>')
     names = list(dict.fromkeys(p.series for p in pts))
-    placed: list[tuple[float, float]] = []
-    for p in pts:
-        c = color(names.index(p.series))
-        x, y = f.x(p.x), f.y(p.y)
+    xy = [(f.x(p.x), f.y(p.y)) for p in pts]
+    for p, (x, y) in zip(pts, xy):
         if math.isfinite(p.low) and math.isfinite(p.high):
             parts.append(_whisker(x, p.low, p.high, f))
-        parts.append(f'<circle cx="{_num(x)}" cy="{_num(y)}" r="5" fill="{c}" fill-opacity="0.85">'
-                     f"<title>{escape(f'{p.label}: x={p.x:.3g}, y={p.y:.3f}')}</title></circle>")
-        right = x > f.left + 0.7 * f.plot_w  # label to the left of points near the right edge
-        lx, ly = (x - 7, y - 6) if right else (x + 7, y - 6)
-        while any(abs(ly - py) < 11 and abs(lx - px) < 60 for px, py in placed):
-            ly += 12  # step down past labels already drawn here
-        placed.append((lx, ly))
-        anchor = ' text-anchor="end"' if right else ""
-        parts.append(f'<text x="{_num(lx)}" y="{_num(ly)}"{anchor} fill="#222">{escape(p.label)}</text>')
+    for p, (x, y) in zip(pts, xy):
+        parts.append(f'<circle cx="{_num(x)}" cy="{_num(y)}" r="5" fill="{series_color(p.series, names, colors)}" '
+                     f'fill-opacity="0.85"><title>{escape(f"{p.label}: x={p.x:.3g}, y={p.y:.3f}")}</title></circle>')
+    bounds = labels.Box(2, 22, width - 2, f.top + f.plot_h)
+    for p, spot in zip(pts, labels.place(xy, [p.label for p in pts], bounds)):
+        anchor = "" if spot.anchor == "start" else f' text-anchor="{spot.anchor}"'
+        parts.append(f'<text x="{_num(spot.x)}" y="{_num(spot.y)}"{anchor} fill="#222">{escape(p.label)}</text>')
     if any(names):
-        parts += _legend([n for n in names], f.left, f.height - 8)
+        parts += _legend([n for n in names], f.left, f.height - 8, colors)
     parts.append("</svg>")
     return "\n".join(parts)
 

@@ -21,9 +21,9 @@ import random
 import re
 import runpy
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
+from harness import paths
 from harness.suites import gen
 from harness.suites.gen import Fact
 from harness.suites.writer import ManifestTask
@@ -287,7 +287,7 @@ def build_cls(events: Sequence[Fact], rng: random.Random) -> list[dict[str, Any]
 
 CHANCE_SEED = 0
 CHANCE_DRAWS = 10_000
-UTILS = Path(__file__).resolve().parents[2] / "tasks" / NAME / "utils.py"
+UTILS = paths.TASKS_DIR / NAME / "utils.py"
 
 
 def chance_levels(golds: Sequence[str] | None = None, draws: int = CHANCE_DRAWS,

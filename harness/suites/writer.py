@@ -25,9 +25,10 @@ from typing import Any
 
 import yaml
 
+from harness import paths
 from harness.suites.loader import SUITE_FILE, Suite, load_suite
 
-TASKS_DIR = Path(__file__).resolve().parents[2] / "tasks"
+TASKS_DIR = paths.TASKS_DIR
 AGRI_UTILS = TASKS_DIR / "agri" / "utils.py"
 PROMPT = "Question: {question}\nAnswer:"  # = the open-QA task's doc_to_text with an empty context
 TRAIN_FORMAT = {"prompt": PROMPT, "completion": " {answer}"}
