@@ -100,9 +100,7 @@ class RunSpec:
         recovered (``model.server.restarts`` changes no answer)."""
         data = self.to_dict()
         data.pop("results_dir")
-        server = data["model"].get("server")
-        if isinstance(server, dict) and "restarts" in server:
-            data["model"]["server"] = {k: v for k, v in server.items() if k != "restarts"}
+        data["model"] = measured_model(data["model"])
         return cache.hash_json(data)
 
     @property
@@ -122,6 +120,20 @@ class RunSpec:
     @property
     def uses_icl(self) -> bool:
         return self.icl is not None
+
+
+RECOVERY_KEYS = ("restarts",)  # model.server keys that recover from faults: they change no answer
+
+
+def measured_model(model: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The model section as far as it can change an answer: without ``model.server.restarts``,
+    so the spec hash, the cross-suite check and merge's labels ignore how a dead server is
+    recovered (runs made before the key existed compare equal to runs made after)."""
+    out = dict(model or {})
+    server = out.get("server")
+    if isinstance(server, Mapping):
+        out["server"] = {k: v for k, v in server.items() if k not in RECOVERY_KEYS}
+    return out
 
 
 def resolve_path(value: str | Path) -> Path:

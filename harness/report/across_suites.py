@@ -31,6 +31,7 @@ from harness.report.tables import (
     to_html,
     value_cell,
 )
+from harness.spec import measured_model
 
 SUITE_MEAN = "suite_mean:"  # no "/" in the name: compare reads <task>/<metric> columns as primary
 FORGETTING = "forgetting:"
@@ -57,7 +58,7 @@ def _same_model_and_eval(runs: dict[str, merge.MergedRun]) -> None:
     def settings(run: merge.MergedRun) -> dict[str, Any]:
         spec = run.spec
         hashes = (run.data.manifest or {}).get("hashes") or {}
-        return {"model": spec.get("model"), "base model weights": hashes.get("base_model_sha256"),
+        return {"model": measured_model(spec.get("model")), "base model weights": hashes.get("base_model_sha256"),
                 "eval": {k: v for k, v in (spec.get("eval") or {}).items() if k not in compare.EVAL_KEYS_IGNORED},
                 "conditions": [c.get("name") for c in spec.get("conditions") or []]}
 

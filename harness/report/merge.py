@@ -32,6 +32,7 @@ from harness.records import RunFolder, Samples
 from harness.report import compare, leaderboard, paired
 from harness.report.runs import find_runs
 from harness.report.tables import SIG_NOTE, display_tables
+from harness.spec import measured_model
 
 # spec keys that never make two runs' conditions differ in what they measure
 IGNORED_SPEC_KEYS = ("results_dir", "history_db", "conditions", "reference")
@@ -100,7 +101,8 @@ def differing_keys(specs: list[dict[str, Any]]) -> list[str]:
     """Spec keys whose values are not the same in every run, minus the consequences of a
     differing choice: when ``retriever.kind`` differs, ``retriever.embedder`` (present for
     dense only) is not news."""
-    flat = [flatten({k: v for k, v in s.items() if k not in IGNORED_SPEC_KEYS}) for s in specs]
+    flat = [flatten({k: measured_model(v) if k == "model" else v for k, v in s.items() if k not in IGNORED_SPEC_KEYS})
+            for s in specs]
     keys = sorted(set().union(*flat))
     differ = [k for k in keys if len({f.get(k, "<unset>") for f in flat}) > 1]
     choices = {k.rpartition(".")[0] for k in differ if k.rpartition(".")[2] in CHOICE_KEYS and "." in k}
