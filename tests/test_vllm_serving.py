@@ -128,7 +128,7 @@ def test_attach_loads_the_adapter_at_run_time(keyed_server, tmp_path, session_ca
             "conditions=[{adaptation: base, rag: false},{adaptation: ft, rag: false}]"]
     proc = harness(args, session_cache, timeout=1200, env_extra=env)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    run_dir = only_run(tmp_path / "results")
+    run_dir = only_run(tmp_path)
     _assert_secret_nowhere(run_dir, proc)
     from harness.models.endpoint import Endpoint, served_models
 
@@ -143,7 +143,7 @@ def test_openai_backend_with_key_from_environment(keyed_server, tmp_path, sessio
             "eval.limit=4", "conditions=[{adaptation: base, rag: true}]", f"results_dir={tmp_path}"]
     proc = harness(args, session_cache, timeout=900, env_extra={"HARNESS_TEST_KEY": SECRET})
     assert proc.returncode == 0, proc.stderr[-3000:]
-    run_dir = only_run(tmp_path / "results")
+    run_dir = only_run(tmp_path)
     _assert_secret_nowhere(run_dir, proc)
     assert json.loads((run_dir / "manifest.json").read_text())["spec"]["model"]["api_key_env"] == "HARNESS_TEST_KEY"
 
@@ -210,7 +210,7 @@ def test_in_process_engine_matches_the_server(vllm_run, tmp_path, session_cache)
                     "conditions=[{adaptation: base, rag: false},{adaptation: ft, rag: false}]"],
                    session_cache, timeout=1200)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    run_dir = only_run(tmp_path / "results")
+    run_dir = only_run(tmp_path)
     for condition in ("base", "ft"):
         for task in ("agri_qa", "agri_mc"):
             here, served = outputs(run_dir, condition, task), outputs(vllm_run, condition, task)
