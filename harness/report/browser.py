@@ -43,7 +43,7 @@ def _e(value: Any) -> str:
 
 def _correct(record: Mapping[str, Any] | None, metric: str) -> bool | None:
     """Right or wrong by the primary metric; None when the score is not a number (a label metric)."""
-    value = (record or {}).get("scores", {}).get(metric) if record is not None else None
+    value = ((record or {}).get("scores") or {}).get(metric)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
         return None
     return value >= CORRECT_AT
@@ -106,8 +106,7 @@ def _cell(q: Question, condition: str, metric: str, extras: RunScores | None) ->
     score = (r.get("scores") or {}).get(metric)
     right = _correct(r, metric)
     extra = extras.per_sample.get(condition, {}).get(q.task, {}).get(q.key, {}) if extras is not None else {}
-    shown = score if isinstance(score, (int, float)) else "—"
-    notes = [f"{metric}={shown:g}" if isinstance(shown, (int, float)) else f"{metric}={shown}"]
+    notes = [f"{metric}={score:g}" if isinstance(score, (int, float)) else f"{metric}=—"]
     notes += [f"{n}={extra[n]:.2f}" for n in EXTRA_NOTES if n in extra and not math.isnan(extra[n])]
     cls = "na" if right is None else ("ok" if right else "bad")
     return f'<td class="{cls}">{_e(_answer(r))}<span class="score">{_e(" · ".join(notes))}</span></td>'

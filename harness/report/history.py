@@ -282,8 +282,6 @@ def query(db: Path, *, exp: str | None = None, metric: str = "mean", condition: 
     if condition:
         where.append(f"condition IN ({', '.join('?' * len(condition))})")
         args += condition
-    with closing(connect(db)) as conn:
-        _schema(conn)  # an older database gains the subset column
     sql = f"SELECT * FROM results WHERE {' AND '.join(where)} ORDER BY time, run_id, condition, task"
     with closing(connect(db)) as conn:
         conn.row_factory = sqlite3.Row

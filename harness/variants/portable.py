@@ -102,7 +102,8 @@ def portable_tasks(variants: Sequence[TaskVariant]) -> dict[str, str]:
             raise HarnessError(f"{v.yaml_path}: its task YAML {task_yaml} is gone; rerun to rebuild the variant")
         suite = task_yaml.parent.name
         files[v.data_path.name] = v.data_path.read_text(encoding="utf-8")
-        files.update(_suite_files(task_yaml.parent, suite))
+        if f"{suite}/{task_yaml.name}" not in files:  # the suite's folder, copied once
+            files.update(_suite_files(task_yaml.parent, suite))
         loader = _loader(task_yaml)
         if loader is None:
             log.warning("%s names no custom_dataset loader; its copy in the run folder reads %s by the path lm-eval "
