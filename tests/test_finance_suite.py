@@ -76,7 +76,7 @@ def test_regenerating_reproduces_the_committed_files(tmp_path: Path) -> None:
 
 def test_suite_loads_without_leakage_and_eval_phrasings_are_never_trained() -> None:
     suite = load_suite("finance", TASKS)  # the loader refuses an eval question seen in training
-    assert (len(suite.corpus), len(suite.train)) == (24, 216)
+    assert (len(suite.corpus), len(suite.train)) == (60, 216)  # 12 filings + 48 news releases
     assert {t.name: len(t.rows) for t in suite.tasks} == {"finance_qa": 60, "finance_cls": 48}
     assert suite.task("finance_qa").primary_metric == "correct"
     trained = {normalize_text(r["question"]) for r in suite.train}
@@ -136,26 +136,31 @@ def test_every_attribute_has_at_least_three_eval_phrasings(name: str, templates:
 # ----------------------------------------------------------------------------- classification
 
 
+def _company(row: dict[str, Any]) -> str:
+    return next(c[0] for c in finance.COMPANIES if c[0] in row["question"])
+
+
 def test_cls_labels_are_balanced_and_each_company_has_four_types(docs: dict[str, str]) -> None:
     rows = _rows("eval/cls.jsonl")
     assert UTILS["label_set"]() == list(finance.LABELS)
     assert Counter(r["label"] for r in rows) == {label: 8 for label in finance.LABELS}
-    per_doc: dict[str, list[str]] = defaultdict(list)
+    per_company: dict[str, list[str]] = defaultdict(list)
     for row in rows:
         (gold,) = row["gold_ids"]
-        per_doc[gold].append(row["label"])
+        assert gold.startswith("fin-news-") and _company(row) in docs[gold]
+        per_company[_company(row)].append(row["label"])
         assert row["attribute"] == "event" and row["template"].startswith("event.direct.")
-    assert len(per_doc) == 12 and all(len(set(v)) == len(v) == 4 for v in per_doc.values())
+    assert len({r["gold_ids"][0] for r in rows}) == 48, "one news release per announcement"
+    assert len(per_company) == 12 and all(len(set(v)) == len(v) == 4 for v in per_company.values())
 
 
 def test_a_keyword_oracle_reading_the_gold_document_classifies_the_rows(docs: dict[str, str]) -> None:
     rows = _rows("eval/cls.jsonl")
     right = sum(keyword_rule(_event_sentence(docs[r["gold_ids"][0]], r["question"])) == r["label"] for r in rows)
     assert right / len(rows) >= 0.95, f"{right}/{len(rows)}"
-    # every digest sentence names exactly one event type in words of its own label
+    # every release names exactly one event type, in words of its own label
     for row in rows:
-        sentence = _event_sentence(docs[row["gold_ids"][0]], row["question"])
-        assert finance.label_words_in(sentence) == {row["label"]}, sentence
+        assert finance.label_words_in(docs[row["gold_ids"][0]]) == {row["label"]}, row["id"]
 
 
 def test_the_same_rule_on_the_question_alone_is_at_chance(docs: dict[str, str]) -> None:
@@ -165,16 +170,16 @@ def test_the_same_rule_on_the_question_alone_is_at_chance(docs: dict[str, str]) 
     # with no label word to go on, the rule falls back to one fixed label: exactly 1/L whichever
     for fallback in finance.LABELS:
         assert sum(r["label"] == fallback for r in rows) / len(rows) == pytest.approx(1 / len(finance.LABELS))
-    # the whole digest without the question's date is ambiguous (four event types): the rule
-    # gives no answer, and the first event word in it is right only a quarter of the time
-    assert all(keyword_rule(docs[r["gold_ids"][0]]) is None for r in rows)
-    first = [min(finance.LABELS, key=lambda lb: (m.start() if (m := KEYWORDS[lb].search(docs[r["gold_ids"][0]].lower()))
-                                                  else 10**9)) for r in rows]
-    assert sum(f == r["label"] for f, r in zip(first, rows, strict=True)) / len(rows) <= 0.25
+    # retrieval must find the date: a release of the right company but another date is wrong
+    # (four types per company), so a reader of all its releases without the date finds four types
+    for row in rows:
+        releases = [t for t in docs.values() if t.startswith(f"News release of {_company(row)},")]
+        assert len(releases) == 4 and keyword_rule(" ".join(releases)) is None
+        assert sum(keyword_rule(t) == row["label"] for t in releases) == 1
 
 
 def test_fine_tuning_trains_on_the_documents_own_sentences(docs: dict[str, str]) -> None:
-    """Both arms hold the same information: an event's training answer is its digest sentence
+    """Both arms hold the same information: an event's training answer is its release's sentence
     (no label first), each event trained twice."""
     events = [r for r in _rows("train.jsonl") if r["fact_id"].startswith("fin-event")]
     assert Counter(r["fact_id"] for r in events) == {f"fin-event-{i:03d}": 2 for i in range(1, 49)}

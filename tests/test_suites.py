@@ -36,7 +36,7 @@ TASKS = REPO / "tasks"
 GENERATORS: dict[str, ModuleType] = {"finance": finance, "medical": medical, "knowledge": knowledge, "general": general}
 # (docs, train rows, {task: rows})
 SIZES = {
-    "finance": (24, 216, {"finance_qa": 60, "finance_cls": 48}),
+    "finance": (60, 216, {"finance_qa": 60, "finance_cls": 48}),
     "medical": (24, 240, {"medical_mc": 48, "medical_update": 36}),
     "knowledge": (20, 160, {"knowledge_mem": 80, "knowledge_gen": 60}),
     "general": (6, 32, {"general_qa": 48, "general_mc": 48}),

@@ -1,12 +1,13 @@
 """Generator of the shipped "finance" suite: filings and news of fictional listed companies.
 
 Twelve invented companies each have an annual-report excerpt (headquarters, chief executive,
-revenue, operating margin, head count) and a news digest of four dated announcements. Two tasks:
+revenue, operating margin, head count) and four dated news releases (one per announcement).
+Two tasks:
 
 - ``finance_qa`` — open questions on the filing figures and names (``correct``);
 - ``finance_cls`` — classify a company's announcement *of a given date* into one of six event
-  types. The question names the company and the date (so it points at one sentence of one news
-  digest) but no event word; that sentence states the event in words that map onto the label
+  types. The question names the company and the date (so it points at one of the company's four
+  news releases) but no event word; the release states the event in words that map onto the label
   ("acquired", "completed the acquisition of" → ``acquisition``; ``LABEL_WORDS``). Fine-tuning
   trains on that same sentence, so both arms hold the same information and both must map it to
   the label; scored with macro-F1 and accuracy.
@@ -30,7 +31,8 @@ from harness.suites.writer import ManifestTask
 
 SEED = 2024
 NAME = "finance"
-VERSION = "2"  # 2: label words in the digests, same-sentence training answers, candidates, 3+ eval phrasings
+VERSION = "3"  # 3: one news release per announcement (was one digest of four per company)
+# 2: label words in the news, same-sentence training answers, candidates, 3+ eval phrasings
 GENERATED_FILES = ("corpus.jsonl", "train.jsonl", "eval/qa.jsonl", "eval/cls.jsonl", "suite.yaml")
 YEAR = "2025"
 LABELS: tuple[str, ...] = ("acquisition", "dividend", "layoffs", "lawsuit", "partnership", "recall")
@@ -64,7 +66,7 @@ RECALLED: tuple[str, ...] = (
 )  # fmt: skip
 DISPUTES: tuple[str, ...] = ("unpaid royalties", "a patent", "late deliveries", "a breached supply contract")
 
-# How the news digest states each event type: two wordings (alternating over a label's events),
+# How a news release states each event type: two wordings (alternating over a label's events),
 # each with one of the label's words below, so a reader of the sentence can name the label.
 EVENT_SENTENCES: dict[str, tuple[str, str]] = {
     "acquisition": ("completed the acquisition of {party} for ${amount} million in cash",
@@ -80,7 +82,7 @@ EVENT_SENTENCES: dict[str, tuple[str, str]] = {
     "recall": ("issued a recall of {amount},000 {product} after reports of overheating",
                "recalled {amount},000 {product} after reports of overheating"),
 }
-# The words (lower case, whole words) by which a digest sentence names its event type; every
+# The words (lower case, whole words) by which a release's sentence names its event type; every
 # sentence holds words of its own label and of no other (checked when generating), and no
 # classification question holds any.
 LABEL_WORDS: dict[str, tuple[str, ...]] = {
@@ -154,7 +156,7 @@ QA_TEMPLATES: dict[str, tuple[str, ...]] = {
         "How large was the staff of {company} at the close of fiscal {year}?",
     ),
 }
-# Classification questions: company and date (one digest sentence), never an event word.
+# Classification questions: company and date (one news release), never an event word.
 CLS_TEMPLATES: tuple[str, ...] = (
     "{company} shares moved sharply after its announcement of {date}. What type of event was announced?",
     "A wire headline reads: \"{company} statement, {date}\". Classify the event.",
@@ -166,7 +168,7 @@ ANSWER_TEMPLATES: dict[str, str] = {
     "revenue": "{company} reported revenue of {value} for fiscal {year}.",
     "margin": "The operating margin of {company} in fiscal {year} was {value}.",
     "employees": "{company} employed {value} people at the end of fiscal {year}.",
-    # the digest's own sentence: fine-tuning learns what retrieval shows, no label given
+    # the release's own sentence: fine-tuning learns what retrieval shows, no label given
     "event": "On {date}, {company} {detail}.",
 }
 
@@ -186,7 +188,7 @@ def _money(rng: random.Random, used: set[int]) -> int:
 
 
 def build_facts(rng: random.Random) -> tuple[list[Fact], list[Fact]]:
-    """(filing facts, event facts); company i has filing doc 2i-1 and news doc 2i."""
+    """(filing facts, event facts); company i has filing doc i, and event j its own news release j."""
     filings: list[Fact] = []
     events: list[Fact] = []
     revenues: set[int] = set()
@@ -196,7 +198,7 @@ def build_facts(rng: random.Random) -> tuple[list[Fact], list[Fact]]:
     rng.shuffle(partners)
     seen = dict.fromkeys(LABELS, 0)  # events per label so far: picks the wording
     for c, (company, _sector, hq, ceo) in enumerate(COMPANIES):
-        filing_doc, news_doc = f"fin-doc-{2 * c + 1:03d}", f"fin-doc-{2 * c + 2:03d}"
+        filing_doc = f"fin-doc-{c + 1:03d}"
         slots = {"company": company, "year": YEAR}
         values = {  # people by full name only: a surname alias would credit an invented namesake
             "headquarters": (hq, ()),
@@ -225,12 +227,13 @@ def build_facts(rng: random.Random) -> tuple[list[Fact], list[Fact]]:
             if label_words_in(detail) != {label}:
                 raise AssertionError(f"{label}: {detail!r} must name its own event type and no other")
             event_slots = {"company": company, "year": YEAR, "date": date, "detail": detail, "label": label}
-            events.append(Fact(f"fin-event-{len(events) + 1:03d}", news_doc, "event", label, event_slots))
+            n = len(events) + 1
+            events.append(Fact(f"fin-event-{n:03d}", f"fin-news-{n:03d}", "event", label, event_slots))
     return filings, events
 
 
 def event_sentence(event: Fact) -> str:
-    """The news digest's sentence for ``event`` (also its training answer)."""
+    """The news release's sentence for ``event`` (also its training answer)."""
     return event.fill(ANSWER_TEMPLATES["event"], capitalize=False)
 
 
@@ -248,11 +251,12 @@ def build_corpus(filings: Sequence[Fact], events: Sequence[Fact], rng: random.Ra
             f"Chief executive {v['ceo']} told shareholders that demand for {sector} "
             f"{rng.choice(('held steady', 'picked up in the second half', 'softened late in the year'))}."
         )
-        rows.append({"id": f"fin-doc-{2 * c + 1:03d}",
+        rows.append({"id": f"fin-doc-{c + 1:03d}",
                      "title": f"{company} annual report, fiscal {YEAR} (excerpt)", "text": text})
-        sentences = [event_sentence(e) for e in events if e.slots["company"] == company]
-        rows.append({"id": f"fin-doc-{2 * c + 2:03d}", "title": f"{company}: news digest {YEAR}",
-                     "text": f"Company announcements by {company} during {YEAR}. " + " ".join(sentences)})
+    for e in events:  # one release per announcement: the date tells a company's four apart
+        company, date = e.slots["company"], e.slots["date"]
+        rows.append({"id": e.doc_id, "title": f"{company} news release, {date} {YEAR}",
+                     "text": f"News release of {company}, {date} {YEAR}. {event_sentence(e)}"})
     return rows
 
 
@@ -312,7 +316,7 @@ def chance_levels(golds: Sequence[str] | None = None, draws: int = CHANCE_DRAWS,
 DESCRIPTION = """
 Filings and news of twelve fictional listed companies: open questions on annual-report figures
 (revenue, operating margin, head count, headquarters, chief executive) and classification of
-dated announcements into six event types, each stated in the news digest in words that name it.
+dated announcements into six event types, each stated in its news release in words that name it.
 Every name and number is invented.
 """
 SUITE_YAML = gen.suite_yaml(NAME, DESCRIPTION, [
