@@ -124,9 +124,15 @@ def test_all_suites_folder_has_one_decision_line_per_suite():
     from harness.report import across_suites, merge
 
     runs = {n: merge.load_run(REPO / "results" / "baselines" / n) for n in ("agri", "finance", "medical")}
-    line = across_suites.decisions_line(across_suites.combine(runs))
-    assert "| agri | ft+dense |" in line and "| finance | base+dense |" in line and "| medical | base+dense |" in line
+    combined = across_suites.combine(runs)
+    line = across_suites.decisions_line(combined)
+    assert "| agri | ft+dense |" in line and "| finance | no clear winner |" in line and "| medical | base+dense |" in line
     assert "it depends on the domain: base+dense, ft+dense" in line
+    # finance's experiment runs BM25, the others dense: rows are roles, each suite's own retriever
+    assert list(combined.frame.index) == ["base", "base+rag", "ft", "ft+rag"]
+    assert "retriever.kind" in combined.differing
+    own = runs["finance"].data.aggregates["base+bm25"]["finance_cls"]["macro_f1"]
+    assert combined.runs["finance"].data.aggregates["base+rag"]["finance_cls"]["macro_f1"] == own
 
 
 def test_stability_resamples_the_seeds_too(tmp_path: Path):

@@ -160,3 +160,26 @@ def test_a_label_near_the_edge_stays_inside_the_chart():
     bounds = Box(0, 0, 460, 320)
     (label,) = place([(455, 5)], ["a long condition name"], bounds)
     assert label.box.inside(bounds) and label.box.distance(455, 5) <= 30
+
+
+TEXT = re.compile(r'<text x="([\d.]+)" y="([\d.]+)" text-anchor="(\w+)"[^>]*>([^<]+)</text>')
+
+
+def test_long_task_names_on_the_bar_axis_never_overlap_and_stay_in_the_chart():
+    """The x-axis labels of a bar chart (each "task/metric", split after the slash) keep clear
+    of each other, of the legend and of the chart's edge, however long the task names."""
+    from harness.report.labels import Box, text_box
+
+    groups = ["knowledge_mem/correct", "finance_cls/macro_f1", "medical_update_mc/acc", "general_mc/acc", "mean"]
+    series = ["base", "base+dense", "ft", "ft+dense"]
+    values = {(g, s): svg.Value(0.1 * (i + 1)) for g in groups for i, s in enumerate(series)}
+    chart = svg.bar_chart("x", groups, series, values, y_range=(0.0, 1.0))
+    width, height = (float(v) for v in re.search(r'width="(\d+)" height="(\d+)"', chart).groups())
+    below_plot = [m for m in TEXT.finditer(chart) if float(m.group(2)) > height - 60 and m.group(3) == "middle"]
+    boxes = [text_box(float(m.group(1)), float(m.group(2)), "middle", m.group(4)) for m in below_plot]
+    assert {m.group(4) for m in below_plot} >= {"knowledge_mem/", "correct", "finance_cls/", "macro_f1", "mean"}
+    legend_top = height - 12 - 9
+    for i, box in enumerate(boxes):
+        assert box.inside(Box(0, 0, width, height)), below_plot[i].group(4)
+        assert box.y1 <= legend_top + 2, below_plot[i].group(4)  # above the legend row
+        assert all(box.overlap(other) == 0 for j, other in enumerate(boxes) if j != i), below_plot[i].group(4)

@@ -281,9 +281,11 @@ def test_materialize_writes_rows_yaml_and_stats(tmp_path, tokenizer):
     assert out.stats["rows"] == 2 and out.stats["passages_used"] == 2
     assert out.stats["passages_dropped"] == 2 and out.stats["truncated"] == 0
     assert out.stats["mean_context_tokens"] == pytest.approx(sum(r["context_tokens"] for r in written) / 2)
-    derived = yaml.safe_load(out.yaml_path.read_text())
-    assert derived == {"include": str(task_yaml.resolve()), "task": "toy_qa__dense",
-                       "dataset_kwargs": {"data_file": str(out.data_path)}}
+    assert out.yaml_path == (tmp_path / "out" / "task" / "toy_qa__dense.yaml").resolve()  # beside the suite's copy
+    assert (tmp_path / "out" / "task" / "toy_qa.yaml").read_text() == task_yaml.read_text()
+    derived = yaml.safe_load(out.yaml_path.read_text())  # relative paths only: the folder can move
+    assert derived == {"include": "toy_qa.yaml", "task": "toy_qa__dense",
+                       "dataset_kwargs": {"data_file": "../toy_qa__dense.jsonl"}}
 
 
 def test_materialize_rejects_mismatched_hits(tmp_path, tokenizer):

@@ -302,9 +302,9 @@ def test_materialize_variants_builds_what_the_conditions_use(tmp_path, monkeypat
     assert set(made.icl_stats()) == {"agri_qa__closed_icl", "agri_mc__closed_icl"}
     assert len(made.all()) == 10 and len(made.include_paths()) == 5
     root = cache.cache_root() / "tasks"
-    for v in made.all():  # the files name the published entry, never the scratch folder it was built in
-        assert v.yaml_path.parent.parent == root and v.data_path.is_file()
-        assert str(v.data_path) in v.yaml_path.read_text()
+    for v in made.all():  # the published entry, never the scratch folder it was built in; relative paths inside
+        assert v.data_path.parent.parent == root and v.yaml_path.parent.parent == v.data_path.parent
+        assert f"data_file: ../{v.data_path.name}" in v.yaml_path.read_text() and str(root) not in v.yaml_path.read_text()
     assert not list(root.glob(".*.tmp"))
     again = materialize_variants(suite, spec.conditions, spec.retriever, spec.icl, minilm_tokenizer, "ab" * 32,
                                  n_docs=spec.suite.n_docs, extra_suites=[other])

@@ -34,11 +34,26 @@ def _not_harness_caused(record: logging.LogRecord) -> bool:
     return not any(noise in message for noise in HARNESS_CAUSED)
 
 
+def _not_a_copy_of_itself(record: logging.LogRecord) -> bool:
+    """False for lm-eval's "task X from A overrides existing task from B" when A and B are the
+    same file's copies: every ``tasks`` entry carries its suite's task YAMLs (harness.variants.
+    portable), so a grid of several entries registers the suite's own tasks once per entry."""
+    args = record.args if isinstance(record.args, tuple) else ()
+    if "overrides existing task" not in str(record.msg) or len(args) != 3:
+        return True
+    try:
+        return Path(str(args[1])).read_bytes() != Path(str(args[2])).read_bytes()
+    except OSError:
+        return True
+
+
 def quiet_lm_eval() -> None:
-    """Drop the warnings of HARNESS_CAUSED from lm-eval's task logger (idempotent)."""
-    logger = logging.getLogger("lm_eval.api.task")
-    if _not_harness_caused not in logger.filters:
-        logger.addFilter(_not_harness_caused)
+    """Drop the warnings the harness's own task setup causes from lm-eval's loggers (idempotent):
+    HARNESS_CAUSED from the task logger, identical copies overriding each other from the index."""
+    for name, check in (("lm_eval.api.task", _not_harness_caused), ("lm_eval.tasks._index", _not_a_copy_of_itself)):
+        logger = logging.getLogger(name)
+        if check not in logger.filters:
+            logger.addFilter(check)
 
 
 @dataclass

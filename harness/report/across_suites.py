@@ -4,15 +4,16 @@
 columns, one run per suite, made with the same model, conditions and eval settings
 (``run +exp=all``). A condition's row then holds every suite's task metrics with their CIs, each
 suite's mean over its tasks, the overall mean over every task, and the deltas against the
-reference condition, all paired per question. Condition names are the same in every suite run,
-and bootstrap seeds derive from condition and task names, so each number here equals the one in
-that suite's own leaderboard.
+reference condition, all paired per question. Rows are the suites' condition names when every
+suite ran the same grid, else roles ("ft+rag": each suite's own retriever, as its experiment
+chose it); bootstrap seeds derive from the data, so each number here equals the one in that
+suite's own leaderboard.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +61,7 @@ def _same_model_and_eval(runs: dict[str, merge.MergedRun]) -> None:
         hashes = (run.data.manifest or {}).get("hashes") or {}
         return {"model": measured_model(spec.get("model")), "base model weights": hashes.get("base_model_sha256"),
                 "eval": {k: v for k, v in (spec.get("eval") or {}).items() if k not in compare.EVAL_KEYS_IGNORED},
-                "conditions": [c.get("name") for c in spec.get("conditions") or []]}
+                "conditions": [_role(c) for c in spec.get("conditions") or []]}
 
     want = settings(first)
     for name, run in list(runs.items())[1:]:
@@ -73,11 +74,40 @@ def _same_model_and_eval(runs: dict[str, merge.MergedRun]) -> None:
                     "a cross-suite row must be one model under one protocol: rerun them with the same overrides")
 
 
+RAG_ROW = "rag"  # the row name's retriever part when the suites ran different retrievers
+
+
+def _role(condition: dict[str, Any]) -> str:
+    """A condition as adaptation × closed/RAG, whatever retriever it used: "base", "ft+rag"."""
+    adaptation = str(condition.get("adaptation") or condition.get("name"))
+    return f"{adaptation}+{RAG_ROW}" if condition.get("rag") else adaptation
+
+
+def _row_names(runs: dict[str, merge.MergedRun]) -> dict[str, dict[str, str]]:
+    """suite -> {its condition name -> row name}. The names themselves when every suite ran the
+    same grid; else (each suite's experiment chose its retriever: finance's BM25 beside the
+    others' dense) rows by role, "ft+rag" holding each suite's own retriever's scores."""
+    grids = {s: [c for c in run.spec.get("conditions") or [] if c.get("name")] for s, run in runs.items()}
+    if len({tuple(c["name"] for c in grid) for grid in grids.values()}) <= 1:
+        return {s: {c["name"]: c["name"] for c in grid} for s, grid in grids.items()}
+    return {s: {c["name"]: _role(c) for c in grid} for s, grid in grids.items()}
+
+
+def _renamed(run: merge.MergedRun, names: dict[str, str]) -> merge.MergedRun:
+    data = replace(run.data, aggregates={names.get(c, c): t for c, t in run.data.aggregates.items()},
+                   samples={names.get(c, c): t for c, t in run.data.samples.items()})
+    return replace(run, data=data, metrics=dict(run.metrics, reference=names.get(str(run.metrics.get("reference")),
+                                                                                   run.metrics.get("reference"))))
+
+
 def combine(runs: dict[str, merge.MergedRun], *, seed: int = 0) -> Combined:
-    """Join one completed run per suite (``{suite name: merge.load_run(folder)}``) by condition."""
+    """Join one completed run per suite (``{suite name: merge.load_run(folder)}``) by condition
+    (by role, adaptation × closed/RAG, when the suites ran different retrievers)."""
     if not runs:
         raise HarnessError("no suite runs to combine")
     _same_model_and_eval(runs)
+    names = _row_names(runs)
+    runs = {suite: _renamed(run, names[suite]) for suite, run in runs.items()}
     primary: dict[str, str] = {}
     owner: dict[str, str] = {}
     aggregates: dict[str, dict[str, Any]] = {}

@@ -166,6 +166,18 @@ def empty(title: str, message: str, width: int = 420, height: int = 120) -> str:
     return "\n".join(parts)
 
 
+def axis_label_lines(label: str) -> list[str]:
+    """An x-axis label as its lines: "task/metric" is split after the slash, since task names
+    are long and a group is only a few bars wide (the chart widens its groups for the rest)."""
+    head, slash, tail = label.rpartition("/")
+    return [head + slash, tail] if head else [label]
+
+
+def _axis_label(x: float, y: float, lines: Sequence[str]) -> list[str]:
+    return [f'<text x="{_num(x)}" y="{_num(y + 14 * i)}" text-anchor="middle" fill="#222">{escape(line)}</text>'
+            for i, line in enumerate(lines)]
+
+
 def bar_chart(title: str, groups: Sequence[str], series: Sequence[str], values: dict[tuple[str, str], Value], *,
               y_label: str = "", y_range: tuple[float, float] | None = None, pct: bool = False,
               width: int | None = None, height: int = 300, colors: Colors = None) -> str:
@@ -182,10 +194,13 @@ def bar_chart(title: str, groups: Sequence[str], series: Sequence[str], values: 
     else:
         ticks = nice_ticks(*y_range)
     bar_w = 16 if len(series) > 3 else 22
-    group_w = bar_w * len(series) + 18
+    lines = {g: axis_label_lines(g) for g in groups}
+    label_w = max(labels.CHAR_W * len(line) for g in groups for line in lines[g])
+    group_w = max(bar_w * len(series) + 18, label_w + 12)  # a group is as wide as its label too
     width = width or int(max(360, 70 + group_w * len(groups), 70 + legend_width(series)))
-    f = _Frame(width, height, y_range, bottom=54)
-    parts = _open(width, height, title) + _y_axis(f, ticks, y_label, pct)
+    depth = max(len(v) for v in lines.values())
+    f = _Frame(width, height + 14 * (depth - 1), y_range, bottom=54 + 14 * (depth - 1))
+    parts = _open(width, f.height, title) + _y_axis(f, ticks, y_label, pct)
     step = f.plot_w / len(groups)
     zero = f.y(max(y_range[0], min(0.0, y_range[1])))
     for gi, group in enumerate(groups):
@@ -203,8 +218,7 @@ def bar_chart(title: str, groups: Sequence[str], series: Sequence[str], values: 
                          f'fill="{series_color(name, series, colors)}"><title>{escape(tip)}</title></rect>')
             if not math.isnan(v.low) and not math.isnan(v.high):
                 parts.append(_whisker(x + bar_w / 2, v.low, v.high, f))
-        parts.append(f'<text x="{_num(f.left + (gi + 0.5) * step)}" y="{_num(f.height - f.bottom + 16)}" '
-                     f'text-anchor="middle" fill="#222">{escape(group)}</text>')
+        parts += _axis_label(f.left + (gi + 0.5) * step, f.height - f.bottom + 16, lines[group])
     parts += _legend(series, f.left, f.height - 12, colors)
     parts.append("</svg>")
     return "\n".join(parts)

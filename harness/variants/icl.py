@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from harness.errors import HarnessError
+from harness.variants.portable import write_variant
 
 PREFIX_FIELD = "icl_examples"
 IDS_FIELD = "icl_ids"
@@ -53,21 +54,13 @@ def doc_to_text_template(task_yaml: Path) -> str:
 
 
 def materialize_icl_task(task_yaml: Path, name: str, rows: Sequence[Mapping[str, Any]], prefix: str,
-                         shot_ids: Sequence[str], out_dir: Path, *, final_dir: Path | None = None) -> tuple[Path, Path]:
-    """Write ``<name>.jsonl`` (the rows plus the examples) and ``<name>.yaml``; returns both paths.
-
-    ``final_dir``: the folder ``out_dir`` is published as (a cache entry built in scratch);
-    the YAML and the returned paths name it, so they stay right after the rename.
-    """
+                         shot_ids: Sequence[str], out_dir: Path) -> tuple[Path, Path]:
+    """Write ``<name>.jsonl`` (the rows plus the examples) and its YAML into the self-contained
+    task tree ``out_dir`` (``harness.variants.portable``); returns (YAML path, rows path)."""
     task_yaml = Path(task_yaml).resolve()
     template = "{{" + PREFIX_FIELD + "}}\n\n" + doc_to_text_template(task_yaml)
-    out_dir = Path(out_dir).resolve()
-    data_path = Path(final_dir).resolve() / f"{name}.jsonl" if final_dir is not None else out_dir / f"{name}.jsonl"
-    yaml_path = data_path.with_suffix(".yaml")
-    (out_dir / data_path.name).write_text("".join(
+    data_path = Path(out_dir).resolve() / f"{name}.jsonl"
+    data_path.write_text("".join(
         json.dumps(dict(row, **{PREFIX_FIELD: prefix, IDS_FIELD: list(shot_ids)}), ensure_ascii=False) + "\n"
         for row in rows), encoding="utf-8")
-    derived = {"include": str(task_yaml), "task": name, "dataset_kwargs": {"data_file": str(data_path)},
-               "doc_to_text": template}
-    (out_dir / yaml_path.name).write_text(yaml.safe_dump(derived, sort_keys=False), encoding="utf-8")
-    return yaml_path, data_path
+    return write_variant(data_path.parent, name, task_yaml, data_path.name, {"doc_to_text": template}), data_path

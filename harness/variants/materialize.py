@@ -18,7 +18,8 @@ from harness.sections import IclSettings, RetrievalSettings
 from harness.suites import Suite, SuiteTask, render_train_example
 from harness.variants.icl import draw_shots, materialize_icl_task, render_prefix
 from harness.variants.rag import count_tokens, materialize_rag_task
-from harness.variants.task import TaskVariant, cached_variants, tokenizer_name
+from harness.variants.portable import source_digest
+from harness.variants.task import FORMAT, TaskVariant, cached_variants, tokenizer_name
 
 
 def materialize_tasks(suite: Suite, retrieval: RetrievalSettings, tokenizer: Any, tokenizer_sha: str, *,
@@ -40,9 +41,11 @@ def materialize_tasks(suite: Suite, retrieval: RetrievalSettings, tokenizer: Any
         "tokenizer": tokenizer_sha,
         "variant": variant,
         "stats": 2,  # 2: stats carry the retriever's serving footprint
+        "format": FORMAT,
+        "files": source_digest([t.yaml_path for t in suite.tasks]),
     })
 
-    def build(out: Path, final: Path) -> list[TaskVariant]:
+    def build(out: Path) -> list[TaskVariant]:
         cfg = retrieval.config() if rag else None
         variants = []
         memory = footprint(suite.corpus, cfg).to_dict() if cfg is not None and cfg.kind != "none" else {}
@@ -50,7 +53,7 @@ def materialize_tasks(suite: Suite, retrieval: RetrievalSettings, tokenizer: Any
             rows = list(task.rows)
             hits = retrieve(suite.corpus, [r["question"] for r in rows], cfg) if rag else [[] for _ in rows]
             made = materialize_rag_task(task.name, task.yaml_path, rows, hits, suite.corpus, tokenizer,
-                                        budget, out, variant, final_dir=final)
+                                        budget, out, variant)
             variants.append(TaskVariant(task.name, made.name, made.yaml_path, made.data_path, dict(made.stats, **memory)))
         return variants
 
@@ -69,16 +72,17 @@ def materialize_icl_tasks(suite: Suite, icl: IclSettings, tasks: Sequence[SuiteT
     shots = draw_shots(suite.train, icl.k, icl.seed, where=where)
     prefix = render_prefix([render_train_example(suite, row) for row in shots])
     shot_ids = [str(row.get("id")) for row in shots]
-    key = cache.hash_json({"variants": [[v.name, cache.hash_file(v.data_path)] for v in variants],
-                           "prefix": prefix, "shot_ids": shot_ids, "tokenizer": tokenizer_name(tokenizer)})
     yamls = {t.name: t.yaml_path for t in tasks}
+    key = cache.hash_json({"variants": [[v.name, cache.hash_file(v.data_path)] for v in variants],
+                           "prefix": prefix, "shot_ids": shot_ids, "tokenizer": tokenizer_name(tokenizer),
+                           "format": FORMAT, "files": source_digest(list(yamls.values()))})
 
-    def build(out: Path, final: Path) -> list[TaskVariant]:
+    def build(out: Path) -> list[TaskVariant]:
         made = []
         for v in variants:
             name = f"{v.name}_icl"
             yaml_path, data_path = materialize_icl_task(yamls[v.base_task], name, read_jsonl(v.data_path), prefix,
-                                                        shot_ids, out, final_dir=final)
+                                                        shot_ids, out)
             stats = dict(v.stats, icl_k=icl.k, icl_ids=shot_ids, icl_prefix_tokens=count_tokens(tokenizer, prefix))
             made.append(TaskVariant(v.base_task, name, yaml_path, data_path, stats))
         return made

@@ -1,17 +1,22 @@
-"""The run folder's own copy of every task it evaluated, runnable by plain lm-eval from any
-directory: ``lm_eval --include_path <run folder>/tasks --tasks agri_qa__dense`` evaluates the
-same rows (contexts and shots included) with the same prompts and scorers as the run did.
+"""Self-contained task trees: every task variant the harness evaluates, with relative paths only,
+so plain lm-eval loads it from any directory and from any copy of the tree:
+``lm_eval --include_path <run folder>/tasks --tasks agri_qa__dense`` evaluates the same rows
+(contexts and shots included) with the same prompts and scorers as the run did.
 
-The variants the harness evaluates live in the cache and name absolute paths (the suite's task
-YAML, the rows); a copied run folder could not be re-evaluated elsewhere. Here every path is
-relative. Layout under ``tasks/``:
+One layout, written by ``write_variant`` into every ``tasks`` cache entry (so an entry never
+points into the checkout that built it: a second clone, or a pip-installed copy, that reuses the
+entry evaluates what is in it, even after the first clone is edited or deleted), and a run
+folder's ``tasks/`` is the union of the entries it evaluated (``portable_tasks``):
 
-    <variant>.jsonl              the rows each condition was given (as before)
+    <variant>.jsonl              the rows the variant is given
     <suite>/<task>.yaml, *.py    the suite's own task definitions and hooks, copied
     <suite>/<variant>.yaml       the variant: includes its task YAML, reads ../<variant>.jsonl
     <suite>/run_rows.py          loaders that find those rows next to this file, through the
                                  suite's own loaders (so a loader's row mapping is kept)
     <other>/...                  code the suite's hooks load by path (suite.yaml ``code:``)
+
+lm-eval resolves ``include:`` and ``!function`` against the directory of the YAML that names
+them; the suites' loaders read ``data_file`` against the working directory, hence run_rows.py.
 """
 
 from __future__ import annotations
@@ -19,11 +24,13 @@ from __future__ import annotations
 import logging
 import posixpath
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import yaml
 
+from harness import cache
 from harness.errors import HarnessError
 from harness.variants.task import TaskVariant
 
@@ -31,8 +38,8 @@ log = logging.getLogger(__name__)
 
 LOADER = re.compile(r"^custom_dataset:\s*!function\s+(\w+)\.(\w+)\s*$", re.M)
 ROWS_MODULE = "run_rows"
-ROWS_CODE = '''"""Written by the harness: the suite's own row loaders, pointed at this run folder's rows
-(paths relative to this file), so lm-eval evaluates the run's tasks from any directory."""
+ROWS_CODE = '''"""Written by the harness: the suite's own row loaders, pointed at this tree's rows
+(paths relative to this file), so lm-eval evaluates the tasks from any directory."""
 
 import runpy
 from pathlib import Path
@@ -50,7 +57,7 @@ def _call(module, name, data_file, kwargs):
 
 
 def _inside(relative: str) -> str:
-    """A path under tasks/, normalised; one that would leave it is refused."""
+    """A path under the tree's root, normalised; one that would leave it is refused."""
     normal = posixpath.normpath(relative)
     if normal.startswith("..") or posixpath.isabs(normal):
         raise HarnessError(f"task file {relative!r} would be written outside the run folder's tasks/")
@@ -75,14 +82,8 @@ def _loader(task_yaml: Path) -> tuple[str, str] | None:
     if found:
         return found.group(1), found.group(2)
     included = re.search(r"^include:\s*(\S+)\s*$", text, re.M)
-    return _loader(task_yaml.parent / included.group(1)) if included else None
-
-
-def _variant_yaml(derived: dict, task_yaml: Path, rows: str, loader: tuple[str, str] | None) -> str:
-    body = {"include": task_yaml.name, **{k: v for k, v in derived.items() if k not in ("include", "dataset_kwargs")},
-            "dataset_kwargs": {**(derived.get("dataset_kwargs") or {}), "data_file": f"../{rows}"}}
-    text = yaml.safe_dump(body, sort_keys=False, allow_unicode=True)
-    return text + (f"custom_dataset: !function {ROWS_MODULE}.{loader[0]}__{loader[1]}\n" if loader else "")
+    target = task_yaml.parent / included.group(1) if included else None
+    return _loader(target) if target is not None and target.is_file() else None
 
 
 def _rows_module(loaders: set[tuple[str, str]]) -> str:
@@ -91,29 +92,75 @@ def _rows_module(loaders: set[tuple[str, str]]) -> str:
     return ROWS_CODE + "".join(wrappers)
 
 
-def portable_tasks(variants: Sequence[TaskVariant]) -> dict[str, str]:
-    """Every file of the run folder's tasks/ (path under tasks/ -> text) for ``variants``."""
-    files: dict[str, str] = {}
-    loaders: dict[str, set[tuple[str, str]]] = {}
-    for v in variants:
-        derived = yaml.safe_load(v.yaml_path.read_text(encoding="utf-8")) or {}
-        task_yaml = Path(str(derived.get("include", "")))
-        if not task_yaml.is_file():
-            raise HarnessError(f"{v.yaml_path}: its task YAML {task_yaml} is gone; rerun to rebuild the variant")
-        suite = task_yaml.parent.name
-        files[v.data_path.name] = v.data_path.read_text(encoding="utf-8")
-        if f"{suite}/{task_yaml.name}" not in files:  # the suite's folder, copied once
-            files.update(_suite_files(task_yaml.parent, suite))
-        loader = _loader(task_yaml)
-        if loader is None:
-            log.warning("%s names no custom_dataset loader; its copy in the run folder reads %s by the path lm-eval "
-                        "is given", task_yaml, v.data_path.name)
-        else:
-            loaders.setdefault(suite, set()).add(loader)
-        files[f"{suite}/{v.name}.yaml"] = _variant_yaml(derived, task_yaml, v.data_path.name, loader)
-    for suite, used in loaders.items():
-        files[f"{suite}/{ROWS_MODULE}.py"] = _rows_module(used)
+def _suite_tree(folder: Path) -> dict[str, str]:
+    """What every variant of the suite in ``folder`` needs beside its own YAML: the suite's files
+    and run_rows.py, wrapping every loader the folder's YAMLs name (the same file whichever of
+    the suite's variants a tree holds, so trees of one suite merge without conflict)."""
+    files = _suite_files(folder, folder.name)
+    loaders = {found for p in sorted(folder.glob("*.yaml")) if (found := _loader(p)) is not None}
+    if loaders:
+        files[f"{folder.name}/{ROWS_MODULE}.py"] = _rows_module(loaders)
     return files
 
 
-__all__ = ["portable_tasks"]
+def source_digest(task_yamls: Sequence[Path]) -> str:
+    """Hash of what the trees of these tasks copy from their suites' folders (a cache key part:
+    an edited hook or included template makes a new entry; the checkout's place does not)."""
+    folders = sorted({Path(p).resolve().parent for p in task_yamls})
+    return cache.hash_json({path: text for folder in folders for path, text in _suite_tree(folder).items()})
+
+
+def _variant_yaml(name: str, task_yaml: Path, rows: str, fields: Mapping[str, Any]) -> str:
+    body = {"include": task_yaml.name, "task": name, **fields, "dataset_kwargs": {"data_file": f"../{rows}"}}
+    text = yaml.safe_dump(body, sort_keys=False, allow_unicode=True)
+    loader = _loader(task_yaml)
+    if loader is None:
+        log.warning("%s names no custom_dataset loader; its variant %s reads %s by the path lm-eval is given "
+                    "(relative to the working directory)", task_yaml, name, rows)
+        return text
+    return text + f"custom_dataset: !function {ROWS_MODULE}.{loader[0]}__{loader[1]}\n"
+
+
+def write_variant(out_dir: Path, name: str, task_yaml: Path, rows: str, fields: Mapping[str, Any] | None = None) -> Path:
+    """Write the variant ``name`` of ``task_yaml`` into the tree at ``out_dir`` (its suite's files,
+    run_rows.py and ``<suite>/<name>.yaml``); returns that YAML's path.
+
+    ``rows``: the name of its rows file at the tree's root (written by the caller); ``fields``:
+    keys of the variant YAML besides include, task and the data file (ICL's ``doc_to_text``).
+    """
+    task_yaml = Path(task_yaml).resolve()
+    if not task_yaml.is_file():
+        raise HarnessError(f"task YAML {task_yaml} does not exist")
+    suite = task_yaml.parent.name
+    files = _suite_tree(task_yaml.parent)
+    files[f"{suite}/{name}.yaml"] = _variant_yaml(name, task_yaml, rows, fields or {})
+    for relative, text in files.items():
+        target = Path(out_dir) / _inside(relative)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+    return Path(out_dir) / suite / f"{name}.yaml"
+
+
+def portable_tasks(variants: Sequence[TaskVariant]) -> dict[str, str]:
+    """Every file of the run folder's tasks/ (path under tasks/ -> text) for ``variants``: the
+    union of the trees (``tasks`` cache entries) that hold them, each suite folder read once."""
+    files: dict[str, str] = {}
+    origin: dict[str, Path] = {}
+    read: set[Path] = set()
+    for v in variants:
+        folder = v.yaml_path.parent
+        if not v.yaml_path.is_file() or not v.data_path.is_file():
+            raise HarnessError(f"{v.yaml_path}: the task variant's files are gone; rerun to rebuild it")
+        more = {v.data_path.name: v.data_path.read_text(encoding="utf-8")}
+        if folder not in read:
+            more.update(_suite_files(folder, folder.name))
+            read.add(folder)
+        for relative, text in more.items():
+            if files.setdefault(relative, text) != text:
+                raise HarnessError(f"task variants disagree on {relative} ({origin[relative]} vs {folder}); "
+                                   f"were their suites edited between builds? rerun to rebuild them")
+            origin.setdefault(relative, folder)
+    return files
+
+
+__all__ = ["portable_tasks", "source_digest", "write_variant"]

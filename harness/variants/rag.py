@@ -15,12 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from harness.errors import HarnessError
 from harness.retrieval.config import Hit
 from harness.retrieval.metrics import doc_ranking
 from harness.retrieval.passages import Passage, documents
+from harness.variants.portable import write_variant
 
 
 @dataclass(frozen=True)
@@ -167,14 +166,13 @@ def materialize_rag_task(
     budget_tokens: int,
     out_dir: Path,
     variant: str,
-    *,
-    final_dir: Path | None = None,
 ) -> MaterializedTask:
     """Write ``<task>__<variant>.jsonl`` and a YAML that includes the original task and only
     swaps its data file, so prompts, metrics and filters stay exactly the original's.
 
-    ``final_dir``: the folder ``out_dir`` is published as (a cache entry built in scratch);
-    the YAML and the returned paths name it, so they stay right after the rename.
+    ``out_dir`` becomes a self-contained task tree (``harness.variants.portable``): the YAML is
+    ``<suite>/<task>__<variant>.yaml`` beside a copy of the suite's task files, every path in
+    it relative, so the folder can be moved or published as a cache entry as it is.
     """
     task_yaml = Path(task_yaml).resolve()
     if not task_yaml.is_file():
@@ -184,10 +182,7 @@ def materialize_rag_task(
     augmented, stats = augment_rows(rows, hits, corpus, tokenizer, budget_tokens)
     out_dir = Path(out_dir).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
-    named = Path(final_dir).resolve() if final_dir is not None else out_dir
     name = f"{task_name}__{variant}"
-    _write_atomic(out_dir / f"{name}.jsonl", "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in augmented))
-    data_path, yaml_path = named / f"{name}.jsonl", named / f"{name}.yaml"
-    derived = {"include": str(task_yaml), "task": name, "dataset_kwargs": {"data_file": str(data_path)}}
-    _write_atomic(out_dir / f"{name}.yaml", yaml.safe_dump(derived, sort_keys=False))
-    return MaterializedTask(name, yaml_path, data_path, stats)
+    data_path = out_dir / f"{name}.jsonl"
+    _write_atomic(data_path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in augmented))
+    return MaterializedTask(name, write_variant(out_dir, name, task_yaml, data_path.name), data_path, stats)

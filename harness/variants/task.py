@@ -1,10 +1,10 @@
 """A task variant (one lm-eval task as one condition sees it) and its ``tasks`` cache entry.
 
-An entry holds the variants' JSONL rows and derived YAMLs plus ``variants.json``, the list of
-variants it holds. The YAMLs and ``variants.json`` name files by absolute path; the entry is
-built in a scratch folder and renamed into place (``cache.get_or_build``), so every path
-written names the final entry (``cache.entry_dir("tasks", key)``), never the scratch folder:
-entries are byte-identical to those the harness built in place before.
+An entry is a self-contained task tree (``harness.variants.portable``: the variants' rows and
+YAMLs and a copy of their suite's task files, every path relative) plus ``variants.json``, the
+list of variants it holds, its paths relative to the entry. So an entry names nothing outside
+itself: it is built in a scratch folder and renamed into place (``cache.get_or_build``), and a
+second checkout, an installed copy or a moved cache evaluates it as it is.
 """
 
 from __future__ import annotations
@@ -19,9 +19,11 @@ from harness import cache
 
 STAGE = "tasks"
 MANIFEST_FILE = "variants.json"
+# the layout of an entry, in every ``tasks`` cache key (2: self-contained, relative paths only)
+FORMAT = 2
 
-# build(scratch, final): write the variants' files into scratch, naming final in them
-Build = Callable[[Path, Path], list["TaskVariant"]]
+# build(scratch): write the variants' files into scratch, return them (paths under scratch)
+Build = Callable[[Path], list["TaskVariant"]]
 
 
 @dataclass(frozen=True)
@@ -42,17 +44,18 @@ def tokenizer_name(tokenizer: Any) -> str:
 
 def cached_variants(key: str, build: Build) -> list[TaskVariant]:
     """The ``tasks`` entry ``key``: read it, or build it (under the key's lock) and publish it."""
-    final = cache.entry_dir(STAGE, key)
-
     def write(scratch: Path) -> None:
-        variants = build(scratch, final)
+        variants = build(scratch)
+        under = scratch.resolve()
         (scratch / MANIFEST_FILE).write_text(json.dumps(
-            [{"base_task": v.base_task, "name": v.name, "yaml_path": str(v.yaml_path),
-              "data_path": str(v.data_path), "stats": v.stats} for v in variants], indent=2))
+            [{"base_task": v.base_task, "name": v.name, "yaml_path": v.yaml_path.resolve().relative_to(under).as_posix(),
+              "data_path": v.data_path.resolve().relative_to(under).as_posix(), "stats": v.stats} for v in variants],
+            indent=2))
 
     return cache.get_or_build(STAGE, key, write, _read_manifest, valid=lambda e: (e / MANIFEST_FILE).is_file())
 
 
 def _read_manifest(entry: Path) -> list[TaskVariant]:
-    return [TaskVariant(v["base_task"], v["name"], Path(v["yaml_path"]), Path(v["data_path"]), v["stats"])
+    entry = entry.resolve()
+    return [TaskVariant(v["base_task"], v["name"], entry / v["yaml_path"], entry / v["data_path"], v["stats"])
             for v in json.loads((entry / MANIFEST_FILE).read_text())]
