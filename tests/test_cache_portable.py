@@ -109,8 +109,8 @@ def test_code_a_suite_runs_by_path_is_in_the_entry(tmp_path, cache_dir):
 
     clone(tmp_path / "clone")
     finance = Path(shutil.copytree(REPO / "tasks" / "finance", tmp_path / "clone" / "tasks" / "finance"))
-    suite = subset_suite(load_suite(finance, tasks_root=finance.parent), 2)
-    made = materialize_tasks(suite, make_spec().retriever, None, "ab" * 32, rag=False, n_docs=2)  # closed book: no tokens counted
+    suite = subset_suite(load_suite(finance, tasks_root=finance.parent), 5)
+    made = materialize_tasks(suite, make_spec().retriever, None, "ab" * 32, rag=False, n_docs=5)  # closed book: no tokens counted
     shutil.rmtree(tmp_path / "clone")
     assert (made[0].data_path.parent / "agri" / "utils.py").is_file()
     tasks = TaskManager(include_path=[str(made[0].yaml_path.parent)], include_defaults=False).load(

@@ -224,3 +224,12 @@ def test_the_dated_release_is_found_by_bm25_and_missed_by_dense() -> None:
     dense = {t: _recall_at("dense", t, 1) for t in ("cls", "qa")}
     assert bm25["cls"] == 1.0 and dense["cls"] <= 0.4  # about 1 in 4: a release of the right company
     assert dense["qa"] >= 0.85 and bm25["qa"] <= 0.5
+
+
+def test_a_small_subset_keeps_both_tasks() -> None:
+    """`suite.n_docs=5` (the docs' subset example) keeps the first company whole: its filing and
+    its four releases, so neither task is empty."""
+    from harness.suites import subset_suite
+
+    suite = subset_suite(load_suite("finance", TASKS), 5)
+    assert {t.name: len(t.rows) for t in suite.tasks} == {"finance_qa": 5, "finance_cls": 4}
