@@ -134,6 +134,6 @@ def test_suite_list_and_overrides():
         multi_suite.suite_names({"suites": "agri"})
     configs = multi_suite.compose_suites(["agri", "finance"], ["suite.n_docs=2"])
     assert {n: (c["exp_name"], c["suite"]["n_docs"], c["retriever"]["top_k"]) for n, c in configs.items()} == \
-        {"agri": ("agri", 2, 1), "finance": ("finance", 2, 2)}
+        {"agri": ("agri", 2, 1), "finance": ("finance", 2, 1)}
     with pytest.raises(HarnessError, match="suite 'agri'.*does not compose"):
         multi_suite.compose_suites(["agri"], ["retriever.nope=1"])
