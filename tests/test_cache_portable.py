@@ -117,3 +117,28 @@ def test_code_a_suite_runs_by_path_is_in_the_entry(tmp_path, cache_dir):
         [v.name for v in made])["tasks"]
     docs = list(tasks["finance_cls__closed"].test_docs())
     assert docs and all(len(d["choices"]) >= 2 and d["label"] in d["choices"] for d in docs)
+
+
+@pytest.mark.parametrize("redacted", [False, True])
+def test_only_copies_that_differ_are_reported_as_overriding(tmp_path: Path, redacted: bool) -> None:
+    """The quiet filter reads the two paths from the message, so it works with or without the
+    harness's redaction (which merges a record's args into its message when the record is made)."""
+    from harness.evaluate.runner import _not_a_copy_of_itself
+    from harness.redact import scrub
+
+    same_a, same_b, other = (tmp_path / n for n in ("a.yaml", "b.yaml", "c.yaml"))
+    same_a.write_text("task: t\n")
+    same_b.write_text("task: t\n")
+    other.write_text("task: t\nnum_fewshot: 1\n")
+
+    def record(new: Path, old: Path) -> logging.LogRecord:
+        made = logging.makeLogRecord({"msg": "Task '%s' from %s overrides existing task from %s",
+                                      "args": ("t", str(new), str(old)), "levelno": logging.WARNING})
+        if redacted:
+            scrub(made)
+            assert made.args is None
+        return made
+
+    assert _not_a_copy_of_itself(record(same_a, same_b)) is False  # identical copies: quiet
+    assert _not_a_copy_of_itself(record(other, same_a)) is True  # a real override: reported
+    assert _not_a_copy_of_itself(logging.makeLogRecord({"msg": "something else"})) is True

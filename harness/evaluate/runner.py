@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ log = logging.getLogger(__name__)
 # of the user: every suite task loads its rows through ``custom_dataset``, and lm-eval then
 # suggests ``--metadata`` once per task (eight lines per default run).
 HARNESS_CAUSED = ("Custom kwargs can be passed to `--metadata`",)
+# lm-eval's index warning when two include paths define one task name
+_OVERRIDE = re.compile(r"^Task '.+?' from (?P<new>.+) overrides existing task from (?P<old>.+)$")
 
 
 def _not_harness_caused(record: logging.LogRecord) -> bool:
@@ -37,12 +40,15 @@ def _not_harness_caused(record: logging.LogRecord) -> bool:
 def _not_a_copy_of_itself(record: logging.LogRecord) -> bool:
     """False for lm-eval's "task X from A overrides existing task from B" when A and B are the
     same file's copies: every ``tasks`` entry carries its suite's task YAMLs (harness.variants.
-    portable), so a grid of several entries registers the suite's own tasks once per entry."""
-    args = record.args if isinstance(record.args, tuple) else ()
-    if "overrides existing task" not in str(record.msg) or len(args) != 3:
+    portable), so a grid of several entries registers the suite's own tasks once per entry.
+
+    The paths are read from the formatted message, not from ``record.args``: the harness's
+    redaction (harness.redact) merges the arguments into the message when the record is made."""
+    found = _OVERRIDE.search(record.getMessage())
+    if found is None:
         return True
     try:
-        return Path(str(args[1])).read_bytes() != Path(str(args[2])).read_bytes()
+        return Path(found["new"]).read_bytes() != Path(found["old"]).read_bytes()
     except OSError:
         return True
 
