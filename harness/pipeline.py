@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness import cache, suites
+from harness.churn.stage import ChurnInputs, run_churn
 from harness.errors import HarnessError
 from harness.evaluate.grid import RunResults, evaluate_grid, plan_passes
 from harness.finetune.stage import Adapters, train_adapters
@@ -82,6 +83,10 @@ def run(spec: RunSpec, resolved_config: dict[str, Any]) -> Path:
         passes = plan_passes(grid.conditions, grid.trained_adaptations, grid.finetune_seeds, adapters)
         results = evaluate_grid(passes, variants, grid.model, grid.eval, base, folder, seed=grid.seed,
                                 stage=timer.stage)
+        if grid.churn is not None:
+            with timer.stage("churn"):
+                run_churn(ChurnInputs(grid, suite, base, tokenizer, adapters,
+                                      dict(tuning.chosen_ft.settings) if tuning else {}), grid.churn, folder)
         judged = None
         if judging is not None:  # the optional LLM judge over every open-QA answer
             with timer.stage("judge"):

@@ -30,6 +30,7 @@ from harness.sections import (
 )
 
 if TYPE_CHECKING:
+    from harness.churn.settings import ChurnSettings
     from harness.tuning.settings import RecallSettings, TuneSettings
 
 PROJECT_ROOT = paths.DATA_ROOT  # conf/ and tasks/: the checkout, or inside an installed wheel
@@ -69,6 +70,7 @@ class RunSpec:
     forgetting_suite: str | None = None
     tune: TuneSettings | None = None  # finetune.tune × retriever.tune; None: each arm runs as configured
     recall: RecallSettings | None = None  # finetune.recall (None: the defaults, n 60, warn below 0.9)
+    churn: ChurnSettings | None = None  # after the grid, the knowledge-churn experiment (None: off)
 
     def to_dict(self) -> dict[str, Any]:
         """The spec as stored in the manifest and hashed: each section's source mapping."""
@@ -92,6 +94,8 @@ class RunSpec:
             data["tune"] = self.tune.to_dict()
         if self.recall is not None and not self.recall.is_default:
             data["recall"] = self.recall.to_dict()
+        if self.churn is not None:
+            data["churn"] = self.churn.to_dict()
         return data
 
     @property
@@ -257,7 +261,19 @@ def from_config(cfg: dict[str, Any]) -> RunSpec:
         forgetting_suite=str(cfg["forgetting_suite"]) if cfg.get("forgetting_suite") else None,
         tune=tune,
         recall=recall,
+        churn=_churn(cfg.get("churn"), conditions),
     )
+
+
+def _churn(given: Any, conditions: Sequence[Condition]) -> ChurnSettings | None:
+    """``churn``: checked before any work, including that the grid trains the adapter it updates."""
+    from harness.churn.settings import ChurnSettings
+
+    settings = ChurnSettings.from_dict(given, resolve_path)
+    if settings is not None and not any(c.adaptation == "ft" for c in conditions):
+        raise HarnessError("churn: the experiment updates the grid's fine-tuned adapter, but no condition has "
+                           "adaptation: ft; add {adaptation: ft, rag: false} to the conditions")
+    return settings
 
 
 def _arm_checks(finetune: dict[str, Any], retriever: dict[str, Any],

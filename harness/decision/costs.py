@@ -4,10 +4,13 @@
     per query   = model s per question × price per hour / 3600
                   + prompt tokens / 1000 × prompt price + generated tokens / 1000 × generated price
     standing    = index memory GB × memory price per GB-month (the retriever's index and passages)
-    per month   = refresh_per_month × one-off + standing + queries per month × per query
+    per month   = refresh_per_month × refresh + standing + queries per month × per query
+    refresh     = one-off, or the churn experiment's measured update (see below)
 
-Every document update re-trains the adapter (FT) and re-builds the index (RAG) — the recorded
-times of this run, until the churn experiment measures cheaper updates. Two conditions' monthly
+A refresh (a document update) repeats the one-off work — re-trains the adapter (FT), re-builds
+the index (RAG) — unless the run has a churn experiment (``churn``): then one refresh costs what
+the churn experiment measured at its priced fraction (FT retrained from scratch on the updated
+facts, RAG re-indexed incrementally). Two conditions' monthly
 lines cross at the break-even volume ``(fixed_a - fixed_b) / (per_query_b - per_query_a)``.
 """
 
@@ -40,7 +43,8 @@ def price(cost: ConditionCost, settings: CostSettings, hourly: float) -> Priced:
         (cost.prompt_tokens, settings.prompt_price_per_1k), (cost.generated_tokens, settings.generated_price_per_1k)))
     seconds = 0.0 if math.isnan(cost.seconds_per_query) else cost.seconds_per_query
     memory = 0.0 if math.isnan(cost.index_memory_bytes) else cost.index_memory_bytes / 1e9
-    fixed = settings.refresh_per_month * one_off + memory * settings.memory_price_per_gb_month
+    refresh = one_off if cost.refresh_s is None else cost.refresh_s * hourly / 3600
+    fixed = settings.refresh_per_month * refresh + memory * settings.memory_price_per_gb_month
     return Priced(one_off, fixed, seconds * hourly / 3600 + tokens)
 
 

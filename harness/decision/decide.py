@@ -38,6 +38,7 @@ class Decision:
     resampled: str = "question"  # what the stability resamples: "question", or "question and seed"
     memory: dict[str, float] = field(default_factory=dict)  # retriever bytes while serving (nan: not recorded)
     arms: tuple[str | None, str | None] = (None, None)  # the best RAG-only and closed-book FT conditions (the oracle's)
+    refresh: dict[str, float] = field(default_factory=dict)  # seconds of one update, measured by churn ({}: one-off)
 
 
 def _recommender(priced: dict[str, Priced], settings: CostSettings) -> analysis.Recommend:
@@ -102,7 +103,8 @@ def decide(inputs: RunInputs, settings: CostSettings, *, seed: int = 0) -> Decis
                     _break_evens(frontier, priced), share, split,
                     analysis.oracle(inputs, evidence, *arms), versus, ref,  # type: ignore[arg-type]
                     _other_evidence(inputs, recommended), resampled,
-                    {c: k.index_memory_bytes for c, k in inputs.costs.items()}, arms)
+                    {c: k.index_memory_bytes for c, k in inputs.costs.items()}, arms,
+                    {c: k.refresh_s for c, k in inputs.costs.items() if k.refresh_s is not None})
 
 
 def _other_evidence(inputs: RunInputs, condition: str) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ class ConditionCost:
     finetune_s: float
     index_s: float
     index_memory_bytes: float = 0.0
+    refresh_s: float | None = None  # one update when documents change, measured by churn (None: redo one-off)
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,28 @@ def _cost(condition: str, trains: bool, rag: bool, stored: Mapping[str, Any],
                          _index_memory(stored) if rag else 0.0)
 
 
+def churn_refresh(run_dir: Path, kinds: Mapping[str, tuple[bool, bool]]) -> dict[str, float]:
+    """condition -> seconds of one update measured by the run's churn experiment (churn.json) at
+    its priced fraction: FT retrained from scratch, RAG re-indexed incrementally, FT+RAG both;
+    {} without a churn experiment (each refresh then repeats the one-off work)."""
+    from harness.churn.document import read_churn
+
+    document = read_churn(run_dir)
+    if not document:
+        return {}
+    priced = document["settings"].get("priced_fraction")
+    block = next((b for b in document["fractions"] if b["fraction"] == priced), document["fractions"][-1])
+    update = block["update_s"]
+    retrain = update["train"].get("ft_retrain")
+    reindex = (update.get("reindex") or {}).get("incremental_s", 0.0)
+    out = {}
+    for condition, (trains, rag) in kinds.items():
+        if trains and retrain is None:
+            continue
+        out[condition] = (float(retrain) if trains else 0.0) + (float(reindex) if rag else 0.0)
+    return out
+
+
 def load_inputs(run_dir: Path) -> RunInputs:
     """A completed run folder's decision inputs (harness.errors.HarnessError if it is not one)."""
     run = RunFolder(Path(run_dir))
@@ -102,6 +125,8 @@ def load_inputs(run_dir: Path) -> RunInputs:
     timings = (manifest or {}).get("timings_s") or {}
     kinds = _conditions(stored, manifest)
     costs = {c: _cost(c, *kinds[c], stored, timings) for c in stored["conditions"]}
+    refresh = churn_refresh(run.path, kinds)
+    costs = {c: replace(k, refresh_s=refresh[c]) if c in refresh else k for c, k in costs.items()}
     return RunInputs(run.path, paired.ordered(stored["primary"]), str(stored.get("reference") or ""),
                      load_samples(run.path), costs, manifest, ((stored.get("extra") or {}).get("metrics") or {}),
                      stored.get("forgetting"))

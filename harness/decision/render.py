@@ -80,6 +80,14 @@ def _standings_table(d: Decision) -> list[str]:
     return rows
 
 
+def _refresh(d: Decision) -> str:
+    """What one refresh costs: the one-off again, or the churn experiment's measured update."""
+    if not d.refresh:
+        return "one-off"
+    measured = ", ".join(f"{c} {v:.1f} s" for c, v in d.refresh.items())
+    return f"the update the churn experiment measured (FT retrained, RAG re-indexed incrementally: {measured})"
+
+
 def markdown(d: Decision) -> str:
     """The Decision section: the verdict, then the standings and costs it rests on."""
     s = d.settings
@@ -89,7 +97,7 @@ def markdown(d: Decision) -> str:
     lines.append(f"_Quality: the paired 95% CI of condition − best on the suite mean; \"ties the best\" = lower bound "
                  f"above −{100 * s.margin:.0f} pp (cost.margin). Costs: {_hourly(d.hourly)} ({d.hourly_source}); "
                  f"one-off = (fine-tuning + index build) s; fixed per month = {s.refresh_per_month:g} refresh(es) "
-                 f"(cost.refresh_per_month) × one-off + index memory × ${s.memory_price_per_gb_month:g}/GB-month; "
+                 f"(cost.refresh_per_month) × {_refresh(d)} + index memory × ${s.memory_price_per_gb_month:g}/GB-month; "
                  f"per query = measured model s + tokens × price "
                  f"(docs/decision.md). Stability: {s.stability_resamples} {d.resampled} resamples; split half: {split}._")
     forgetting = d.evidence.get("forgetting")
@@ -125,7 +133,8 @@ def to_json(d: Decision) -> dict[str, Any]:
             "standings": [{"condition": x.condition, "mean": x.mean, "verdict": x.verdict, "delta_vs_best": delta(x.delta)}
                           for x in d.standings],
             "costs": {c: {"one_off_usd": p.one_off, "fixed_per_month_usd": p.fixed_per_month,
-                          "per_query_usd": p.per_query, "index_memory_bytes": _bytes_or_none(d.memory.get(c, 0.0))}
+                          "per_query_usd": p.per_query, "index_memory_bytes": _bytes_or_none(d.memory.get(c, 0.0)),
+                          "refresh_s": d.refresh.get(c)}
                       for c, p in d.priced.items()},
             "break_even_queries_per_month": [{"a": a, "b": b, "queries_per_month": v} for a, b, v in d.break_evens],
             "versus_reference": delta(d.versus_reference), "reference": d.reference, "oracle": d.oracle,

@@ -61,20 +61,25 @@ def train_adapter(
     params: FinetuneParams,
     *,
     data_hash: str | None = None,
+    start_from: Adapter | None = None,
 ) -> Adapter:
     """Return the LoRA adapter for these inputs, training it only if the cache lacks it.
 
     ``data_hash`` lets a caller that already identifies its data (e.g. a suite's file hash)
-    skip hashing the pairs; it must change whenever the pairs do.
+    skip hashing the pairs; it must change whenever the pairs do. ``start_from``: continue
+    training that adapter's weights (the churn experiment's update strategy) instead of a fresh
+    LoRA; its weights hash joins the cache key.
     """
     examples = validate_examples(examples)
     data_hash = data_hash or data_sha256(examples)
+    if start_from is not None:
+        data_hash = cache.hash_json({"data": data_hash, "start_from": start_from.sha256})
     key = adapter_key(base, data_hash, params)
     trained: list[Path] = []
 
     def build(scratch: Path) -> None:
         _sweep_stale_scratch(scratch, key)
-        _train_into(scratch, base, examples, params, data_hash)
+        _train_into(scratch, base, examples, params, data_hash, start_from)
         trained.append(scratch)
 
     adapter = cache.get_or_build(STAGE, key, build, load_adapter)
@@ -93,13 +98,15 @@ def _sweep_stale_scratch(scratch: Path, key: str) -> None:
 
 
 def _train_into(
-    folder: Path, base: LocalModel, examples: Sequence[Example], params: FinetuneParams, data_hash: str
+    folder: Path, base: LocalModel, examples: Sequence[Example], params: FinetuneParams, data_hash: str,
+    start_from: Adapter | None = None,
 ) -> None:
     from harness.finetune.trainer import build_trainer
 
     trainer = guard = None
     try:
-        trainer, guard = build_trainer(base.path, examples, params, folder / "_trainer")
+        trainer, guard = build_trainer(base.path, examples, params, folder / "_trainer",
+                                       start_from=start_from.path if start_from is not None else None)
         over = count_over_length(trainer.processing_class, to_rows(examples), params.max_length)
         if over:
             log.warning(
@@ -134,6 +141,8 @@ def _train_into(
         trainer.model.save_pretrained(folder)
         shutil.rmtree(folder / "_trainer", ignore_errors=True)
         card = _card(base, examples, params, data_hash, guard.curve, seconds, over, kept, result)
+        if start_from is not None:
+            card["started_from_sha256"] = start_from.sha256  # continued training, not a fresh LoRA
         cache.write_json_atomic(folder / CARD_FILE, card)
         if not (folder / WEIGHTS_FILE).is_file():
             raise HarnessError(f"peft did not write {WEIGHTS_FILE} into {folder}; check the peft version")

@@ -69,8 +69,10 @@ def build_trainer(
     examples: Sequence[Example],
     params: FinetuneParams,
     output_dir: Path,
+    start_from: Path | None = None,
 ) -> tuple[Any, LossGuard]:
-    """An SFTTrainer holding the only copy of the base model (wrapped in LoRA by trl)."""
+    """An SFTTrainer holding the only copy of the base model (wrapped in LoRA by trl, or in the
+    trainable adapter at ``start_from``, whose training then continues)."""
     from datasets import Dataset
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import SFTTrainer
@@ -79,13 +81,17 @@ def build_trainer(
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     model = AutoModelForCausalLM.from_pretrained(model_path, dtype=torch.float32)
+    if start_from is not None:
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, str(start_from), is_trainable=True)
     guard = LossGuard()
     trainer = SFTTrainer(
         model=model,
         args=sft_config(params, output_dir),
         train_dataset=Dataset.from_list(to_rows(examples)),
         processing_class=tokenizer,
-        peft_config=lora_config(params),
+        peft_config=lora_config(params) if start_from is None else None,
         callbacks=[guard],
     )
     return trainer, guard

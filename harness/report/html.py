@@ -204,7 +204,7 @@ def _leaderboard(tables: list[Table], retrieval: Mapping[str, Mapping[str, float
 
 
 def _plots(frame: pd.DataFrame, primary: Mapping[str, str], fact: pd.DataFrame | None, extras: RunScores | None,
-           retrieval: Mapping[str, Mapping[str, float]] | None) -> list[str]:
+           retrieval: Mapping[str, Mapping[str, float]] | None, more: Sequence[tuple[str, str]] = ()) -> list[str]:
     charts = [("Bars: each condition's primary metric per task and their mean; whiskers: 95% CI (Wilson for 0/1 scores, see the leaderboard legend).",
                task_bars(frame, primary))]
     charts += [("Gains over base; interaction = FT+RAG gain − (FT gain + RAG gain), whisker: paired CI at its Holm level.", c)
@@ -213,6 +213,7 @@ def _plots(frame: pd.DataFrame, primary: Mapping[str, str], fact: pd.DataFrame |
                    cost_scatter(frame, extras)))
     charts.append(("Per RAG condition (colour) and task (label): share of gold documents retrieved against the answer score.",
                    recall_scatter(frame, primary, extras, retrieval)))
+    charts += list(more)
     parts = ['<h2 id="plots">Plots</h2><div class="plots">']
     parts += [f"<figure>{chart}<figcaption>{_e(caption)}</figcaption></figure>" for caption, chart in charts]
     parts.append("</div>")
@@ -245,12 +246,14 @@ def render(run_id: str, stored: Mapping[str, Any], manifest: Mapping[str, Any] |
            fact: pd.DataFrame | None, extras: RunScores | None, records: Records, started: str = "",
            sides: Sequence[SideSuite] = (), decision: str = "",
            retrieval: Mapping[str, Mapping[str, float]] | None = None, breakdowns: Sequence[Table] = (),
-           headline: str = "", arms: tuple[str | None, str | None] = (None, None), subset: str = "") -> str:
+           headline: str = "", arms: tuple[str | None, str | None] = (None, None), subset: str = "",
+           plots: Sequence[tuple[str, str]] = ()) -> str:
     """The whole page as a string (``sides``: the side suites ``build`` added columns for;
     ``decision``: the Decision section's HTML, first after the header, then ``headline`` (the
     quality-vs-cost plot); ``arms``: the RAG and FT conditions the sample browser compares; ``retrieval``: the
     retrieval table's rows, default the stored ones; ``breakdowns``: the per-attribute and
-    stale-answer tables, after the retrieval table)."""
+    stale-answer tables, after the retrieval table; ``plots``: more (caption, svg) figures, e.g.
+    the churn experiment's)."""
     primary, reference = stored["primary"], stored["reference"]
     retrieval = stored.get("retrieval_metrics") if retrieval is None else retrieval
     parts = _head(run_id, manifest, started)
@@ -263,7 +266,7 @@ def render(run_id: str, stored: Mapping[str, Any], manifest: Mapping[str, Any] |
                      "the left is better.</figcaption></figure></div>")
     parts += _leaderboard(display_tables(frame, primary, reference, fact, sides), retrieval, breakdowns,
                           mean_notes(frame, primary))
-    parts += _plots(frame, primary, fact, extras, retrieval)
+    parts += _plots(frame, primary, fact, extras, retrieval, plots)
     parts += _extras(extras)
     parts += _samples(records, primary, extras, arms)
     parts += ['<h2 id="run">Run</h2>', _meta(run_id, manifest, stored), "</body></html>", ""]

@@ -20,6 +20,7 @@ from typing import Any
 from harness.errors import HarnessError
 from harness.records import RunFolder
 from harness import cache, decision
+from harness.churn.report import churn_plots, churn_tables
 from harness.report import breakdown, html, leaderboard, paper
 from harness.report.factorial import factorial
 from harness.report.headline import headline_plot
@@ -58,7 +59,7 @@ def report_run(run_dir: Path, *, seed: int = 0, similarity: bool = True, tokeniz
     made = write_decision(run, seed=seed)
     subset = subset_line(manifest, samples)
     tables = breakdown.breakdown_tables(run.path, samples, records, stored["primary"], stored["reference"],
-                                        list(frame.index), seed=seed)
+                                        list(frame.index), seed=seed) + churn_tables(run.path)
     retrieval = breakdown.retrieval_by_variant(run.path, stored.get("retrieval_metrics"))
     markdown = leaderboard.write(frame, stored["primary"], stored["reference"], run.path, samples, seed=seed,
                                  retrieval=retrieval, extras=extras, sides=side_suites(stored, run.path),
@@ -74,7 +75,7 @@ def report_run(run_dir: Path, *, seed: int = 0, similarity: bool = True, tokeniz
                            started=run_time(run.path), sides=side_suites(stored, run.path),
                            decision=decision.to_html(made) if made else "", retrieval=retrieval, breakdowns=tables,
                            headline=headline_plot(frame, made), arms=made.arms if made else (None, None),
-                           subset=subset)
+                           subset=subset, plots=churn_plots(run.path))
         (run.path / "report.html").write_text(page, encoding="utf-8")
     except Exception:
         log.exception("report.html of %s could not be written", run.path)
