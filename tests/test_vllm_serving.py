@@ -182,12 +182,19 @@ def test_server_that_dies_at_start_reports_its_log(tmp_path, session_cache):
     assert server_processes() <= before
 
 
+def _interruptible() -> None:
+    """The run gets Ctrl-C's default meaning even when the tests were started in the background
+    (a shell's ``cmd &`` without job control sets SIGINT to ignored, and children inherit it)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_stops_the_server(tmp_path, session_cache):
     env = dict(os.environ, HARNESS_CACHE=str(session_cache))
     before = server_processes()
     proc = subprocess.Popen([sys.executable, "-m", "harness", "run", "+exp=agri", *VLLM, "suite.n_docs=1",
                              "conditions=[{adaptation: base, rag: false}]", f"results_dir={tmp_path}"],
-                            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_interruptible)
     deadline = time.monotonic() + 300
     while not server_processes() - before and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.5)
