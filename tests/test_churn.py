@@ -126,6 +126,20 @@ def test_a_stale_models_old_answers_are_counted_stale(tmp_path: Path) -> None:
     assert delta["delta"] == -1.0 and delta["p_holm"] < 0.05
 
 
+def test_what_an_update_costs_the_unchanged_facts_is_a_paired_delta(tmp_path: Path) -> None:
+    """A continued adapter that forgot every unchanged fact the stale one knew: -100 pp, significant."""
+    churned = churn_suite(subset_suite(_suite("agri"), 3), 0.5, seed=0)
+    task = churned.suite.tasks[0]
+    for condition, knows_unchanged in (("ft_stale", True), ("ft_continue", False), ("ft_retrain", True)):
+        records = [{"id": r["id"], "output": "", "scores": {"correct": float(knows_unchanged and r["churn"] == UNCHANGED)}}
+                   for r in task.rows]
+        write_jsonl(tmp_path / "samples" / condition / f"{task.name}.jsonl", records)
+    kept = measure(tmp_path, ["ft_stale", "ft_retrain", "ft_continue"], churned, rag=None)["retained"]
+    assert set(kept) == {"ft_retrain", "ft_continue"} and kept["ft_continue"]["reference"] == "ft_stale"
+    assert kept["ft_continue"]["delta"] == -1.0 and kept["ft_continue"]["p_holm"] < 0.05
+    assert kept["ft_retrain"]["delta"] == 0.0 and kept["ft_continue"]["n"] == 6
+
+
 def test_bad_churn_settings_are_one_message_each(tmp_path: Path) -> None:
     for given, says in (({"fraction": 0}, "churn.fraction=0.0"), ({"fraction": [0.2, 1.5]}, "churn.fraction=1.5"),
                         ({"fraction": 0.2, "epochs": 3}, "unknown setting"),
@@ -185,9 +199,12 @@ def test_churn_experiment_runs_end_to_end(session_cache: Path, tmp_path: Path) -
     train = block["update_s"]["train"]
     assert train["ft_retrain"] > 0 and train["ft_continue"] > 0 and block["update_s"]["reindex"]["full_s"] > 0
     assert set(block["vs_rag"]["deltas"]) == set(block["order"]) - {"base+bm25"}
+    assert set(block["retained"]) == {"ft_retrain", "ft_continue", "ft_retrain+bm25", "ft_continue+bm25"}
+    assert block["retained"]["ft_continue+bm25"]["reference"] == "ft_stale+bm25"
     assert (run_dir / "churn" / "k0.50" / "suite" / "changes.jsonl").is_file()
     board = (run_dir / "leaderboard.md").read_text()
     assert "Knowledge churn, k = 0.5: 4 of 8 facts changed" in board and "FT retrained from scratch" in board
+    assert "Δ unchanged vs not updated" in board
     page = (run_dir / "report.html").read_text()
     assert "Stale answers on the changed facts" in page
     decision = json.loads((run_dir / "decision.json").read_text())

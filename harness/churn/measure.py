@@ -20,6 +20,7 @@ import numpy as np
 
 from harness import records
 from harness.churn.derive import CHANGED, ChurnedSuite
+from harness.churn.update import CONTINUE, RETRAIN, STALE
 from harness.scoring import stats
 
 PRIMARY = "correct"
@@ -95,19 +96,22 @@ def shares(scored: Scored, changed: set[str]) -> dict[str, Share]:
             "unchanged": Share(int(sum(on_unchanged)), len(on_unchanged))}
 
 
-def versus(reference: Scored, others: Mapping[str, Scored], changed: set[str]) -> dict[str, dict[str, Any]]:
-    """Each condition minus ``reference`` on the changed facts, paired per question, Holm over them."""
+def versus(reference: Scored, others: Mapping[str, Scored], questions: set[str]) -> dict[str, dict[str, Any]]:
+    """Each condition minus ``reference`` on ``questions``, paired per question, Holm over them."""
     names = list(others)
     deltas = []
     for name in names:
-        keys = sorted(k for k in changed if k in reference.correct and k in others[name].correct)
+        keys = sorted(k for k in questions if k in reference.correct and k in others[name].correct)
         a = np.array([reference.correct[k] for k in keys])
         b = np.array([others[name].correct[k] for k in keys])
         deltas.append(stats.paired_delta(a, b))
     holm = stats.holm_adjust([d.p for d in deltas]) if deltas else []
-    return {name: {"delta": round(d.estimate, 6), "low": round(d.low, 6), "high": round(d.high, 6),
-                   "p": round(d.p, 6), "p_holm": round(h, 6), "n": d.n}
-            for name, d, h in zip(names, deltas, holm, strict=True)}
+    return {name: _delta_json(d, h) for name, d, h in zip(names, deltas, holm, strict=True)}
+
+
+def _delta_json(d: Any, holm: float) -> dict[str, Any]:
+    return {"delta": round(d.estimate, 6), "low": round(d.low, 6), "high": round(d.high, 6),
+            "p": round(d.p, 6), "p_holm": round(holm, 6), "n": d.n}
 
 
 def measure(run_dir: Path, conditions: Sequence[str], churned: ChurnedSuite, rag: str | None) -> dict[str, Any]:
@@ -120,4 +124,25 @@ def measure(run_dir: Path, conditions: Sequence[str], churned: ChurnedSuite, rag
     if rag is not None and rag in scored:
         others = {c: s for c, s in scored.items() if c != rag}
         out["vs_rag"] = {"reference": rag, "deltas": versus(scored[rag], others, changed)}
+    kept = retained(scored, changed)
+    if kept:
+        out["retained"] = kept
     return out
+
+
+def retained(scored: Mapping[str, Scored], changed: set[str]) -> dict[str, Any] | None:
+    """What each FT update cost the facts that did not change: the updated adapter minus the
+    not-updated one on the unchanged questions (closed book, and with RAG), Holm over them all."""
+    tails = ["", *sorted({c[len(STALE):] for c in scored if c.startswith(STALE + "+")})]
+    pairs = [(f"{STALE}{t}", f"{u}{t}") for t in tails for u in (RETRAIN, CONTINUE)]
+    pairs = [(ref, new) for ref, new in pairs if ref in scored and new in scored]
+    if not pairs:
+        return None
+    unchanged = {k for s in scored.values() for k in s.correct} - changed
+    made = []
+    for ref, new in pairs:
+        keys = sorted(k for k in unchanged if k in scored[ref].correct and k in scored[new].correct)
+        made.append(stats.paired_delta(np.array([scored[ref].correct[k] for k in keys]),
+                                       np.array([scored[new].correct[k] for k in keys])))
+    holm = stats.holm_adjust([d.p for d in made])
+    return {new: {"reference": ref, **_delta_json(d, h)} for (ref, new), d, h in zip(pairs, made, holm, strict=True)}

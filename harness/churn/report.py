@@ -57,6 +57,7 @@ def _delta(cell: Mapping[str, Any] | None) -> str:
 def fraction_table(block: Mapping[str, Any]) -> Table:
     """One fraction's table: a row per condition."""
     deltas = (block.get("vs_rag") or {}).get("deltas", {})
+    kept = block.get("retained") or {}
     rows = []
     for name in block.get("order") or list(block["conditions"]):
         cells = block["conditions"][name]
@@ -64,10 +65,13 @@ def fraction_table(block: Mapping[str, Any]) -> Table:
         rows.append({"condition": name, "update strategy": strategy(name), "changed facts acc": _share(cells["changed"]),
                      "stale answers": _share(cells["stale"]), "unchanged facts acc": _share(cells["unchanged"]),
                      "update s": "—" if seconds is None else f"{seconds:.2f}",
-                     "Δ changed vs RAG": _delta(deltas.get(name)) if block.get("vs_rag") else "—"})
+                     "Δ changed vs RAG": _delta(deltas.get(name)) if block.get("vs_rag") else "—",
+                     "Δ unchanged vs not updated": _delta(kept[name]) if name in kept else
+                     ("(reference)" if name.startswith("ft_stale") and kept else "—")})
     title = (f"Knowledge churn, k = {block['fraction']:g}: {block['n_changed']} of {block['n_facts']} facts changed "
-             f"in {block['changed_docs']} of {block['n_docs']} documents (95% Wilson CIs; Δ paired per changed "
-             "question, Tango/McNemar, Holm over the rows)")
+             f"in {block['changed_docs']} of {block['n_docs']} documents (95% Wilson CIs; Δ changed: paired per changed "
+             "question vs re-indexed RAG; Δ unchanged: paired per unchanged question vs the not-updated adapter with the "
+             "same retrieval; Tango/McNemar, Holm within each column)")
     return title, pd.DataFrame(rows).set_index("condition")
 
 
