@@ -134,7 +134,7 @@ def to_json(d: Decision) -> dict[str, Any]:
                           for x in d.standings],
             "costs": {c: {"one_off_usd": p.one_off, "fixed_per_month_usd": p.fixed_per_month,
                           "per_query_usd": p.per_query, "index_memory_bytes": _bytes_or_none(d.memory.get(c, 0.0)),
-                          "refresh_s": d.refresh.get(c)}
+                          **({"refresh_s": d.refresh[c]} if c in d.refresh else {})}  # measured by churn only
                       for c, p in d.priced.items()},
             "break_even_queries_per_month": [{"a": a, "b": b, "queries_per_month": v} for a, b, v in d.break_evens],
             "versus_reference": delta(d.versus_reference), "reference": d.reference, "oracle": d.oracle,
