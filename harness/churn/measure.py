@@ -96,22 +96,26 @@ def shares(scored: Scored, changed: set[str]) -> dict[str, Share]:
             "unchanged": Share(int(sum(on_unchanged)), len(on_unchanged))}
 
 
-def versus(reference: Scored, others: Mapping[str, Scored], questions: set[str]) -> dict[str, dict[str, Any]]:
-    """Each condition minus ``reference`` on ``questions``, paired per question, Holm over them."""
-    names = list(others)
-    deltas = []
-    for name in names:
-        keys = sorted(k for k in questions if k in reference.correct and k in others[name].correct)
-        a = np.array([reference.correct[k] for k in keys])
-        b = np.array([others[name].correct[k] for k in keys])
-        deltas.append(stats.paired_delta(a, b))
-    holm = stats.holm_adjust([d.p for d in deltas]) if deltas else []
-    return {name: _delta_json(d, h) for name, d, h in zip(names, deltas, holm, strict=True)}
+def _family(pairs: Mapping[str, tuple[Scored, Scored]], questions: set[str]) -> dict[str, dict[str, Any]]:
+    """name -> (reference, candidate): candidate minus reference on ``questions``, paired per
+    question, one Holm family whose intervals are at their Holm step's level (an interval
+    excludes 0 exactly when the adjusted p is below 0.05)."""
+    cells = {}
+    for name, (ref, new) in pairs.items():
+        keys = sorted(k for k in questions if k in ref.correct and k in new.correct)
+        a, b = np.array([ref.correct[k] for k in keys]), np.array([new.correct[k] for k in keys])
+        cells[name] = lambda alpha, a=a, b=b: stats.paired_delta(a, b, alpha=alpha)
+    return {str(name): _delta_json(d) for name, d in stats.holm_family(cells).items()}
 
 
-def _delta_json(d: Any, holm: float) -> dict[str, Any]:
+def _delta_json(d: Any) -> dict[str, Any]:
     return {"delta": round(d.estimate, 6), "low": round(d.low, 6), "high": round(d.high, 6),
-            "p": round(d.p, 6), "p_holm": round(holm, 6), "n": d.n}
+            "p": round(d.p_value, 6), "p_holm": round(d.p_adjusted, 6), "level": round(d.level, 6), "n": d.n}
+
+
+def versus(reference: Scored, others: Mapping[str, Scored], questions: set[str]) -> dict[str, dict[str, Any]]:
+    """Each condition minus ``reference`` on ``questions`` (one Holm family)."""
+    return _family({name: (reference, other) for name, other in others.items()}, questions)
 
 
 def measure(run_dir: Path, conditions: Sequence[str], churned: ChurnedSuite, rag: str | None) -> dict[str, Any]:
@@ -132,17 +136,12 @@ def measure(run_dir: Path, conditions: Sequence[str], churned: ChurnedSuite, rag
 
 def retained(scored: Mapping[str, Scored], changed: set[str]) -> dict[str, Any] | None:
     """What each FT update cost the facts that did not change: the updated adapter minus the
-    not-updated one on the unchanged questions (closed book, and with RAG), Holm over them all."""
+    not-updated one on the unchanged questions (closed book, and with RAG), one Holm family."""
     tails = ["", *sorted({c[len(STALE):] for c in scored if c.startswith(STALE + "+")})]
     pairs = [(f"{STALE}{t}", f"{u}{t}") for t in tails for u in (RETRAIN, CONTINUE)]
     pairs = [(ref, new) for ref, new in pairs if ref in scored and new in scored]
     if not pairs:
         return None
     unchanged = {k for s in scored.values() for k in s.correct} - changed
-    made = []
-    for ref, new in pairs:
-        keys = sorted(k for k in unchanged if k in scored[ref].correct and k in scored[new].correct)
-        made.append(stats.paired_delta(np.array([scored[ref].correct[k] for k in keys]),
-                                       np.array([scored[new].correct[k] for k in keys])))
-    holm = stats.holm_adjust([d.p for d in made])
-    return {new: {"reference": ref, **_delta_json(d, h)} for (ref, new), d, h in zip(pairs, made, holm, strict=True)}
+    made = _family({new: (scored[ref], scored[new]) for ref, new in pairs}, unchanged)
+    return {new: {"reference": ref, **made[new]} for ref, new in pairs}

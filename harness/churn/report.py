@@ -71,7 +71,7 @@ def fraction_table(block: Mapping[str, Any]) -> Table:
     title = (f"Knowledge churn, k = {block['fraction']:g}: {block['n_changed']} of {block['n_facts']} facts changed "
              f"in {block['changed_docs']} of {block['n_docs']} documents (95% Wilson CIs; Δ changed: paired per changed "
              "question vs re-indexed RAG; Δ unchanged: paired per unchanged question vs the not-updated adapter with the "
-             "same retrieval; Tango/McNemar, Holm within each column)")
+             "same retrieval; Tango/McNemar, Holm within each column, each interval at its Holm step's level)")
     return title, pd.DataFrame(rows).set_index("condition")
 
 
