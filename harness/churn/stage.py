@@ -12,16 +12,18 @@ retrained one and the continued one — the same lm-eval passes as the grid, the
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness import cache
 from harness.churn import update
 from harness.churn.derive import ChurnedSuite, churn_suite
 from harness.churn.measure import measure
 from harness.churn.document import CHURN_DIR, CHURN_FILE
 from harness.churn.settings import ChurnSettings
+from harness.errors import HarnessError
 from harness.evaluate.grid import EvalPass, evaluate_grid
 from harness.finetune.stage import Adapters
 from harness.jsonl import write_jsonl
@@ -44,11 +46,6 @@ class ChurnInputs:
     tokenizer: Any
     adapters: Adapters
     ft_overrides: Mapping[str, float]
-
-
-@contextlib.contextmanager
-def _untimed(name: str) -> Iterator[None]:
-    yield
 
 
 def write_derived(out: Path, churned: ChurnedSuite) -> None:
@@ -94,7 +91,8 @@ def churn_fraction(inputs: ChurnInputs, settings: ChurnSettings, fraction: float
                                   grid.retriever.config()) if rag else None
     times: dict[str, float | None] = {}
     passes = _passes(inputs, churned, settings, rag, times)
-    evaluate_grid(passes, variants, grid.model, grid.eval, inputs.base, RunFolder(out), seed=grid.seed, stage=_untimed)
+    evaluate_grid(passes, variants, grid.model, grid.eval, inputs.base, RunFolder(out), seed=grid.seed,
+                  stage=lambda name: contextlib.nullcontext())  # timed as one stage, ``churn``
     names = [c.name for p in passes for c in p.conditions]
     block = measure(out, names, churned, f"base+{rag}" if rag else None)
     return {"fraction": fraction, "n_facts": churned.n_facts, "n_changed": len(churned.changes),
@@ -105,11 +103,7 @@ def churn_fraction(inputs: ChurnInputs, settings: ChurnSettings, fraction: float
 
 def run_churn(inputs: ChurnInputs, settings: ChurnSettings, folder: RunFolder) -> dict[str, Any]:
     """Every fraction of ``settings``; writes and returns churn.json."""
-    from harness import cache
-
     if inputs.adapters.first("ft") is None:
-        from harness.errors import HarnessError
-
         raise HarnessError("churn needs the grid's fine-tuned adapter (a condition with adaptation: ft); "
                            "add {adaptation: ft, rag: false} to the conditions")
     document = {"settings": settings.to_dict(), "retriever": inputs.grid.retriever.kind,
