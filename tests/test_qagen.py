@@ -3,6 +3,8 @@
 Content is checked with the deterministic extractive generator through the CLI; the embedded
 LLM runs once on one tiny section (only that it runs and reports parsed/unparsable counts);
 the OpenAI-compatible generator is checked against an unreachable URL (one clear error, no key).
+Both split modes are checked: paraphrase (the default: every eval question a trained fact in a
+held-out wording) and transfer (``split.unit=fact``: no eval fact trained).
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from harness.qagen import run
 from harness.qagen.extractive import ExtractiveGenerator
 from harness.qagen.filters import FilterReport, FilterSettings, apply_filters, deduplicate
 from harness.qagen.generators import QAPair, parse_pairs
+from harness.qagen.lexical import jaccard, normalize_text, same_answer, tokens
+from harness.qagen.llm import LLMGenerator
 from harness.qagen.quality import fluency, measure
 from harness.qagen.sections import Section, document_sections, split_sentences
 from harness.qagen.split import split_pairs
@@ -70,6 +74,24 @@ def docs(tmp_path: Path) -> Path:
     return root
 
 
+def _near(a: str, b: str) -> float:
+    return jaccard(set(tokens(a)), set(tokens(b)))
+
+
+def assert_paraphrase_split(train: list[dict], evals: list[dict]) -> None:
+    """Every eval question asks a trained fact (its fact_id has a training row with its answer) in
+    words of its own: not equal, and below the near-duplicate threshold, to each of its fact's rows."""
+    by_fact: dict[str, list[dict]] = {}
+    for row in train:
+        by_fact.setdefault(row["fact_id"], []).append(row)
+    assert evals and len({r["fact_id"] for r in evals}) == len(evals)  # one held-out wording per fact
+    for row in evals:
+        siblings = by_fact[row["fact_id"]]
+        assert any(same_answer(t["answer"], row["answer"]) for t in siblings), row
+        assert all(normalize_text(t["question"]) != normalize_text(row["question"]) for t in siblings)
+        assert all(_near(t["question"], row["question"]) < 0.8 for t in siblings), row
+
+
 def _jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
@@ -118,9 +140,22 @@ def test_generate_qa_writes_a_valid_suite_with_quality(docs, tmp_path):
     assert ("Tomato blight — How often should you spray copper fungicide during wet spells?",
             "every 10 days") in pairs  # the PDF
     assert ("When should you transplant rice seedlings?", "late June") in pairs  # the JSONL row
-    # no fact on both sides of the split
-    train_facts, eval_facts = {r["fact_id"] for r in suite.train}, {r["fact_id"] for r in suite.tasks[0].rows}
-    assert train_facts and eval_facts and not train_facts & eval_facts
+    # several wordings of one question, the rule's own first ("passive", "blanked")
+    assert ("Orchards — What is needed by blueberries?", "acidic soil") in pairs
+    assert ("At what time of year is it recommended to transplant rice seedlings?", "late June") in pairs
+    # the default split is paraphrase: each eval question is a trained fact asked in held-out words
+    assert_paraphrase_split(suite.train, suite.tasks[0].rows)
+    split = report["split"]
+    assert split["mode"] == "paraphrase" and split["unit"] == "paraphrase" and suite.split_mode == "paraphrase"
+    assert split["eval"] == split["eval_groups"] and split["eval_near_identical_to_own_fact"] == 0
+    assert split["facts_with_phrasings"] + split["facts_single_phrasing"] + split[
+        "facts_near_identical_phrasings"] == split["groups"]
+    assert split["facts_single_phrasing"] >= 1  # fill-in-the-blank-only sentences: one wording, train only
+    assert "split: paraphrase (every eval question asks a trained fact in new words)" in proc.stdout
+    assert "split: {mode: paraphrase, unit: paraphrase}" in (out / "suite.yaml").read_text()
+    card = (out / "README.md").read_text()
+    assert "Split: paraphrase (every eval question asks a trained fact in new words)" in card
+    assert f"{split['facts_single_phrasing']} facts with one phrasing" in card
     for row in suite.tasks[0].rows:
         assert row["gold_ids"] == [row["section_id"].split("#")[0]] and row["context"] == ""
 
@@ -134,6 +169,21 @@ def test_generate_qa_writes_a_valid_suite_with_quality(docs, tmp_path):
     assert len(data) == len(suite.tasks[0].rows)
     assert utils.process_qa(data[0], [f"It is {data[0]['answer']}."])["contains"] == 1.0
     assert (out / "README.md").is_file() and not list(tmp_path.glob(".*.tmp"))
+
+
+def test_transfer_split_keeps_every_fact_on_one_side(docs, tmp_path):
+    """split.unit=fact: the transfer mode, as before paraphrase existed — no fact on both sides."""
+    out = tmp_path / "transfer"
+    report = run({"source": str(docs), "out": str(out), "generator": {"kind": "extractive"},
+                  "quality": {"similarity": "lexical"}, "split": {"unit": "fact"}}, stream=io.StringIO())
+    suite = load_suite(out, out.parent)
+    train_facts, eval_facts = {r["fact_id"] for r in suite.train}, {r["fact_id"] for r in suite.tasks[0].rows}
+    assert train_facts and eval_facts and not train_facts & eval_facts
+    assert report["split"]["mode"] == "transfer" and suite.split_mode == "transfer"
+    assert "facts_single_phrasing" not in report["split"]
+    assert "split: {mode: transfer, unit: fact}" in (out / "suite.yaml").read_text()
+    card = (out / "README.md").read_text()
+    assert "Split: transfer (eval facts were never trained)" in card and "no eval fact is trained on" in card
 
 
 def test_same_documents_give_the_same_suite(docs, tmp_path):
@@ -157,6 +207,9 @@ def test_same_documents_give_the_same_suite(docs, tmp_path):
         ("docs", ["out=<docs>/suite"], r"lies inside source"),
         ("docs", ["out=<existing>", "overwrite=true"], r"was not written by generate-qa"),
         ("nosource", [], r"needs source="),
+        ("docs", ["split.unit=sentence"], r"split\.unit is 'sentence'; expected one of paraphrase, fact, section, "
+                                          r"document \(paraphrase: .*transfer"),
+        ("docs", ["generator.phrasings=9"], r"generator\.phrasings is 9; expected a whole number from 1 to 5"),
     ],
 )
 def test_bad_input_is_one_clear_error(tmp_path, docs, setup, args, message):
@@ -264,13 +317,55 @@ def test_split_keeps_restated_facts_on_one_side():
                                      "Prune coffee in July.", "Lime fields in March."))
     gen = ExtractiveGenerator(max_per_sentence=1)
     pairs = gen.generate([a, b]).pairs
-    split = split_pairs(pairs, {"a#1": a, "b#1": b}, name="t", eval_fraction=0.4)
+    split = split_pairs(pairs, {"a#1": a, "b#1": b}, name="t", unit="fact", eval_fraction=0.4)
     maize = [(p, f) for p, f in split.train + split.eval if "maize" in p.question]
     assert {p.section_id for p, _ in maize} == {"a#1", "b#1"} and len({f for _, f in maize}) == 1
     train_facts, eval_facts = {f for _, f in split.train}, {f for _, f in split.eval}
     assert split.train and split.eval and not train_facts & eval_facts
     with pytest.raises(HarnessError, match="one fact group"):
-        split_pairs(pairs[:1], {"a#1": a, "b#1": b}, name="t")
+        split_pairs(pairs[:1], {"a#1": a, "b#1": b}, name="t", unit="fact")
+
+
+def test_paraphrase_split_holds_out_one_wording_per_fact():
+    sections = {"a#1": Section("a#1", "a", "", "", (
+        "Sow maize in mid-October.", "Blueberries need acidic soil.", "Prune coffee in July.",
+        "Growers rent bee hives each February.", "Late blight browns tomato leaves in wet weather."))}
+    gen = ExtractiveGenerator(phrasings=3)
+    pairs = gen.generate(list(sections.values())).pairs
+    wordings = [p.question for p in pairs if p.answer == "mid-October"]
+    assert wordings[:2] == ["When should you sow maize?", "At what time of year is it recommended to sow maize?"]
+    assert len(wordings) == 3 and ExtractiveGenerator(phrasings=1).questions("Sow maize in mid-October.", set())[0][0][0] \
+        == wordings[0]
+    split = split_pairs(pairs, sections, name="t", eval_fraction=0.5)  # the default unit: paraphrase
+    rows = [[{"question": p.question, "answer": p.answer, "fact_id": f} for p, f in side]
+            for side in (split.train, split.eval)]
+    assert_paraphrase_split(*rows)
+    report = split.report
+    assert report["mode"] == "paraphrase" and report["eval_groups"] == len(split.eval) == round(0.5 * report["groups"])
+    assert report["eval_fact_fraction"] == round(len(split.eval) / report["groups"], 4)
+    # the same pairs and seed give the same split; another seed may hold out other wordings
+    again = split_pairs(pairs, sections, name="t", eval_fraction=0.5)
+    assert [p.question for p, _ in again.eval] == [p.question for p, _ in split.eval]
+    single = [p for p in pairs if p.origin == "cloze"]  # one wording each: they only train
+    only = split_pairs(single + pairs[:3], sections, name="t", eval_fraction=0.5)
+    assert only.report["facts_single_phrasing"] >= 1 and all(p.origin != "cloze" for p, _ in only.eval)
+    with pytest.raises(HarnessError, match=r"nothing to hold out \(\d+ with one phrasing.*split\.unit=fact"):
+        split_pairs(single, sections, name="t")
+
+
+def test_llm_prompt_asks_for_phrasings_and_keeps_them_on_one_sentence():
+    class Backend:
+        name = "fake"
+
+    prompt = {"user": "Text: {text}\nWrite {n} questions, each in {phrasings} wordings."}
+    gen = LLMGenerator(Backend(), prompt, per_section=2, phrasings=4)
+    section = Section("d#1", "d", "Maize", "", ("Maize likes sun.", "Sow maize in mid-October."))
+    assert "each in 4 wordings" in gen.messages(section)[-1]["content"]
+    located = gen.located(section, [("When should maize be sown?", "mid-October"),
+                                    ("Which month suits maize sowing, in mid-what?", "in mid-October")])
+    assert [p.sentence for p in located] == [1, 1]
+    with pytest.raises(HarnessError, match="generator.phrasings is 0"):
+        LLMGenerator(Backend(), prompt, phrasings=0)
 
 
 def test_quality_measures_lexical_and_fluency():

@@ -16,10 +16,15 @@ against). Rules, tried in order on each sentence; the answer is always a span of
 * **context** — a question that names under half of its document title's content words gets
   the title in front ("Maize in the Velmora Plateau — When should you sow maize?"), since a
   location-specific fact is no question without its place (``context: false`` turns it off).
-* **cloze** (fallback, and a second phrasing up to ``max_per_sentence``) — the sentence with a
+* **cloze** (fallback, and a second question up to ``max_per_sentence``) — the sentence with a
   salient span blanked: a date/season, a frequency, a quantity, a capitalised name (not the first
   word), else the closing noun phrase: "Fill in the blank: Late blight browns ____." / "tomato
   leaves".
+* **phrasings** — each rule's question comes in up to ``phrasings`` wordings with the same
+  answer (the paraphrase split trains on some and asks another): its own, the rewordings of
+  :mod:`harness.qagen.wording` ("What is needed by blueberries?"), then its answer blanked in
+  the sentence; a wording whose question token Jaccard with an earlier one is ≥ 0.8 (a near
+  duplicate the dedup would drop) is skipped for the next. A cloze question has one wording.
 """
 
 from __future__ import annotations
@@ -28,8 +33,9 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from harness.qagen.generators import Generated, QAPair
-from harness.qagen.lexical import STOPWORDS, content_tokens, normalize_text, tokens
+from harness.qagen import wording
+from harness.qagen.generators import Generated, QAPair, check_phrasings
+from harness.qagen.lexical import STOPWORDS, content_tokens, jaccard, normalize_text, tokens
 from harness.qagen.sections import Section
 
 _MONTH = r"(?:January|February|March|April|May|June|July|August|September|October|November|December)"
@@ -75,6 +81,8 @@ _IMPERATIVES = frozenset(
 _AGENTS = frozenset("farmer grower officer agent expert adviser advisor researcher breeder producer scientist "
                     "agronomist extension".split())
 _SENTENCE_MIN_WORDS, _SENTENCE_MAX_WORDS, _ANSWER_MAX_WORDS = 4, 45, 10
+Found = tuple[list[str], str, str]  # a rule's wordings of one question (its own first), the answer, the rule
+DISTINCT_WORDINGS = 0.8  # = filters.near_duplicate's default: a wording this close to an earlier one is skipped
 
 
 def _words(text: str) -> int:
@@ -120,7 +128,7 @@ def _time_answer(match: re.Match[str]) -> tuple[str, int]:
     return time, match.start()
 
 
-def _imperative(sentence: str, names: set[str]) -> Iterator[tuple[str, str, str]]:
+def _imperative(sentence: str, names: set[str]) -> Iterator[Found]:
     lead, body = _split_lead(_strip_end(sentence))
     core = body.split(",", 1)[0]
     first = core.split(" ", 1)[0]
@@ -131,13 +139,16 @@ def _imperative(sentence: str, names: set[str]) -> Iterator[tuple[str, str, str]
     tail = f" {_lower_first(lead, names)}" if lead and not lead_time else ""
     freq = _FREQUENCY.search(core)
     if freq:
-        yield f"How often should you {_without(core, freq.start(), freq.end())}{tail}?", freq.group(0), "imperative-frequency"
+        action = _without(core, freq.start(), freq.end())
+        front = lead if lead and not lead_time else ""
+        yield ([f"How often should you {action}{tail}?", *wording.imperative_frequency(action, tail, front)],
+               freq.group(0), "imperative-frequency")
         return
     when = _TIME.search(core) or lead_time
     if when:
         answer, start = _time_answer(when)
         rest = _without(core, start, when.end()) if when is not lead_time else core
-        yield f"When should you {rest}{tail}?", answer, "imperative-time"
+        yield [f"When should you {rest}{tail}?", *wording.imperative_time(rest, tail)], answer, "imperative-time"
 
 
 def _split_lead(body: str) -> tuple[str, str]:
@@ -149,7 +160,7 @@ def _third_person(verb: str) -> str:
     return next((third for third, base in _VERBS.items() if base == verb), verb)
 
 
-def _subject_verb(sentence: str, names: set[str]) -> Iterator[tuple[str, str, str]]:
+def _subject_verb(sentence: str, names: set[str]) -> Iterator[Found]:
     lead, body = _split_lead(_strip_end(sentence))
     words = body.split()
     if not words or words[0].lower() in _IMPERATIVES or words[0].lower() in _PRONOUNS:
@@ -175,16 +186,18 @@ def _subject_verb(sentence: str, names: set[str]) -> Iterator[tuple[str, str, st
     if when:
         answer, start = _time_answer(when)
         rest = _without(obj, start, when.end())
-        yield _tidy(f"When {aux} {subject_q} {base} {rest}{tail}") + "?", answer, "svo-time"
+        asked = [f"When {aux} {subject_q} {base} {rest}{tail}?", *wording.svo_time(aux, subject_q, base, rest, tail)]
+        yield [_tidy(q[:-1]) + "?" for q in asked], answer, "svo-time"
         return
     if _words(obj) <= _ANSWER_MAX_WORDS:
-        yield f"What {aux} {subject_q} {base}{tail}?", obj, "svo-object"
+        yield [f"What {aux} {subject_q} {base}{tail}?", *wording.svo_object(subject_q, base, tail)], obj, "svo-object"
     if _words(subject) <= _ANSWER_MAX_WORDS:
-        who = "Who" if words[i - 1].lower().rstrip("s") in _AGENTS else "What"
-        yield f"{who} {_third_person(verb) if verb in _BASE_VERBS else verb} {obj}{tail}?", subject, "svo-subject"
+        who = words[i - 1].lower().rstrip("s") in _AGENTS
+        yield ([f"{'Who' if who else 'What'} {_third_person(verb) if verb in _BASE_VERBS else verb} {obj}{tail}?",
+                *wording.svo_subject(obj, base, who, tail)], subject, "svo-subject")
 
 
-def _copula(sentence: str, names: set[str]) -> Iterator[tuple[str, str, str]]:
+def _copula(sentence: str, names: set[str]) -> Iterator[Found]:
     match = _COPULA.match(sentence.strip())
     if not match:
         return
@@ -197,14 +210,16 @@ def _copula(sentence: str, names: set[str]) -> Iterator[tuple[str, str, str]]:
     if comp_first in _PARTICIPLES or comp_first.endswith("ed"):
         place = re.match(r"^(?P<part>\w+)\s+in\s+(?P<place>(?:the\s+)?[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*)$", comp)
         if place:
-            yield f"Where {verb} {subject} {place.group('part')}?", place.group("place"), "copula-where"
+            part = place.group("part")
+            yield ([f"Where {verb} {subject} {part}?", *wording.copula_where(verb, subject, part)], place.group("place"),
+                   "copula-where")
         return
     if comp_first in ("not", "also", "often", "usually", "generally", "very", "too", "more", "less", "still"):
         return
     single_plain = _words(comp) == 1 and comp.islower() and not (_TIME.search(comp) or _QUANTITY.search(comp))
     if _words(comp) > _ANSWER_MAX_WORDS or single_plain:
         return
-    yield f"What {verb} {subject}?", comp, "copula"
+    yield [f"What {verb} {subject}?", *wording.copula(verb, subject)], comp, "copula"
 
 
 def _cloze_spans(sentence: str) -> Iterator[tuple[int, int]]:
@@ -229,28 +244,43 @@ def _cloze_spans(sentence: str) -> Iterator[tuple[int, int]]:
             yield body.rindex(" ".join(words)), len(body)
 
 
-def _cloze(sentence: str, taken: set[str], prefix: str) -> Iterator[tuple[str, str, str]]:
+def _blank(sentence: str, start: int, end: int, prefix: str) -> str | None:
+    """The fill-in-the-blank question with ``sentence[start:end]`` blanked (None: nothing left to ask)."""
+    if start == 0 and _words(sentence[end:]) < 3:
+        return None
+    return f"{prefix} {_tidy(sentence[:start] + ' ____ ' + sentence[end:])}".strip()
+
+
+def _cloze(sentence: str, taken: set[str], prefix: str) -> Iterator[Found]:
     for start, end in _cloze_spans(sentence):
         answer = sentence[start:end].strip(" ,;:.")
         padded = f" {normalize_text(answer)} "
         if not answer.strip() or _words(answer) > _ANSWER_MAX_WORDS or any(
                 f" {t} " in padded or padded in f" {t} " for t in taken):
             continue
-        if start == 0 and _words(sentence[end:]) < 3:
-            continue
-        blanked = _tidy(sentence[:start] + " ____ " + sentence[end:])
-        yield f"{prefix} {blanked}".strip(), answer, "cloze"
-        return
+        question = _blank(sentence, start, end, prefix)
+        if question:
+            yield [question], answer, "cloze"
+            return
+
+
+def _blank_answer(sentence: str, answer: str, prefix: str) -> list[str]:
+    """The rule's own answer blanked in its sentence: one more wording of the rule's question."""
+    start = sentence.lower().find(answer.lower())
+    question = _blank(sentence, start, start + len(answer), prefix) if answer and start >= 0 else None
+    return [question] if question else []
 
 
 class ExtractiveGenerator:
-    """Rule-based questions; ``max_per_sentence`` caps the phrasings per sentence (rule + cloze)."""
+    """Rule-based questions; ``max_per_sentence`` caps the questions per sentence (rule + cloze),
+    ``phrasings`` the wordings of each (the paraphrase split trains on some and asks another)."""
 
     name = "extractive"
 
     def __init__(self, max_per_sentence: int = 2, cloze: bool = True, cloze_prefix: str = "Fill in the blank:",
-                 context: bool = True, context_format: str = "{title} — {question}"):
+                 context: bool = True, context_format: str = "{title} — {question}", phrasings: int = 3):
         self.max_per_sentence = max(1, max_per_sentence)
+        self.phrasings = check_phrasings(phrasings)
         self.cloze = cloze
         self.cloze_prefix = cloze_prefix
         self.context = context
@@ -264,20 +294,38 @@ class ExtractiveGenerator:
             return question
         return self.context_format.format(title=title.strip()[:1].upper() + title.strip()[1:], question=question)
 
-    def questions(self, sentence: str, names: set[str]) -> list[tuple[str, str, str]]:
+    def questions(self, sentence: str, names: set[str]) -> list[Found]:
+        """Up to ``max_per_sentence`` questions about one sentence, each as its wordings (the rule's
+        templates, then the answer blanked in the sentence), its answer and its rule."""
         if sentence.rstrip().endswith("?") or not _SENTENCE_MIN_WORDS <= _words(sentence) <= _SENTENCE_MAX_WORDS:
             return []
-        found: list[tuple[str, str, str]] = []
+        found: list[Found] = []
         for rule in (_imperative, _subject_verb, _copula):
             found.extend(rule(sentence, names))
             if found:
                 break
+        if self.cloze:
+            found = [(w + _blank_answer(sentence, a.strip(" ,;:."), self.cloze_prefix), a, r) for w, a, r in found]
         if self.cloze and len(found) < self.max_per_sentence:
             taken = {normalize_text(a) for _, a, _ in found}
             found.extend(_cloze(sentence, taken, self.cloze_prefix))
             if not found:  # no other span: blank the rule's answer after all
                 found.extend(_cloze(sentence, set(), self.cloze_prefix))
-        return [(_tidy(q[:1].upper() + q[1:]), a.strip(" ,;:."), rule) for q, a, rule in found[: self.max_per_sentence]]
+        return [([_tidy(q[:1].upper() + q[1:]) for q in wordings], a.strip(" ,;:."), rule)
+                for wordings, a, rule in found[: self.max_per_sentence]]
+
+    def phrased(self, wordings: list[str], title: str) -> list[str]:
+        """Up to ``phrasings`` wordings with the document's title where needed, skipping one that is
+        a near duplicate of an earlier one (the dedup would drop it, and a later template may not)."""
+        kept: list[str] = []
+        for text in wordings:
+            text = self.with_context(text, title)
+            words = set(tokens(text))
+            if all(jaccard(words, set(tokens(k))) < DISTINCT_WORDINGS for k in kept):
+                kept.append(text)
+            if len(kept) == self.phrasings:
+                break
+        return kept
 
     def generate(self, sections: list[Section]) -> Generated:
         result = Generated()
@@ -287,9 +335,9 @@ class ExtractiveGenerator:
                 result.outputs += 1
                 made = self.questions(sentence, names)
                 result.skipped += not made
-                for question, answer, rule in made:
-                    question = self.with_context(question, section.title or section.heading)
-                    result.pairs.append(QAPair(question, answer, section.id, index, rule))
+                for wordings, answer, rule in made:
+                    for question in self.phrased(wordings, section.title or section.heading):
+                        result.pairs.append(QAPair(question, answer, section.id, index, rule))
         return result
 
 
@@ -299,4 +347,5 @@ def from_config(cfg: Mapping[str, Any], prompt: Mapping[str, Any]) -> Extractive
                                cloze=bool(cfg.get("cloze", True)),
                                cloze_prefix=str(cfg.get("cloze_prefix", "Fill in the blank:")),
                                context=bool(cfg.get("context", True)),
-                               context_format=str(cfg.get("context_format", "{title} — {question}")))
+                               context_format=str(cfg.get("context_format", "{title} — {question}")),
+                               phrasings=cfg.get("phrasings", 3))

@@ -25,6 +25,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from harness.errors import HarnessError
 from harness.qagen.lexical import content_tokens
 from harness.qagen.sections import Section
 from harness.registry import Registry
@@ -59,6 +60,18 @@ class Generator(Protocol):
     name: str
 
     def generate(self, sections: list[Section]) -> Generated: ...
+
+
+MAX_PHRASINGS = 5  # more wordings of one fact add near duplicates, not new words
+
+
+def check_phrasings(value: int) -> int:
+    """``generator.phrasings``, the wordings asked for each fact, within 1..MAX_PHRASINGS: the
+    paraphrase split needs ≥ 2 to hold one out, and beyond a few the wordings only repeat."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_PHRASINGS:
+        raise HarnessError(f"generator.phrasings is {value!r}; expected a whole number from 1 to {MAX_PHRASINGS} "
+                           f"(the wordings of each question; the paraphrase split needs at least 2)")
+    return value
 
 
 # ----------------------------------------------------------------------------- parsing

@@ -22,7 +22,7 @@ from harness.qagen.filters import (
 from harness.qagen.generators import build_generator
 from harness.qagen.quality import measure, origin_counts
 from harness.qagen.sections import Section, split_corpus
-from harness.qagen.split import split_pairs
+from harness.qagen.split import describe, split_pairs
 from harness.qagen.writer import check_out, write_suite
 from harness.suites.ingest import ingest_folder
 from harness.suites.writer import suite_name
@@ -82,7 +82,7 @@ def run(cfg: dict[str, Any], stream: TextIO | None = None) -> dict[str, Any]:
         raise HarnessError(f"a suite needs at least 2 questions (one to train, one to evaluate); {tallies} — "
                            f"add documents, or try generator=extractive")
     try:
-        split = split_pairs(kept, by_id, name=name, unit=str(split_cfg.get("unit", "fact")),
+        split = split_pairs(kept, by_id, name=name, unit=str(split_cfg.get("unit", "paraphrase")),
                             eval_fraction=float(split_cfg.get("eval_fraction", 0.3)),
                             fact_similarity=float(split_cfg.get("fact_similarity", 0.5)),
                             near_duplicate=settings.near_duplicate, seed=int(cfg.get("seed", 1234)))
@@ -143,7 +143,8 @@ def summary(report: dict[str, Any], out: Path) -> str:
         f"({t['questions_per_s']} questions/s)",
         f"  filtered: {filtered}; duplicates: exact {f['duplicates']['exact']}, near {f['duplicates']['near']}",
         f"  kept {c['kept']}: train {s['train']}, eval {s['eval']} ({s['groups']} fact groups; "
-        f"{s['eval_with_near_identical_train_question']} eval questions resemble a train question)",
+        f"{s['eval_with_near_identical_train_question']} eval questions resemble a train question of another fact)",
+        f"  split: {describe(s)}",
         f"  quality ({m['similarity']}):",
         f"    relevance {m['relevance']}  global_relevance {m['global_relevance']}",
         f"    coverage sections {m['coverage']['sections']}  sentences {m['coverage']['sentences']}",

@@ -26,7 +26,7 @@ from harness.report.factorial import factorial
 from harness.report.headline import headline_plot
 from harness.report.history import run_id, run_time
 from harness.report.side_suites import side_suites
-from harness.report.subset import subset_line
+from harness.report.subset import split_line, subset_line
 from harness.scoring import RunScores, score_run
 from harness.scoring.judge import JudgePass, judge_run, prepare
 
@@ -63,7 +63,7 @@ def report_run(run_dir: Path, *, seed: int = 0, similarity: bool = True, tokeniz
     retrieval = breakdown.retrieval_by_variant(run.path, stored.get("retrieval_metrics"))
     markdown = leaderboard.write(frame, stored["primary"], stored["reference"], run.path, samples, seed=seed,
                                  retrieval=retrieval, extras=extras, sides=side_suites(stored, run.path),
-                                 head=_head(subset, made), breakdowns=tables)
+                                 head=_head(subset, made, split_line(manifest)), breakdowns=tables)
     try:  # a reproduction experiment's published numbers beside ours (``paper`` in its config)
         table = paper.write_paper_table(run.path, run.read_config().get("paper"), frame, stored["reference"])
         markdown = f"{markdown}\n{table}" if table else markdown
@@ -82,10 +82,10 @@ def report_run(run_dir: Path, *, seed: int = 0, similarity: bool = True, tokeniz
     return markdown
 
 
-def _head(subset: str, made: decision.Decision | None) -> str:
+def _head(subset: str, made: decision.Decision | None, split: str = "") -> str:
     """What leaderboard.md opens with: the subset line (when the run evaluated part of its
-    suite), then the Decision section."""
-    return "\n\n".join(part for part in (subset, decision.markdown(made) if made else "") if part)
+    suite), then the Decision section, then the split mode's line (when the suite's is known)."""
+    return "\n\n".join(part for part in (subset, decision.markdown(made) if made else "", split) if part)
 
 
 def write_decision(run: RunFolder, *, seed: int = 0, overrides: Sequence[str] = ()) -> decision.Decision | None:

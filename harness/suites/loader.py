@@ -30,6 +30,9 @@ from harness.suites.checks import (
 
 SUITE_FILE = "suite.yaml"
 TASK_KINDS = ("open_qa", "multiple_choice", "classification")
+# How eval relates to training: paraphrase (every eval fact trained, asked in new words), transfer
+# (no eval fact trained), mixed (some of each). docs/suite-format.md#split-modes
+SPLIT_MODES = ("paraphrase", "transfer", "mixed")
 
 
 @dataclass(frozen=True)
@@ -59,12 +62,44 @@ class Suite:
     content_hash: str
     description: str = ""
     files: tuple[Path, ...] = field(default=(), compare=False)
+    split: Mapping[str, Any] = field(default_factory=dict, compare=False)  # suite.yaml's ``split:``, if any
+
+    @property
+    def split_mode(self) -> str | None:
+        """paraphrase, transfer or mixed: suite.yaml's ``split.mode``, else read off the rows' fact ids."""
+        declared = self.split.get("mode")
+        return str(declared) if declared else infer_split_mode(self.train, [r for t in self.tasks for r in t.rows])
 
     def task(self, name: str) -> SuiteTask:
         for task in self.tasks:
             if task.name == name:
                 return task
         raise HarnessError(f"suite '{self.name}' has no task '{name}' (it has: {', '.join(t.name for t in self.tasks)})")
+
+
+def infer_split_mode(train: Iterable[Mapping[str, Any]], evals: Iterable[Mapping[str, Any]]) -> str | None:
+    """The split mode the ``fact_id`` fields show, for suites whose suite.yaml does not say it:
+    "paraphrase" when every eval row's fact is trained, "transfer" when none is, "mixed" otherwise;
+    None without fact ids on both sides (eval rows without one are not counted)."""
+    trained = {str(r["fact_id"]) for r in train if r.get("fact_id") is not None}
+    asked = [str(r["fact_id"]) in trained for r in evals if r.get("fact_id") is not None]
+    if not trained or not asked:
+        return None
+    return "paraphrase" if all(asked) else "transfer" if not any(asked) else "mixed"
+
+
+def _split_spec(spec: Mapping[str, Any], path: Path, lines: Mapping[str, int]) -> dict[str, Any]:
+    """suite.yaml's optional ``split:`` (``{mode: paraphrase|transfer|mixed, unit: ...}``), checked."""
+    split = spec.get("split")
+    if split is None:
+        return {}
+    if not isinstance(split, dict):
+        raise HarnessError(f"{show(path)} line {lines.get('split')}: field 'split' must be a mapping "
+                           f"(mode: {' | '.join(SPLIT_MODES)}), got {split!r}")
+    if "mode" in split and split["mode"] not in SPLIT_MODES:
+        raise HarnessError(f"{show(path)} line {lines.get('split.mode')}: field 'split.mode' is {split['mode']!r}; "
+                           f"expected one of {', '.join(SPLIT_MODES)}")
+    return dict(split)
 
 
 # ----------------------------------------------------------------------------- file reading
@@ -293,6 +328,7 @@ def load_suite(name_or_path: str | os.PathLike[str], tasks_root: Path) -> Suite:
         content_hash=_content_hash(root, files, code),
         description=str(spec.get("description") or "").strip(),
         files=tuple(files),
+        split=_split_spec(spec, spec_path, lines),
     )
 
 

@@ -130,6 +130,7 @@ class Manifest:
     train_format: Mapping[str, str] = field(default_factory=lambda: dict(TRAIN_FORMAT))
     version: str = "1"
     code: tuple[str, ...] = ()  # task code outside the folder that its utils.py runs (hashed with it)
+    split: Mapping[str, str] = field(default_factory=dict)  # {mode, unit}: how train and eval were split
 
 
 class Dumper(yaml.SafeDumper):
@@ -150,6 +151,8 @@ def _laid_out(manifest: Manifest) -> list[str]:
              *(f"  {part}: {json.dumps(text)}" for part, text in manifest.train_format.items())]
     if manifest.code:
         lines.append(f"code: [{', '.join(manifest.code)}]")
+    if manifest.split:
+        lines.append(f"split: {{{', '.join(f'{k}: {v}' for k, v in manifest.split.items())}}}")
     lines.append("tasks:")
     for task in manifest.tasks:
         lines += [f"  - name: {task.name}", f"    yaml: {task.name}.yaml", f"    data: {task.data}",
@@ -168,6 +171,7 @@ def manifest_text(manifest: Manifest) -> str:
     body = {"name": manifest.name, "version": manifest.version, "description": manifest.description,
             "corpus": "corpus.jsonl", "train": "train.jsonl", "train_format": dict(manifest.train_format),
             **({"code": list(manifest.code)} if manifest.code else {}),
+            **({"split": dict(manifest.split)} if manifest.split else {}),
             "tasks": [task.entry() for task in manifest.tasks]}
     return manifest.header + "\n" + yaml.dump(body, Dumper=Dumper, sort_keys=False, allow_unicode=True, width=100)
 
