@@ -125,24 +125,31 @@ def tune_arms(spec: RunSpec, suite: Suite, base: Any, tokenizer: Any, timer: Tim
 
 def train_arms(grid: RunSpec, suite: Suite, base: Any, tuning: Tuning | None,
                timer: Timer) -> tuple[Adapters, dict[str, Any]]:
-    """The adapters (ft with the tuned epochs and lr, if tuned) and the manifest's ``arms``
-    block: each ft adapter's recall on its own training questions, and the tuning trials."""
+    """The trained arms (ft with the tuned epochs and lr, if tuned) and the manifest's ``arms``
+    block: each trained arm's recall on the suite's own training questions (per seed), and the
+    tuning trials."""
+    trained = [] if grid.model.remote else grid.trained_adaptations  # a remote API brings its own
+    adapters = train_adapters(trained, grid.finetune, suite, base, raft=grid.raft, retrieval=grid.retriever,
+                              stage=timer.stage, ft_overrides=dict(tuning.chosen_ft.settings) if tuning else None,
+                              arm_settings=grid.arms)
+    arms: dict[str, Any] = {"tuning": tuning.to_json()} if tuning is not None else {}
+    if trained:
+        with timer.stage("recall"):
+            arms["training_recall"] = {arm: _recall(grid, suite, base, adapters.by_adaptation[arm])
+                                       for arm in trained}
+        arms["train_seconds"] = dict(adapters.train_seconds)
+    return adapters, arms
+
+
+def _recall(grid: RunSpec, suite: Suite, base: Any, by_seed: Any) -> dict[str, Any]:
+    """One arm's training-set recall per seed (finetune.recall: n questions, the warning level)."""
     from harness.finetune.recall import training_recall
     from harness.tuning.settings import RecallSettings
 
-    trained = [] if grid.model.remote else grid.trained_adaptations  # a remote API brings its own
-    adapters = train_adapters(trained, grid.finetune, suite, base, raft=grid.raft, retrieval=grid.retriever,
-                              stage=timer.stage, ft_overrides=dict(tuning.chosen_ft.settings) if tuning else None)
-    arms: dict[str, Any] = {"tuning": tuning.to_json()} if tuning is not None else {}
-    ft = adapters.by_adaptation.get("ft") or {}
-    if ft:
-        recall = grid.recall or RecallSettings()
-        with timer.stage("recall"):
-            arms["training_recall"] = {"ft": {
-                str(seed): training_recall(adapter, suite, grid.model, grid.eval, base, n=recall.n,
-                                           warn_below=recall.warn_below, seed=grid.seed).to_json()
-                | {"adapter_sha256": adapter.sha256} for seed, adapter in ft.items()}}
-    return adapters, arms
+    recall = grid.recall or RecallSettings()
+    return {str(seed): training_recall(adapter, suite, grid.model, grid.eval, base, n=recall.n,
+                                       warn_below=recall.warn_below, seed=grid.seed).to_json()
+            | {"adapter_sha256": adapter.sha256} for seed, adapter in by_seed.items()}
 
 
 def forgetting_suites(spec: RunSpec, suite: Suite) -> list[Suite]:

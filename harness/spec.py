@@ -31,11 +31,15 @@ from harness.sections import (
 
 if TYPE_CHECKING:
     from harness.churn.settings import ChurnSettings
+    from harness.finetune.arm_settings import ArmSettings
     from harness.tuning.settings import RecallSettings, TuneSettings
 
 PROJECT_ROOT = paths.DATA_ROOT  # conf/ and tasks/: the checkout, or inside an installed wheel
-ADAPTATIONS = ("base", "ft", "icl", "raft")
-TRAINED = ("ft", "raft")  # adaptations that train an adapter (one per fine-tuning seed)
+ADAPTATIONS = ("base", "ft", "icl", "raft", "cpt", "cpt_sft", "full", "merge", "style")
+# adaptations that train weights (one model per fine-tuning seed), in the order they are built:
+# cpt before cpt_sft (which continues it), ft and full before merge (which interpolates one)
+TRAINED = ("ft", "raft", "cpt", "cpt_sft", "full", "merge", "style")
+NEW_MODEL = ("full",)  # arms whose result is a whole model, not a LoRA adapter on the base
 # exp_name names the folder under results_dir: a plain name, never a path out of it
 _EXP_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]*")
 
@@ -47,10 +51,16 @@ class Condition:
     adaptation: str
     rag: bool
     retriever: str = "none"
+    alpha: float | None = None  # merge only: the interpolation weight of the tuned model
+
+    @property
+    def arm(self) -> str:
+        """The model evaluated: the adaptation, or ``merge-<alpha>`` (one model per alpha)."""
+        return f"{self.adaptation}-{self.alpha:g}" if self.alpha is not None else self.adaptation
 
     @property
     def name(self) -> str:
-        return f"{self.adaptation}+{self.retriever}" if self.rag else self.adaptation
+        return f"{self.arm}+{self.retriever}" if self.rag else self.arm
 
 
 @dataclass(frozen=True)
@@ -71,6 +81,7 @@ class RunSpec:
     tune: TuneSettings | None = None  # finetune.tune × retriever.tune; None: each arm runs as configured
     recall: RecallSettings | None = None  # finetune.recall (None: the defaults, n 60, warn below 0.9)
     churn: ChurnSettings | None = None  # after the grid, the knowledge-churn experiment (None: off)
+    arms: ArmSettings | None = None  # cpt/full/merge/style sections, set only when a condition uses them
 
     def to_dict(self) -> dict[str, Any]:
         """The spec as stored in the manifest and hashed: each section's source mapping."""
@@ -78,8 +89,7 @@ class RunSpec:
             "exp_name": self.exp_name, "seed": self.seed, "model": dict(self.model.raw),
             "retriever": dict(self.retriever.raw), "suite": dict(self.suite.raw),
             "finetune": dict(self.finetune.raw), "eval": dict(self.eval.raw),
-            "conditions": [{"adaptation": c.adaptation, "rag": c.rag, "retriever": c.retriever, "name": c.name}
-                           for c in self.conditions],
+            "conditions": [_condition_dict(c) for c in self.conditions],
             "reference": self.reference, "results_dir": str(self.results_dir),
         }
         # unused variant settings stay out, so a spec without them hashes as it always did
@@ -96,6 +106,8 @@ class RunSpec:
             data["recall"] = self.recall.to_dict()
         if self.churn is not None:
             data["churn"] = self.churn.to_dict()
+        if self.arms is not None:
+            data.update(self.arms.to_dict())
         return data
 
     @property
@@ -109,8 +121,8 @@ class RunSpec:
 
     @property
     def trained_adaptations(self) -> list[str]:
-        """Adaptations that need a trained adapter, in grid order (ft before raft)."""
-        return [a for a in TRAINED if any(c.adaptation == a for c in self.conditions)]
+        """Trained arms (``merge-<alpha>`` one per alpha), in the order they are built (TRAINED)."""
+        return list(dict.fromkeys(c.arm for a in TRAINED for c in self.conditions if c.adaptation == a))
 
     @property
     def finetune_seeds(self) -> list[int]:
@@ -124,6 +136,13 @@ class RunSpec:
     @property
     def uses_icl(self) -> bool:
         return self.icl is not None
+
+
+def _condition_dict(c: Condition) -> dict[str, Any]:
+    out: dict[str, Any] = {"adaptation": c.adaptation, "rag": c.rag, "retriever": c.retriever, "name": c.name}
+    if c.alpha is not None:  # absent otherwise, so grids without merge hash as before
+        out["alpha"] = c.alpha
+    return out
 
 
 RECOVERY_KEYS = ("restarts",)  # model.server keys that recover from faults: they change no answer
@@ -164,36 +183,45 @@ def check_exp_name(value: Any) -> str:
     return name
 
 
-def _conditions(raw: list[Any], retriever_kind: str) -> tuple[Condition, ...]:
+def _conditions(raw: list[Any], retriever_kind: str, alphas: Sequence[float] = ()) -> tuple[Condition, ...]:
+    """The grid's cells; a ``merge`` entry is one cell per ``merge.alpha``."""
     conditions: list[Condition] = []
     for i, item in enumerate(raw):
-        if not isinstance(item, dict) or "adaptation" not in item:
-            raise HarnessError(
-                f"conditions[{i}]: expected a mapping like {{adaptation: base, rag: false}}, got {item!r}"
-            )
-        adaptation = str(item["adaptation"])
-        if adaptation not in ADAPTATIONS:
-            raise HarnessError(
-                f"conditions[{i}].adaptation: unknown value '{adaptation}' (expected one of {', '.join(ADAPTATIONS)})"
-            )
-        unknown = set(item) - {"adaptation", "rag"}
-        if unknown:
-            raise HarnessError(f"conditions[{i}]: unknown field(s) {sorted(unknown)}")
-        rag = bool(item.get("rag", False))
-        if adaptation == "raft" and retriever_kind == "none":
-            raise HarnessError(
-                f"conditions[{i}].adaptation: raft trains on retrieved passages, but retriever.kind is "
-                "'none'; choose a retriever (retriever=dense|bm25|hybrid) or drop the raft conditions"
-            )
+        adaptation, rag = _condition_fields(i, item, retriever_kind)
         if rag and retriever_kind == "none":
             continue  # retriever=none turns the grid into closed-book only
-        conditions.append(Condition(adaptation, rag, retriever_kind if rag else "none"))
+        retriever = retriever_kind if rag else "none"
+        if adaptation == "merge":
+            conditions += [Condition(adaptation, rag, retriever, alpha) for alpha in alphas]
+        else:
+            conditions.append(Condition(adaptation, rag, retriever))
     if not conditions:
         raise HarnessError("the experiment lists no runnable conditions")
     names = [c.name for c in conditions]
     if len(set(names)) != len(names):
         raise HarnessError(f"conditions: duplicate entries {names}")
     return tuple(conditions)
+
+
+def _condition_fields(i: int, item: Any, retriever_kind: str) -> tuple[str, bool]:
+    """One ``conditions`` entry checked: its adaptation and whether it retrieves."""
+    if not isinstance(item, dict) or "adaptation" not in item:
+        raise HarnessError(f"conditions[{i}]: expected a mapping like {{adaptation: base, rag: false}}, got {item!r}")
+    adaptation = str(item["adaptation"])
+    if adaptation == "cpt+sft":
+        raise HarnessError(f"conditions[{i}].adaptation: write cpt+sft as cpt_sft ('+' joins the retriever "
+                           "to a condition's name, e.g. cpt_sft+dense)")
+    if adaptation not in ADAPTATIONS:
+        raise HarnessError(
+            f"conditions[{i}].adaptation: unknown value '{adaptation}' (expected one of {', '.join(ADAPTATIONS)})")
+    unknown = set(item) - {"adaptation", "rag"}
+    if unknown:
+        raise HarnessError(f"conditions[{i}]: unknown field(s) {sorted(unknown)}")
+    if adaptation == "raft" and retriever_kind == "none":
+        raise HarnessError(
+            f"conditions[{i}].adaptation: raft trains on retrieved passages, but retriever.kind is "
+            "'none'; choose a retriever (retriever=dense|bm25|hybrid) or drop the raft conditions")
+    return adaptation, bool(item.get("rag", False))
 
 
 def _exp_name(cfg: Mapping[str, Any]) -> str:
@@ -233,7 +261,9 @@ def from_config(cfg: dict[str, Any]) -> RunSpec:
         if key not in cfg:
             raise HarnessError(f"config is missing the '{key}' section")
     exp_name = check_exp_name(_exp_name(cfg))
-    conditions = _conditions(list(cfg["conditions"]), str(cfg["retriever"].get("kind", "none")))
+    arms = _arms(cfg)
+    conditions = _conditions(list(cfg["conditions"]), str(cfg["retriever"].get("kind", "none")),
+                             arms.merge.alphas if arms and arms.merge else ())
     reference = _reference(cfg.get("reference"), conditions)
     uses = {c.adaptation for c in conditions}
     finetune_cfg, retriever_cfg = dict(cfg["finetune"]), dict(cfg["retriever"])
@@ -262,7 +292,38 @@ def from_config(cfg: dict[str, Any]) -> RunSpec:
         tune=tune,
         recall=recall,
         churn=_churn(cfg.get("churn"), conditions),
+        arms=_check_arms(arms, model, cfg.get("forgetting_suite")),
     )
+
+
+def _arms(cfg: Mapping[str, Any]) -> ArmSettings | None:
+    """The cpt/full/merge/style sections of the arms the conditions name (None: none of them)."""
+    from harness.finetune.arm_settings import ArmSettings
+
+    named = {str(c.get("adaptation")) for c in cfg["conditions"] if isinstance(c, dict)}
+    arms = ArmSettings.from_config(cfg, named)
+    return arms if arms.to_dict() else None
+
+
+def _check_arms(arms: ArmSettings | None, model: ModelSpec, forgetting: Any) -> ArmSettings | None:
+    """What the arms cannot do, said before any work: train for a remote API, serve a whole new
+    model on a LoRA server, or train the format control on the forgetting suite's facts."""
+    if arms is None:
+        return None
+    from harness.models.backends import backend
+
+    if model.remote:
+        raise HarnessError(f"model.backend={model.backend} is an API with its own fine-tuned models; the cpt, full, "
+                           "merge and style arms are trained here: drop them or use model.backend=hf")
+    whole = arms.full is not None
+    if whole and backend(model.backend).serve is not None:
+        raise HarnessError(f"full fine-tuning (adaptation full, or merge.of=full) makes a whole new model, and "
+                           f"model.backend={model.backend} serves LoRA adapters on one base; evaluate it with "
+                           "model.backend=hf, or serve its folder as model.source=path:<folder>")
+    if arms.style is not None and forgetting and str(forgetting) in arms.style.sources:
+        raise HarnessError(f"style.sources includes the forgetting suite '{forgetting}': the format control would "
+                           "be trained on the facts it is tested on for forgetting; choose other style.sources")
+    return arms
 
 
 def _churn(given: Any, conditions: Sequence[Condition]) -> ChurnSettings | None:

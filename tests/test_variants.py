@@ -63,7 +63,7 @@ def test_variant_conditions_are_named_and_configured():
 
 
 @pytest.mark.parametrize(("overrides", "message"), [
-    (["conditions=[{adaptation:sft}]"], r"conditions\[0\]\.adaptation: unknown value 'sft' \(expected one of base, ft, icl, raft\)"),
+    (["conditions=[{adaptation:sft}]"], r"conditions\[0\]\.adaptation: unknown value 'sft' \(expected one of base, ft, icl, raft, cpt, cpt_sft, full, merge, style\)"),
     (["retriever=none", "conditions=[{adaptation:raft}]"], r"conditions\[0\]\.adaptation: raft .*retriever\.kind is 'none'"),
     (["conditions=[{adaptation:icl}]", "icl.k=0"], r"icl\.k=0"),
     (["conditions=[{adaptation:raft}]", "raft.p_gold=1.5"], r"raft\.p_gold=1\.5"),
@@ -315,7 +315,7 @@ def test_train_adapters_times_each_arm_and_keys_raft_data_as_before(tmp_path, mo
     import contextlib
 
     from harness import cache
-    from harness.finetune import Adapter, data_sha256, stage
+    from harness.finetune import Adapter, data_sha256, sft, stage
     from harness.models.wheels import LocalModel
 
     monkeypatch.setenv("HARNESS_CACHE", str(tmp_path / "cache"))
@@ -325,7 +325,7 @@ def test_train_adapters_times_each_arm_and_keys_raft_data_as_before(tmp_path, mo
         calls.append((len(examples), params, data_hash))
         return Adapter(tmp_path / f"adapter-{len(calls)}", f"sha-{len(calls)}")
 
-    monkeypatch.setattr(stage, "train_adapter", fake_train)
+    monkeypatch.setattr(sft, "train_adapter", fake_train)
     spec = make_spec("+exp=agri_variants", "retriever=bm25", "finetune.seeds=[0,1]", "raft.micro_batch=2")
     suite, timed = agri(1), []
 
@@ -344,7 +344,7 @@ def test_train_adapters_times_each_arm_and_keys_raft_data_as_before(tmp_path, mo
     assert n_ft == len(suite.train) and ft_hash is None and ft_params == spec.finetune.params(0)
     assert raft_params.batch_size == 2 and raft_params.grad_accum == spec.finetune.params(0).batch_size // 2
     assert raft_params.max_length == max(spec.finetune.params(0).max_length, spec.raft.max_length)
-    examples = [(e.prompt, e.completion) for e in stage.raft_examples(spec.raft, spec.retriever, suite)]
+    examples = [(e.prompt, e.completion) for e in sft.raft_examples(spec.raft, spec.retriever, suite)]
     assert n_raft == len(examples) == len(suite.train)
     assert raft_hash == cache.hash_json({"raft": spec.raft.to_dict(), "retriever": dict(spec.retriever.raw),
                                          "suite": suite.content_hash, "examples": data_sha256(examples)})

@@ -19,7 +19,7 @@ from typing import Any
 
 from harness.finetune.adapter import Adapter
 from harness.finetune.lora import train_adapter
-from harness.finetune.stage import sft_adapter, sft_examples
+from harness.finetune.sft import sft_adapter, sft_examples
 from harness.models.wheels import LocalModel
 from harness.retrieval.config import RetrieverConfig
 from harness.retrieval.passages import Passage, passages

@@ -45,7 +45,7 @@ def _experiment(cfg: dict[str, Any]) -> tuple[Any, Any]:
 
 
 def _finetune(cfg: dict[str, Any]) -> None:
-    from harness.finetune.stage import sft_adapter
+    from harness.finetune.sft import sft_adapter
     from harness.models.resolve import resolve_model
 
     run_spec, suite = _experiment(cfg)

@@ -65,11 +65,17 @@ class RunInputs:
         return out
 
 
+CONTROLS = ("style",)  # measurement controls, not a way to ship knowledge: never a candidate
+
+
 def _conditions(stored: Mapping[str, Any], manifest: Mapping[str, Any] | None) -> dict[str, tuple[bool, bool]]:
-    """condition -> (trains an adapter, keeps an index), from the manifest's spec (else the name)."""
+    """condition -> (trains an adapter, keeps an index), from the manifest's spec (else the name),
+    for the conditions a decision chooses among (the ``style`` format control left out)."""
     specs = ((manifest or {}).get("spec") or {}).get("conditions") or []
     known = {c["name"]: (c.get("adaptation") not in ("base", "icl"), bool(c.get("rag"))) for c in specs if "name" in c}
-    return {c: known.get(c, (not c.startswith(("base", "icl")), "+" in c)) for c in stored["conditions"]}
+    controls = {c["name"] for c in specs if "name" in c and c.get("adaptation") in CONTROLS}
+    return {c: known.get(c, (not c.startswith(("base", "icl")), "+" in c)) for c in stored["conditions"]
+            if c not in controls}
 
 
 def _num(value: object) -> float:
@@ -124,7 +130,7 @@ def load_inputs(run_dir: Path) -> RunInputs:
     manifest = run.read_manifest()
     timings = (manifest or {}).get("timings_s") or {}
     kinds = _conditions(stored, manifest)
-    costs = {c: _cost(c, *kinds[c], stored, timings) for c in stored["conditions"]}
+    costs = {c: _cost(c, *kinds[c], stored, timings) for c in kinds}
     refresh = churn_refresh(run.path, kinds)
     costs = {c: replace(k, refresh_s=refresh[c]) if c in refresh else k for c, k in costs.items()}
     return RunInputs(run.path, paired.ordered(stored["primary"]), str(stored.get("reference") or ""),

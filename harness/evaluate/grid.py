@@ -34,7 +34,7 @@ class EvalPass:
     """One model evaluated once: the base model (base and icl conditions) or one adapter × seed."""
 
     label: str
-    adaptation: str
+    adaptation: str  # the arm: an adaptation, or merge-<alpha>
     seed: int | None  # set only when the grid has several fine-tuning seeds
     adapter: Adapter | None
     conditions: tuple[Condition, ...]
@@ -62,20 +62,20 @@ class RunResults:
         return out
 
 
-def plan_passes(conditions: Sequence[Condition], adaptations: Sequence[str], seeds: Sequence[int],
+def plan_passes(conditions: Sequence[Condition], arms: Sequence[str], seeds: Sequence[int],
                 adapters: Adapters) -> list[EvalPass]:
-    """The passes of a grid: the untrained model first, then each trained adaptation × seed."""
+    """The passes of a grid: the untrained model first, then each trained arm (an adaptation,
+    or ``merge-<alpha>``) × seed."""
     passes = []
     untrained = tuple(c for c in conditions if c.adaptation in ("base", "icl"))
     if untrained:
         passes.append(EvalPass("base", "base", None, None, untrained))
     multi_seed = len(seeds) > 1
-    for adaptation in adaptations:
-        arm = tuple(c for c in conditions if c.adaptation == adaptation)
+    for arm in arms:
+        cells = tuple(c for c in conditions if c.arm == arm)
         for seed in seeds:
-            label = f"{adaptation}-seed{seed}" if multi_seed else adaptation
-            passes.append(EvalPass(label, adaptation, seed if multi_seed else None,
-                                   adapters.get(adaptation, seed), arm))
+            label = f"{arm}-seed{seed}" if multi_seed else arm
+            passes.append(EvalPass(label, arm, seed if multi_seed else None, adapters.get(arm, seed), cells))
     return passes
 
 

@@ -8,7 +8,8 @@ from harness.finetune.adapter import Adapter, check_adapter_base, load_adapter
 from harness.finetune.data import data_sha256, to_rows, user_turn
 from harness.finetune.lora import adapter_key, train_adapter
 from harness.finetune.params import FinetuneParams
-from harness.finetune.stage import Adapters, raft_adapter, sft_adapter, sft_examples, train_adapters
+from harness.finetune.sft import raft_adapter, sft_adapter, sft_examples
+from harness.finetune.stage import Adapters, train_adapters
 
 __all__ = [
     "Adapter",

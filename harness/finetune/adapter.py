@@ -1,4 +1,5 @@
-"""A LoRA adapter folder on disk: its identity (weights hash), its card, and base-model checks."""
+"""A trained model folder on disk — a LoRA adapter, or a whole model (full fine-tuning, a merge of
+one) — with its identity (weights hash), its card, and base-model checks."""
 
 from __future__ import annotations
 
@@ -17,15 +18,23 @@ log = logging.getLogger(__name__)
 WEIGHTS_FILE = "adapter_model.safetensors"
 CONFIG_FILE = "adapter_config.json"
 CARD_FILE = "adapter_card.json"
+MODEL_WEIGHTS_FILE = "model.safetensors"  # a whole model (kind "full"), saved by transformers
 
 
 @dataclass(frozen=True)
 class Adapter:
-    """A peft adapter folder; ``sha256`` hashes its weights so generation caches can key on it."""
+    """A peft adapter folder (``kind`` "lora") or a whole transformers model folder ("full");
+    ``sha256`` hashes its weights so generation caches can key on it."""
 
     path: Path
     sha256: str
     card: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+    kind: str = "lora"
+
+    @property
+    def whole_model(self) -> bool:
+        """Evaluated as its own model (in place of the base), not as an adapter on the base."""
+        return self.kind == "full"
 
 
 def load_adapter(path: str | Path) -> Adapter:
@@ -47,6 +56,16 @@ def load_adapter(path: str | Path) -> Adapter:
         except json.JSONDecodeError as exc:
             raise HarnessError(f"{card_file} is not valid JSON ({exc}); delete it or restore it") from exc
     return Adapter(folder, cache.hash_file(folder / WEIGHTS_FILE), card)
+
+
+def load_trained(path: str | Path) -> Adapter:
+    """A folder the training stage made: a LoRA adapter, or a whole model (``model.safetensors``)."""
+    folder = Path(path).expanduser().resolve()
+    if (folder / CONFIG_FILE).is_file() or not (folder / MODEL_WEIGHTS_FILE).is_file():
+        return load_adapter(folder)
+    card_file = folder / CARD_FILE
+    card = json.loads(card_file.read_text()) if card_file.is_file() else {}
+    return Adapter(folder, cache.hash_file(folder / MODEL_WEIGHTS_FILE), card, kind="full")
 
 
 def check_adapter_base(adapter_path: str | Path, base: LocalModel) -> Adapter:

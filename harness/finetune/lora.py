@@ -1,5 +1,7 @@
-"""LoRA SFT as a cached stage: (base weights, training data, hyper-parameters, library versions)
-→ one adapter folder, trained at most once.
+"""Training as a cached stage: (base weights, training data, hyper-parameters, library versions)
+→ one adapter folder (LoRA) or model folder (``full``), trained at most once. Q&A pairs train
+with the loss on the answer (:func:`train_adapter`); plain-text chunks, continued pre-training,
+on every token (:func:`train_on_text`).
 
 The entry is built in a scratch folder and published atomically under a lock, so concurrent
 jobs train it once and a killed run leaves nothing that looks complete.
@@ -19,8 +21,8 @@ from typing import Any
 
 from harness import cache
 from harness.errors import HarnessError
-from harness.finetune.adapter import CARD_FILE, WEIGHTS_FILE, Adapter, load_adapter
-from harness.finetune.data import Example, count_over_length, data_sha256, to_rows, validate_examples
+from harness.finetune.adapter import CARD_FILE, MODEL_WEIGHTS_FILE, WEIGHTS_FILE, Adapter, load_trained
+from harness.finetune.data import count_over_length, data_sha256, to_rows, validate_examples
 from harness.finetune.params import FinetuneParams
 from harness.models.wheels import LocalModel
 
@@ -62,27 +64,45 @@ def train_adapter(
     *,
     data_hash: str | None = None,
     start_from: Adapter | None = None,
+    full: bool = False,
 ) -> Adapter:
     """Return the LoRA adapter for these inputs, training it only if the cache lacks it.
 
     ``data_hash`` lets a caller that already identifies its data (e.g. a suite's file hash)
     skip hashing the pairs; it must change whenever the pairs do. ``start_from``: continue
-    training that adapter's weights (the churn experiment's update strategy) instead of a fresh
-    LoRA; its weights hash joins the cache key.
+    training that adapter's weights (the churn experiment's update strategy, and SFT after
+    continued pre-training) instead of a fresh LoRA; its weights hash joins the cache key.
+    ``full``: train every weight (no adapter); the result is a whole model folder.
     """
     examples = validate_examples(examples)
     data_hash = data_hash or data_sha256(examples)
     if start_from is not None:
         data_hash = cache.hash_json({"data": data_hash, "start_from": start_from.sha256})
+    if full:
+        data_hash = cache.hash_json({"data": data_hash, "full": True})
+    return _cached(base, examples, params, data_hash, start_from=start_from, full=full)
+
+
+def train_on_text(base: LocalModel, chunks: list[list[int]], params: FinetuneParams, *, data_hash: str) -> Adapter:
+    """A LoRA adapter trained as a causal LM on token ``chunks`` of plain text (loss on every
+    token): continued pre-training. ``data_hash`` must identify the chunks."""
+    if not chunks:
+        raise HarnessError("continued pre-training has no text: the suite's corpus is empty")
+    rows = [{"input_ids": list(chunk)} for chunk in chunks]
+    return _cached(base, rows, params, cache.hash_json({"text": data_hash}), text=True)
+
+
+def _cached(base: LocalModel, examples: Sequence[Any], params: FinetuneParams, data_hash: str, *,
+            start_from: Adapter | None = None, text: bool = False, full: bool = False) -> Adapter:
     key = adapter_key(base, data_hash, params)
     trained: list[Path] = []
 
     def build(scratch: Path) -> None:
         _sweep_stale_scratch(scratch, key)
-        _train_into(scratch, base, examples, params, data_hash, start_from)
+        _train_into(scratch, base, examples, params, data_hash, start_from, text=text, full=full)
         trained.append(scratch)
 
-    adapter = cache.get_or_build(STAGE, key, build, load_adapter)
+    adapter = cache.get_or_build(STAGE, key, build, load_trained)
     if not trained:
         log.info("adapter cache hit %s (%d examples)", cache.short(key), len(examples))
     return adapter
@@ -98,16 +118,17 @@ def _sweep_stale_scratch(scratch: Path, key: str) -> None:
 
 
 def _train_into(
-    folder: Path, base: LocalModel, examples: Sequence[Example], params: FinetuneParams, data_hash: str,
-    start_from: Adapter | None = None,
+    folder: Path, base: LocalModel, examples: Sequence[Any], params: FinetuneParams, data_hash: str,
+    start_from: Adapter | None = None, *, text: bool = False, full: bool = False,
 ) -> None:
     from harness.finetune.trainer import build_trainer
 
     trainer = guard = None
     try:
         trainer, guard = build_trainer(base.path, examples, params, folder / "_trainer",
-                                       start_from=start_from.path if start_from is not None else None)
-        over = count_over_length(trainer.processing_class, to_rows(examples), params.max_length)
+                                       start_from=start_from.path if start_from is not None else None,
+                                       text=text, full=full)
+        over = 0 if text else count_over_length(trainer.processing_class, to_rows(examples), params.max_length)
         if over:
             log.warning(
                 "%d of %d training examples exceed max_length=%d tokens and are truncated "
@@ -121,9 +142,9 @@ def _train_into(
                 "and are skipped; raise finetune.max_length", len(examples) - kept, params.max_length,
             )
         log.info(
-            "training LoRA r=%d on %d examples for %s epochs (lr %g, batch %d) on %s; base %s",
-            params.rank, kept, params.epochs, params.lr, params.batch_size,
-            trainer.args.device, cache.short(base.weights_sha256),
+            "training %s on %d %s for %s epochs (lr %g, batch %d) on %s; base %s",
+            "every weight" if full else f"LoRA r={params.rank}", kept, "text chunks" if text else "examples",
+            params.epochs, params.lr, params.batch_size, trainer.args.device, cache.short(base.weights_sha256),
         )
         start = time.perf_counter()
         result = trainer.train()
@@ -139,13 +160,18 @@ def _train_into(
             seconds, seconds / params.epochs, guard.curve[-1]["loss"] if guard.curve else "n/a",
         )
         trainer.model.save_pretrained(folder)
+        if full:  # a whole model folder: loadable (and servable) on its own, tokenizer included
+            trainer.processing_class.save_pretrained(folder)
         shutil.rmtree(folder / "_trainer", ignore_errors=True)
         card = _card(base, examples, params, data_hash, guard.curve, seconds, over, kept, result)
+        card["kind"] = "full" if full else "lora"
+        card["objective"] = "causal LM on text" if text else "completion-only SFT"
         if start_from is not None:
             card["started_from_sha256"] = start_from.sha256  # continued training, not a fresh LoRA
         cache.write_json_atomic(folder / CARD_FILE, card)
-        if not (folder / WEIGHTS_FILE).is_file():
-            raise HarnessError(f"peft did not write {WEIGHTS_FILE} into {folder}; check the peft version")
+        weights = MODEL_WEIGHTS_FILE if full else WEIGHTS_FILE
+        if not (folder / weights).is_file():
+            raise HarnessError(f"training did not write {weights} into {folder}; check the peft/transformers version")
     finally:
         # Free the model before anything else is loaded: callers evaluate right after training.
         del trainer, guard
@@ -154,7 +180,7 @@ def _train_into(
 
 def _card(
     base: LocalModel,
-    examples: Sequence[Example],
+    examples: Sequence[Any],
     params: FinetuneParams,
     data_hash: str,
     curve: list[dict[str, float]],

@@ -1,28 +1,27 @@
-"""The fine-tuning stage: the adapters a grid needs, one per trained adaptation and seed.
+"""The fine-tuning stage: the trained models a grid needs, one per arm and seed.
 
 ``ft`` is LoRA SFT on the suite's training pairs (its ``train_format``, plus paraphrases if
 asked); ``raft`` is LoRA on RAFT examples (the training question with its gold passage among
-the retriever's distractors). Both are cached by content hash in :mod:`harness.finetune.lora`.
+the retriever's distractors); the other arms (continued pre-training, full fine-tuning,
+merging, the format control) are built in :mod:`harness.finetune.arms`. All are cached by
+content hash in :mod:`harness.finetune.lora`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from harness import cache
-from harness.errors import HarnessError
 from harness.finetune.adapter import Adapter
-from harness.finetune.data import data_sha256
-from harness.finetune.lora import train_adapter
-from harness.finetune.raft import RaftExample, build_examples, summary
+from harness.finetune.arm_settings import ArmSettings
+from harness.finetune.arms import ArmTrainer
 from harness.models.wheels import LocalModel
 from harness.sections import FinetuneSettings, RaftSettings, RetrievalSettings
-from harness.suites import Suite, render_train_example
+from harness.suites import Suite
 
 log = logging.getLogger(__name__)
 
@@ -31,9 +30,12 @@ Stage = Callable[[str], AbstractContextManager[object]]
 
 @dataclass(frozen=True)
 class Adapters:
-    """Trained adapters: adaptation (``ft``, ``raft``) -> fine-tuning seed -> Adapter."""
+    """Trained models: arm (``ft``, ``raft``, ``cpt``, ``merge-0.5``, ...) -> fine-tuning seed ->
+    Adapter; ``train_seconds``: each arm's training time (its first seed), what it is built
+    from included — the one-off cost the decision prices."""
 
     by_adaptation: Mapping[str, Mapping[int, Adapter]]
+    train_seconds: Mapping[str, float] = field(default_factory=dict)
 
     def adaptations(self) -> list[str]:
         return list(self.by_adaptation)
@@ -51,83 +53,23 @@ class Adapters:
                 for a, by_seed in self.by_adaptation.items() for s, adapter in by_seed.items()}
 
 
-def sft_examples(settings: FinetuneSettings, suite: Suite,
-                 rows: Sequence[Mapping[str, Any]] | None = None) -> list[tuple[str, str]]:
-    """The SFT pairs: the suite's training rows (or ``rows``, e.g. a tuning trial's share of
-    them) in its train_format (+ paraphrases if asked)."""
-    rows = suite.train if rows is None else list(rows)
-    examples = [render_train_example(suite, row) for row in rows]
-    if settings.augment == "paraphrase":
-        from harness.finetune.augment import paraphrase_rows
-
-        extra = paraphrase_rows(rows, settings.augment_n)
-        examples += [render_train_example(suite, row) for row in extra]
-    return examples
-
-
-def sft_adapter(settings: FinetuneSettings, suite: Suite, base: LocalModel, seed: int | None = None,
-                **overrides: Any) -> Adapter:
-    """The SFT adapter (``ft``) for one fine-tuning seed (default: ``finetune.seed``);
-    ``overrides`` replace hyper-parameters (the tuned ``epochs`` and ``lr``)."""
-    return train_adapter(base, sft_examples(settings, suite), settings.params(seed, **overrides))
-
-
-def raft_examples(raft: RaftSettings, retrieval: RetrievalSettings, suite: Suite) -> list[RaftExample]:
-    """RAFT examples of the suite's training rows, with the configured retriever's hits."""
-    from harness.retrieval import retrieve
-    from harness.variants.icl import doc_to_text_template
-
-    cfg = retrieval.config(top_k=raft.distractors + 2)  # the gold passage may be among them
-    hits = retrieve(suite.corpus, [row["question"] for row in suite.train], cfg)
-    task = next((t for t in suite.tasks if t.kind == "open_qa"), suite.tasks[0])
-    return build_examples(suite.train, suite.corpus, hits, doc_to_text_template(task.yaml_path),
-                          suite.train_format["completion"], distractors=raft.distractors,
-                          p_gold=raft.p_gold, seed=raft.seed)
-
-
-def raft_adapter(settings: FinetuneSettings, raft: RaftSettings, retrieval: RetrievalSettings, suite: Suite,
-                 base: LocalModel, seed: int | None = None) -> Adapter:
-    """The RAFT adapter: LoRA on retrieved-context examples; keyed also by RAFT and retriever settings."""
-    made = raft_examples(raft, retrieval, suite)
-    examples = [(e.prompt, e.completion) for e in made]
-    log.info("RAFT data: %s", summary(made))
-    params = settings.params(seed)
-    # long contexts: the same effective batch in micro-batches (gradient accumulation) bounds memory
-    micro = min(params.batch_size, raft.micro_batch)
-    micro = micro if params.batch_size % micro == 0 else params.batch_size
-    params = settings.params(seed, max_length=max(params.max_length, raft.max_length),
-                             batch_size=micro, grad_accum=params.grad_accum * params.batch_size // micro)
-    data_hash = cache.hash_json({"raft": raft.to_dict(), "retriever": dict(retrieval.raw),
-                                 "suite": suite.content_hash, "examples": data_sha256(examples)})
-    return train_adapter(base, examples, params, data_hash=data_hash)
-
-
-@contextlib.contextmanager
-def _untimed(name: str) -> Iterator[None]:
-    yield
-
-
-def train_adapters(adaptations: Sequence[str], settings: FinetuneSettings, suite: Suite, base: LocalModel, *,
+def train_adapters(arms: Sequence[str], settings: FinetuneSettings, suite: Suite, base: LocalModel, *,
                    raft: RaftSettings | None, retrieval: RetrievalSettings, stage: Stage | None = None,
-                   ft_overrides: Mapping[str, float] | None = None) -> Adapters:
-    """Every adapter the grid needs, one per adaptation (``ft``/``raft``) and fine-tuning seed.
+                   ft_overrides: Mapping[str, float] | None = None, arm_settings: ArmSettings | None = None) -> Adapters:
+    """Every trained model the grid needs, one per arm (``ft``, ``raft``, ``cpt``, ``cpt_sft``,
+    ``full``, ``merge-<alpha>``, ``style``) and fine-tuning seed, plus what they are built from
+    (cpt for cpt_sft, ft or full for a merge) when the grid does not list it.
 
-    ``stage(name)`` times each arm (``finetune`` for ft, ``finetune:raft`` for raft);
-    ``ft_overrides``: the hyper-parameters ``finetune.tune`` chose for ft (raft keeps its own).
+    ``stage(name)`` times each arm (``finetune`` for ft, ``finetune:<arm>`` for the others);
+    ``ft_overrides``: the hyper-parameters ``finetune.tune`` chose for ft, which the SFT arms
+    trained like it (style, cpt_sft's SFT) use as well.
     """
-    timed = stage or _untimed
-    out: dict[str, dict[int, Adapter]] = {}
-    chosen = dict(ft_overrides or {})
-    for adaptation in adaptations:
-        if adaptation == "ft":
-            with timed("finetune"):
-                out["ft"] = {seed: sft_adapter(settings, suite, base, seed, **chosen) for seed in settings.run_seeds}
-        elif adaptation == "raft":
-            if raft is None:
-                raise HarnessError("the raft adaptation needs the raft settings (raft.distractors, raft.p_gold, ...)")
-            with timed("finetune:raft"):
-                out["raft"] = {seed: raft_adapter(settings, raft, retrieval, suite, base, seed)
-                               for seed in settings.run_seeds}
-        else:
-            raise HarnessError(f"adaptation '{adaptation}' trains no adapter (trained: ft, raft)")
-    return Adapters(out)
+    trainer = ArmTrainer(settings, suite, base, raft=raft, retrieval=retrieval, arms=arm_settings or ArmSettings(),
+                         chosen=dict(ft_overrides or {}))
+    timed = stage or (lambda name: contextlib.nullcontext())
+    for arm in arms:
+        with timed("finetune" if arm == "ft" else f"finetune:{arm}"):
+            for seed in settings.run_seeds:
+                trainer.get(arm, seed)
+    first = settings.run_seeds[0]
+    return Adapters(trainer.trained, {arm: round(trainer.train_seconds(arm, first), 3) for arm in trainer.trained})

@@ -1,4 +1,5 @@
-"""Build a trl SFTTrainer for LoRA on a local base model, with settings that are right on CPU.
+"""Build a trl SFTTrainer (LoRA or every weight, Q&A pairs or plain text) on a local base model,
+with settings that are right on CPU.
 
 trl's SFTConfig defaults (bf16, gradient checkpointing, reporting, checkpoints) suit GPUs and
 hubs; here every one is set explicitly so a run is fp32, local, silent and reproducible.
@@ -30,7 +31,7 @@ def lora_config(params: FinetuneParams) -> Any:
     )
 
 
-def sft_config(params: FinetuneParams, output_dir: Path) -> Any:
+def sft_config(params: FinetuneParams, output_dir: Path, *, completion_only: bool = True) -> Any:
     from trl import SFTConfig
 
     on_gpu = torch.cuda.is_available()
@@ -48,7 +49,8 @@ def sft_config(params: FinetuneParams, output_dir: Path) -> Any:
         data_seed=params.seed,
         max_length=params.max_length,
         packing=False,
-        completion_only_loss=True,
+        # Q&A pairs: the loss on the answer only; plain text (continued pre-training): on every token
+        completion_only_loss=completion_only,
         # fp32 on the CPU (trl's bf16 default changes results between machines and is slow there);
         # bf16 mixed precision and gradient checkpointing on GPUs unless set otherwise.
         bf16=params.resolved_precision() == "bf16",
@@ -66,13 +68,18 @@ def sft_config(params: FinetuneParams, output_dir: Path) -> Any:
 
 def build_trainer(
     model_path: Path,
-    examples: Sequence[Example],
+    examples: Sequence[Example] | Sequence[dict[str, Any]],
     params: FinetuneParams,
     output_dir: Path,
     start_from: Path | None = None,
+    *,
+    text: bool = False,
+    full: bool = False,
 ) -> tuple[Any, LossGuard]:
     """An SFTTrainer holding the only copy of the base model (wrapped in LoRA by trl, or in the
-    trainable adapter at ``start_from``, whose training then continues)."""
+    trainable adapter at ``start_from``, whose training then continues; ``full``: no adapter,
+    every weight trains). ``text``: ``examples`` are pre-tokenized ``{"input_ids"}`` chunks of
+    plain text, trained as a causal LM on every token (continued pre-training)."""
     from datasets import Dataset
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import SFTTrainer
@@ -86,12 +93,13 @@ def build_trainer(
 
         model = PeftModel.from_pretrained(model, str(start_from), is_trainable=True)
     guard = LossGuard()
+    rows = list(examples) if text else to_rows(examples)  # type: ignore[arg-type]
     trainer = SFTTrainer(
         model=model,
-        args=sft_config(params, output_dir),
-        train_dataset=Dataset.from_list(to_rows(examples)),
+        args=sft_config(params, output_dir, completion_only=not text),
+        train_dataset=Dataset.from_list(rows),
         processing_class=tokenizer,
-        peft_config=lora_config(params) if start_from is None else None,
+        peft_config=lora_config(params) if start_from is None and not full else None,
         callbacks=[guard],
     )
     return trainer, guard

