@@ -219,6 +219,30 @@ def test_each_arm_trains_with_its_own_data_and_ft_recipe(tmp_path: Path, monkeyp
     assert trainer.train_seconds("cpt_sft", 0) == 100.0 + trainer.get("cpt_sft", 0).card["train_seconds"]
 
 
+def test_format_and_knowledge_parts_sum_to_ft_gain_in_one_holm_family() -> None:
+    from harness.report.format_knowledge import format_knowledge_table, settings, split_deltas
+
+    n = 60
+    right = {"base": 6, "style": 24, "ft": 48, "base+dense": 30, "style+dense": 42, "ft+dense": 45}
+    samples = {c: {t: {f"q{i}": {"acc": float(i < k)} for i in range(n)} for t in ("a_mc", "b_qa")}
+               for c, k in right.items()}
+    primary = {"a_mc": "acc", "b_qa": "acc"}
+    assert settings(list(samples)) == ["", "+dense"] and settings(["base", "ft", "ft+dense"]) == []
+    deltas = split_deltas(samples, primary, list(samples))
+    assert len(deltas) == 2 * 3 * 3 and {d.family for d in deltas.values()} == {18}
+    for suffix in ("", "+dense"):
+        fmt, know, total = (deltas[(suffix, label, "mean")].estimate for label in
+                            ("format (style − base)", "knowledge (ft − style)", "total (ft − base)"))
+        assert fmt + know == pytest.approx(total)
+    assert deltas[("", "format (style − base)", "a_mc")].estimate == pytest.approx(0.3)
+    assert deltas[("", "knowledge (ft − style)", "a_mc")].significant
+    assert not deltas[("+dense", "knowledge (ft − style)", "a_mc")].significant  # 3 of 60 more: noise
+    title, shown = format_knowledge_table(samples, primary, list(samples))
+    assert list(shown.columns) == ["a_mc", "b_qa", "mean"] and len(shown) == 6
+    assert shown.loc["closed book: knowledge (ft − style)", "mean"].startswith("+40.0 pp [")
+    assert format_knowledge_table(samples, primary, ["base", "ft"]) is None
+
+
 # ---------------------------------------------------------------- the spec
 
 
@@ -272,6 +296,8 @@ def test_arms_run_through_the_cli(tmp_path: Path, session_cache: Path, smollm2: 
     board = (run / "leaderboard.md").read_text()
     assert "Format or knowledge" in board and "+dense: knowledge (ft − style)" in board
     decision = json.loads((run / "decision.json").read_text())
-    assert not [c for c in json.dumps(decision).split('"') if c.startswith("style")]
+    assert {s["condition"] for s in decision["standings"]} == {
+        "base", "base+dense", "ft", "ft+dense", "cpt_sft", "full", "merge-0", "merge-1"}  # style: a control
+    assert "Same questions, the other trained arms: " in board and "style (control: trained on other facts)" in board
     costs = json.loads((run / "metrics.json").read_text())["extra"]["cost"]
     assert costs["full"]["finetune_s"] == seconds["full"] > 0

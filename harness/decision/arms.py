@@ -38,13 +38,25 @@ def recall_lines(block: Mapping[str, Any] | None) -> list[str]:
         text = f"FT training-set recall {_estimate(next(iter(shown.values())))}"
     else:
         text = "FT training-set recall: " + "; ".join(f"seed {s} {_estimate(e)}" for s, e in shown.items())
-    lines = [text + " — the adapter asked its own training questions, closed book."]
+    lines = [text + " — the adapter asked its own training questions, closed book."] + _other_arms(block)
     low = [e for e in shown.values() if not math.isnan(float(e["recall"])) and float(e["recall"]) < float(e["warn_below"])]
     if low:
         threshold = short_number(low[0]["warn_below"])
         lines.append(f"**Warning:** {WARNING} (training-set recall below {threshold}, finetune.recall.warn_below; "
                      "train longer or tune it: finetune.epochs, finetune.lr, finetune.tune).")
     return lines
+
+
+def _other_arms(block: Mapping[str, Any] | None) -> list[str]:
+    """"Same questions, the other trained arms: cpt 0.10 [...]; style (control: other facts) ..."
+    (each arm's first seed), or nothing when only ft was trained."""
+    recall = (block or {}).get("training_recall") or {}
+    shown = []
+    for arm, per_seed in recall.items():
+        first = next((e for e in (per_seed or {}).values() if isinstance(e, Mapping) and e.get("n")), None)
+        if arm != "ft" and first is not None:
+            shown.append(f"{arm}{' (control: trained on other facts)' if arm == 'style' else ''} {_estimate(first)}")
+    return [f"Same questions, the other trained arms: {'; '.join(shown)}."] if shown else []
 
 
 def _grid(values: Sequence[Any], name: str | None) -> str:
