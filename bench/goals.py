@@ -47,4 +47,6 @@ INFO: tuple[tuple[str, str, str, str], ...] = (
     ("mc_speedup", "cpu_speedups", "MC scoring: lm-eval HFLM time / shared-prompt time", "{:.2f}×"),
     ("mc_choice_flips", "cpu_speedups", "MC questions whose chosen option differs between the two", "{:.0f}"),
     ("lora_dropout_cost_ratio", "cpu_speedups", "LoRA step time, dropout 0.05 / dropout 0", "{:.2f}×"),
+    ("full_vs_lora_step", "full_ft", "training step time, full fine-tuning / LoRA r16", "{:.2f}×"),
+    ("full_vs_lora_memory", "full_ft", "training peak RSS, full fine-tuning / LoRA r16", "{:.2f}×"),
 )
