@@ -47,6 +47,9 @@ INFO: tuple[tuple[str, str, str, str], ...] = (
     ("mc_speedup", "cpu_speedups", "MC scoring: lm-eval HFLM time / shared-prompt time", "{:.2f}×"),
     ("mc_choice_flips", "cpu_speedups", "MC questions whose chosen option differs between the two", "{:.0f}"),
     ("lora_dropout_cost_ratio", "cpu_speedups", "LoRA step time, dropout 0.05 / dropout 0", "{:.2f}×"),
+    ("train_fraction_of_peak", "peak", "LoRA training FLOP/s (real tokens) / fp32 GEMM ceiling", "{:.0%}"),
+    ("prompt_fraction_of_peak", "peak", "evaluation prompt FLOP/s / fp32 GEMM ceiling", "{:.0%}"),
+    ("decode_fraction_of_peak", "peak", "greedy decoding FLOP/s / fp32 GEMM ceiling", "{:.0%}"),
     ("full_vs_lora_step", "full_ft", "training step time, full fine-tuning / LoRA r16", "{:.2f}×"),
     ("full_vs_lora_memory", "full_ft", "training peak RSS, full fine-tuning / LoRA r16", "{:.2f}×"),
 )

@@ -53,6 +53,7 @@ BENCHES: dict[str, Bench] = {
     "vllm": Bench("bench_vllm.py", ("--n-docs", "10"), ("--n-docs", "1", "--epochs", "1"), True),
     "cpu_speedups": Bench("bench_cpu_speedups.py", ("--questions", "40", "--steps", "6"),
                           ("--questions", "8", "--steps", "2"), False),
+    "peak": Bench("bench_peak.py", ("--repeats", "5"), ("--repeats", "1"), False),
     "full_ft": Bench("bench_full_ft.py", ("--steps", "4", "--rounds", "2"), ("--steps", "1", "--rounds", "1"), False),
     "index_scale": Bench("bench_index_scale.py", ("--sizes", "10000", "100000", "1000000"),
                          ("--sizes", "10000"), False),

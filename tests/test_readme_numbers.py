@@ -32,3 +32,37 @@ def test_recall_retrieval_and_audit_numbers_are_the_baselines() -> None:
     (rates,) = audit.audit_rates(audit.read_audit(REPO / "tasks" / "agri" / audit.AUDIT_FILE))
     fp, fn = rates.false_positive, rates.false_negative
     assert f"{fp.k} false positive in {fp.n} wrong answers, {fn.k} false negatives in {fn.n} right ones" in README
+
+
+ARMS = REPO / "results" / "baselines" / "agri_arms"
+ARM_ROWS = ("base", "ft", "cpt", "cpt_sft", "full", "merge-0.5", "style")
+
+
+def _table_after(board: str, marker: str) -> str:
+    start = board.index("\n|", board.index(marker)) + 1
+    return board[start:board.index("\n\n", start)]
+
+
+def test_the_arms_tables_are_the_agri_arms_baselines() -> None:
+    """README's compact arms table, the agri card's tables and docs/arms.md's training times are
+    the committed agri_arms run's."""
+    import pandas as pd
+
+    frame = pd.read_csv(ARMS / "leaderboard.csv", index_col=0)
+    manifest = json.loads((ARMS / "manifest.json").read_text(encoding="utf-8"))
+    recall = manifest["arms"]["training_recall"]
+    for arm in ARM_ROWS:
+        delta, holm = frame.loc[arm, "general_mc/acc_delta"], frame.loc[arm, "general_mc/acc_delta_p_holm"]
+        forgets = "—" if arm == "base" else f"{100 * delta:+.1f}{' *' if holm < 0.05 else ''}"
+        own = f"{next(iter(recall[arm].values()))['recall']:.2f}" if arm in recall else "—"
+        row = f"| {arm} | {frame.loc[arm, 'mean']:.3f} | {frame.loc[f'{arm}+dense', 'mean']:.3f} | {forgets} | {own} |"
+        assert row in README, f"README's arms table is stale: expected {row}"
+    board = (ARMS / "leaderboard.md").read_text(encoding="utf-8")
+    card = (REPO / "tasks" / "agri" / "README.md").read_text(encoding="utf-8")
+    for marker in ("## Leaderboard", "**Format or knowledge", "**Forgetting: general suite"):
+        assert _table_after(board, marker) in card, f"the agri card's {marker} table is stale"
+    assert next(line for line in board.splitlines() if line.startswith("Same questions")) in card
+    arms_doc = (REPO / "docs" / "arms.md").read_text(encoding="utf-8")
+    for arm, seconds in manifest["arms"]["train_seconds"].items():
+        if arm in ARM_ROWS:
+            assert f"| {arm} | {seconds:.0f} |" in arms_doc, f"docs/arms.md: {arm}'s training time is stale"

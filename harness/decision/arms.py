@@ -38,13 +38,13 @@ def recall_lines(block: Mapping[str, Any] | None) -> list[str]:
         text = f"FT training-set recall {_estimate(next(iter(shown.values())))}"
     else:
         text = "FT training-set recall: " + "; ".join(f"seed {s} {_estimate(e)}" for s, e in shown.items())
-    lines = [text + " — the adapter asked its own training questions, closed book."] + _other_arms(block)
+    lines = [text + " — the adapter asked its own training questions, closed book."]
     low = [e for e in shown.values() if not math.isnan(float(e["recall"])) and float(e["recall"]) < float(e["warn_below"])]
     if low:
         threshold = short_number(low[0]["warn_below"])
         lines.append(f"**Warning:** {WARNING} (training-set recall below {threshold}, finetune.recall.warn_below; "
                      "train longer or tune it: finetune.epochs, finetune.lr, finetune.tune).")
-    return lines
+    return lines + _other_arms(block)
 
 
 def _other_arms(block: Mapping[str, Any] | None) -> list[str]:
