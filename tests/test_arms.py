@@ -243,6 +243,34 @@ def test_format_and_knowledge_parts_sum_to_ft_gain_in_one_holm_family() -> None:
     assert format_knowledge_table(samples, primary, ["base", "ft"]) is None
 
 
+def test_merge_sweep_runs_from_base_to_the_tuned_arm_in_alpha_order() -> None:
+    import pandas as pd
+
+    from harness.report.merge_sweep import merge_sweep_plot, merge_sweep_table, sweep_points
+
+    names = ["base", "ft", "merge-0.75", "merge-0.25", "base+dense", "ft+dense", "merge-0.25+dense",
+             "merge-0.75+dense"]
+    assert sweep_points(names) == [(0.0, "base"), (0.25, "merge-0.25"), (0.75, "merge-0.75"), (1.0, "ft")]
+    assert sweep_points(["base", "merge-0", "merge-1", "ft"]) == [(0.0, "merge-0"), (1.0, "merge-1")]
+    assert sweep_points(["base", "full", "merge-0.5"], of="full")[-1] == (1.0, "full")
+    assert sweep_points(["base", "ft"]) == [] and merge_sweep_table(pd.DataFrame(index=["base"])) is None
+    score = {"base": 0.1, "merge-0.25": 0.3, "merge-0.75": 0.5, "ft": 0.7}
+    rows = {n: {"mean": score[n.split("+")[0]] + (0.2 if "+" in n else 0.0), "general_mc/acc": 0.8 - score[n.split("+")[0]]}
+            for n in names}
+    frame = pd.DataFrame.from_dict(rows, orient="index")
+    for col in ("mean", "general_mc/acc"):
+        frame[f"{col}_ci_low"], frame[f"{col}_ci_high"] = frame[col] - 0.05, frame[col] + 0.05
+    title, shown = merge_sweep_table(frame, "ft", ["general_mc/acc"])
+    assert list(shown.index) == ["0", "0.25", "0.75", "1"] and list(shown["condition"]) == [
+        "base", "merge-0.25", "merge-0.75", "ft"]
+    assert list(shown.columns) == ["condition", "suite mean, closed book", "suite mean, +dense",
+                                   "forgetting general_mc/acc"]
+    assert shown.loc["0.25", "suite mean, +dense"] == "0.500 [0.450, 0.550]"
+    assert shown.loc["1", "forgetting general_mc/acc"] == "0.100 [0.050, 0.150]"
+    ((caption, chart),) = merge_sweep_plot(frame, "ft", ["general_mc/acc"])
+    assert chart.startswith("<svg") and "α = 0.25 (merge-0.25)" in chart and "against α" in caption
+
+
 # ---------------------------------------------------------------- the spec
 
 

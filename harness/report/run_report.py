@@ -24,6 +24,7 @@ from harness.churn.report import churn_plots, churn_tables
 from harness.report import breakdown, html, leaderboard, paper
 from harness.report.factorial import factorial
 from harness.report.format_knowledge import format_knowledge_table
+from harness.report.merge_sweep import merge_sweep_plot, merge_sweep_table
 from harness.report.headline import headline_plot
 from harness.report.history import run_id, run_time
 from harness.report.side_suites import side_suites
@@ -61,8 +62,10 @@ def report_run(run_dir: Path, *, seed: int = 0, similarity: bool = True, tokeniz
     subset = subset_line(manifest, samples)
     tables = breakdown.breakdown_tables(run.path, samples, records, stored["primary"], stored["reference"],
                                         list(frame.index), seed=seed) + churn_tables(run.path)
-    split = format_knowledge_table(samples, stored["primary"], list(frame.index), seed=seed)
-    tables = [split, *tables] if split is not None else tables
+    sweep = _sweep_args(manifest, stored, run.path)
+    made_tables = (format_knowledge_table(samples, stored["primary"], list(frame.index), seed=seed),
+                   merge_sweep_table(frame, *sweep))
+    tables = [t for t in made_tables if t is not None] + tables
     retrieval = breakdown.retrieval_by_variant(run.path, stored.get("retrieval_metrics"))
     markdown = leaderboard.write(frame, stored["primary"], stored["reference"], run.path, samples, seed=seed,
                                  retrieval=retrieval, extras=extras, sides=side_suites(stored, run.path),
@@ -78,11 +81,18 @@ def report_run(run_dir: Path, *, seed: int = 0, similarity: bool = True, tokeniz
                            started=run_time(run.path), sides=side_suites(stored, run.path),
                            decision=decision.to_html(made) if made else "", retrieval=retrieval, breakdowns=tables,
                            headline=headline_plot(frame, made), arms=made.arms if made else (None, None),
-                           subset=subset, plots=churn_plots(run.path))
+                           subset=subset, plots=churn_plots(run.path) + merge_sweep_plot(frame, *sweep))
         (run.path / "report.html").write_text(page, encoding="utf-8")
     except Exception:
         log.exception("report.html of %s could not be written", run.path)
     return markdown
+
+
+def _sweep_args(manifest: Any, stored: dict[str, Any], run_dir: Path) -> tuple[str, list[str]]:
+    """What the merge sweep needs besides the frame: the arm merged (``merge.of``) and the
+    forgetting suite's ``task/metric`` columns."""
+    of = str(((manifest or {}).get("spec") or {}).get("merge", {}).get("of") or "ft")
+    return of, [f"{task}/{metric}" for side in side_suites(stored, run_dir) for task, metric in side.primary.items()]
 
 
 def _head(subset: str, made: decision.Decision | None, split: str = "") -> str:
