@@ -10,11 +10,9 @@ content hash in :mod:`harness.finetune.lora`.
 from __future__ import annotations
 
 import contextlib
-import logging
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any
 
 from harness.finetune.adapter import Adapter
 from harness.finetune.arm_settings import ArmSettings
@@ -22,8 +20,6 @@ from harness.finetune.arms import ArmTrainer
 from harness.models.wheels import LocalModel
 from harness.sections import FinetuneSettings, RaftSettings, RetrievalSettings
 from harness.suites import Suite
-
-log = logging.getLogger(__name__)
 
 Stage = Callable[[str], AbstractContextManager[object]]
 

@@ -96,11 +96,10 @@ def _arm_seconds(conditions: list[Mapping[str, Any]], seconds: Mapping[str, Any]
     other than ft and raft; None when the run trained the arm but predates the record."""
     out: dict[str, float | None] = {}
     for c in conditions:
-        adaptation = c.get("adaptation")
-        if adaptation in ("cpt", "cpt_sft", "full", "merge", "style"):
-            arm = f"{adaptation}-{float(c['alpha']):g}" if c.get("alpha") is not None else str(adaptation)
-            value = seconds.get(arm)
-            out[str(c.get("name"))] = float(value) if isinstance(value, (int, float)) else None
+        if c.get("adaptation") not in ("base", "icl", "ft", "raft"):
+            name = str(c.get("name"))
+            value = seconds.get(name.split("+", 1)[0])  # a condition's name is its arm [+retriever]
+            out[name] = float(value) if isinstance(value, (int, float)) else None
     return out
 
 
