@@ -138,6 +138,10 @@ def train_arms(grid: RunSpec, suite: Suite, base: Any, tuning: Tuning | None,
             arms["training_recall"] = {arm: _recall(grid, suite, base, adapters.by_adaptation[arm])
                                        for arm in trained}
         arms["train_seconds"] = dict(adapters.train_seconds)
+        stopping = {arm: {str(seed): a.card["stopping"] for seed, a in by_seed.items() if "stopping" in a.card}
+                    for arm, by_seed in adapters.by_adaptation.items()}
+        if any(stopping.values()):  # finetune.stop_at_recall: where each arm's training ended, and why
+            arms["stopping"] = {arm: per_seed for arm, per_seed in stopping.items() if per_seed}
     return adapters, arms
 
 

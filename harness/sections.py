@@ -66,15 +66,23 @@ class SuiteRef:
     data_dir: str | None
     n_docs: int | None
     raw: Mapping[str, Any] = field(repr=False, compare=False)
+    docs: tuple[str, ...] | None = None  # glob patterns of document ids or titles (harness/suites/subset.py)
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> SuiteRef:
         hub = raw.get("hub")
         if not hub and not raw.get("path"):
             raise HarnessError("suite.path is not set: name a suite folder (suite=agri or suite.path=<folder>)")
+        docs = raw.get("docs")
+        if docs is not None and (isinstance(docs, str) or not all(isinstance(d, str) for d in docs)):
+            raise HarnessError(f"suite.docs={docs!r}: expected a list of glob patterns, e.g. ['*Velmora*']")
+        if docs is not None and raw.get("n_docs"):
+            raise HarnessError("suite.docs and suite.n_docs both cut the suite: set one of them (the other null)")
+        given = {k: v for k, v in raw.items() if not (k == "docs" and v is None)}  # unset: hashes as before
         return cls(name=str(raw.get("name") or ""), path=str(raw["path"]) if raw.get("path") else None,
                    hub=str(hub) if hub else None, data_dir=str(raw["data_dir"]) if raw.get("data_dir") else None,
-                   n_docs=_positive_or_none("suite", "n_docs", raw.get("n_docs")), raw=dict(raw))
+                   n_docs=_positive_or_none("suite", "n_docs", raw.get("n_docs")), raw=given,
+                   docs=tuple(docs) if docs is not None else None)
 
 
 @dataclass(frozen=True)
@@ -246,9 +254,11 @@ class FinetuneSettings:
 def _normalised_finetune(given: Mapping[str, Any]) -> dict[str, Any]:
     """The finetune section with optional keys kept only when set (spec hash stability)."""
     out = dict(given)
-    for key in ("seeds", "augment", "augment_n", "export_merged", "precision", "gradient_checkpointing"):
+    for key in ("seeds", "augment", "augment_n", "export_merged", "precision", "gradient_checkpointing",
+                "stop_at_recall", "stop_check_n"):
         unset = out.get(key) is None or (key in ("precision", "gradient_checkpointing") and out[key] == "auto")
-        if unset or (key == "augment_n" and out.get("augment") is None):
+        if unset or (key == "augment_n" and out.get("augment") is None) or (
+                key == "stop_check_n" and out.get("stop_at_recall") is None):
             out.pop(key, None)
     if "seeds" in out:
         seeds = out["seeds"]

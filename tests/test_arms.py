@@ -196,7 +196,7 @@ def test_each_arm_trains_with_its_own_data_and_ft_recipe(tmp_path: Path, monkeyp
 
     calls: dict[str, dict] = {}
 
-    def fake_train(base, examples, params, *, data_hash=None, start_from=None, full=False):
+    def fake_train(base, examples, params, *, data_hash=None, start_from=None, full=False, check=None):
         name = f"a{len(calls)}"
         calls[name] = {"examples": examples, "params": params, "start_from": start_from, "full": full}
         return Adapter(tmp_path / name, name, card={"train_seconds": 10.0 * (len(calls))})

@@ -321,7 +321,7 @@ def test_train_adapters_times_each_arm_and_keys_raft_data_as_before(tmp_path, mo
     monkeypatch.setenv("HARNESS_CACHE", str(tmp_path / "cache"))
     calls = []
 
-    def fake_train(base, examples, params, *, data_hash=None):
+    def fake_train(base, examples, params, *, data_hash=None, check=None):
         calls.append((len(examples), params, data_hash))
         return Adapter(tmp_path / f"adapter-{len(calls)}", f"sha-{len(calls)}")
 

@@ -25,7 +25,7 @@ from harness.errors import HarnessError
 from harness.finetune.adapter import Adapter
 from harness.finetune.arm_settings import ArmSettings
 from harness.finetune.lora import train_adapter, train_on_text
-from harness.finetune.sft import raft_adapter, sft_adapter, sft_examples
+from harness.finetune.sft import raft_adapter, sft_adapter, sft_examples, suite_check
 from harness.models.wheels import LocalModel
 from harness.sections import FinetuneSettings, RaftSettings, RetrievalSettings
 from harness.suites import Suite
@@ -97,14 +97,16 @@ def _cpt(t: ArmTrainer, seed: int) -> Adapter:
 
 def _cpt_sft(t: ArmTrainer, seed: int) -> Adapter:
     start = t.get("cpt", seed)
-    return train_adapter(t.base, sft_examples(t.settings, t.suite), t.settings.params(seed, **t.chosen),
-                         start_from=start)
+    params = t.settings.params(seed, **t.chosen)
+    return train_adapter(t.base, sft_examples(t.settings, t.suite), params, start_from=start,
+                         check=suite_check(params, t.suite))
 
 
 def _full(t: ArmTrainer, seed: int) -> Adapter:
     tuned_epochs = {"epochs": t.chosen["epochs"]} if "epochs" in t.chosen else {}
     params = t.settings.params(seed, **(tuned_epochs | t.section("full").overrides()))
-    return train_adapter(t.base, sft_examples(t.settings, t.suite), params, full=True)
+    return train_adapter(t.base, sft_examples(t.settings, t.suite), params, full=True,
+                         check=suite_check(params, t.suite))
 
 
 def _merge(t: ArmTrainer, seed: int, alpha: float) -> Adapter:
@@ -118,7 +120,9 @@ def _style(t: ArmTrainer, seed: int) -> Adapter:
 
     style = t.section("style")
     rows = control_rows(style, t.suite, load_sources(style))
-    return train_adapter(t.base, sft_examples(t.settings, t.suite, rows), t.settings.params(seed, **t.chosen))
+    params = t.settings.params(seed, **t.chosen)
+    # the control stops on recall of the facts it trains on (other suites' answers, whole)
+    return train_adapter(t.base, sft_examples(t.settings, t.suite, rows), params)
 
 
 Builder = Callable[..., Adapter]

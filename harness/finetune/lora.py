@@ -24,6 +24,7 @@ from harness.errors import HarnessError
 from harness.finetune.adapter import CARD_FILE, MODEL_WEIGHTS_FILE, WEIGHTS_FILE, Adapter, load_trained
 from harness.finetune.data import count_over_length, data_sha256, to_rows, validate_examples
 from harness.finetune.params import FinetuneParams
+from harness.finetune.stopping import RecallCheck, check_from_examples
 from harness.models.wheels import LocalModel
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,7 @@ def train_adapter(
     data_hash: str | None = None,
     start_from: Adapter | None = None,
     full: bool = False,
+    check: RecallCheck | None = None,
 ) -> Adapter:
     """Return the LoRA adapter for these inputs, training it only if the cache lacks it.
 
@@ -73,6 +75,8 @@ def train_adapter(
     training that adapter's weights (the churn experiment's update strategy, and SFT after
     continued pre-training) instead of a fresh LoRA; its weights hash joins the cache key.
     ``full``: train every weight (no adapter); the result is a whole model folder.
+    ``check``: the questions the recall stopping rule asks (when ``params.stop_at_recall`` is
+    set; default: a sample of the pairs themselves, the whole answer the key); it joins the key.
     """
     examples = validate_examples(examples)
     data_hash = data_hash or data_sha256(examples)
@@ -80,7 +84,12 @@ def train_adapter(
         data_hash = cache.hash_json({"data": data_hash, "start_from": start_from.sha256})
     if full:
         data_hash = cache.hash_json({"data": data_hash, "full": True})
-    return _cached(base, examples, params, data_hash, start_from=start_from, full=full)
+    if params.stop_at_recall is not None:
+        check = check or check_from_examples(examples, params.stop_check_n, params.seed)
+        data_hash = cache.hash_json({"data": data_hash, "stop_check": check.sha256()})
+    else:
+        check = None
+    return _cached(base, examples, params, data_hash, start_from=start_from, full=full, check=check)
 
 
 def train_on_text(base: LocalModel, chunks: list[list[int]], params: FinetuneParams, *, data_hash: str) -> Adapter:
@@ -93,13 +102,14 @@ def train_on_text(base: LocalModel, chunks: list[list[int]], params: FinetunePar
 
 
 def _cached(base: LocalModel, examples: Sequence[Any], params: FinetuneParams, data_hash: str, *,
-            start_from: Adapter | None = None, text: bool = False, full: bool = False) -> Adapter:
+            start_from: Adapter | None = None, text: bool = False, full: bool = False,
+            check: RecallCheck | None = None) -> Adapter:
     key = adapter_key(base, data_hash, params)
     trained: list[Path] = []
 
     def build(scratch: Path) -> None:
         _sweep_stale_scratch(scratch, key)
-        _train_into(scratch, base, examples, params, data_hash, start_from, text=text, full=full)
+        _train_into(scratch, base, examples, params, data_hash, start_from, text=text, full=full, check=check)
         trained.append(scratch)
 
     adapter = cache.get_or_build(STAGE, key, build, load_trained)
@@ -120,27 +130,18 @@ def _sweep_stale_scratch(scratch: Path, key: str) -> None:
 def _train_into(
     folder: Path, base: LocalModel, examples: Sequence[Any], params: FinetuneParams, data_hash: str,
     start_from: Adapter | None = None, *, text: bool = False, full: bool = False,
+    check: RecallCheck | None = None,
 ) -> None:
+    from harness.finetune.callbacks import RecallStop
     from harness.finetune.trainer import build_trainer
 
     trainer = guard = None
+    stopper = RecallStop(check, float(params.stop_at_recall)) if check is not None else None
     try:
         trainer, guard = build_trainer(base.path, examples, params, folder / "_trainer",
                                        start_from=start_from.path if start_from is not None else None,
-                                       text=text, full=full)
-        over = 0 if text else count_over_length(trainer.processing_class, to_rows(examples), params.max_length)
-        if over:
-            log.warning(
-                "%d of %d training examples exceed max_length=%d tokens and are truncated "
-                "(their answers may be cut); raise finetune.max_length to keep them whole",
-                over, len(examples), params.max_length,
-            )
-        kept = len(trainer.train_dataset)
-        if kept < len(examples):
-            log.warning(
-                "%d training examples have no answer tokens left after truncation to max_length=%d "
-                "and are skipped; raise finetune.max_length", len(examples) - kept, params.max_length,
-            )
+                                       text=text, full=full, extra_callbacks=[stopper] if stopper else [])
+        over, kept = _report_truncation(trainer, examples, params, text)
         log.info(
             "training %s on %d %s for %s epochs (lr %g, batch %d) on %s; base %s",
             "every weight" if full else f"LoRA r={params.rank}", kept, "text chunks" if text else "examples",
@@ -155,15 +156,18 @@ def _train_into(
                 f"LoRA training diverged: {name} became {value} at step {step} (lr {params.lr}); "
                 f"lower finetune.lr (e.g. to {params.lr / 5:g}) or add warmup (finetune.warmup_ratio=0.1)"
             )
+        epochs_run = float(trainer.state.epoch or params.epochs)
         log.info(
-            "trained in %.1f s (%.1f s/epoch), final loss %s",
-            seconds, seconds / params.epochs, guard.curve[-1]["loss"] if guard.curve else "n/a",
+            "trained in %.1f s (%g epochs, %.1f s/epoch), final loss %s", seconds, round(epochs_run, 2),
+            seconds / epochs_run, guard.curve[-1]["loss"] if guard.curve else "n/a",
         )
         trainer.model.save_pretrained(folder)
         if full:  # a whole model folder: loadable (and servable) on its own, tokenizer included
             trainer.processing_class.save_pretrained(folder)
         shutil.rmtree(folder / "_trainer", ignore_errors=True)
-        card = _card(base, examples, params, data_hash, guard.curve, seconds, over, kept, result)
+        card = _card(base, examples, params, data_hash, guard.curve, seconds, over, kept, result, epochs_run)
+        if stopper is not None:
+            card["stopping"] = stopper.summary(params.epochs)
         card["kind"] = "full" if full else "lora"
         card["objective"] = "causal LM on text" if text else "completion-only SFT"
         if start_from is not None:
@@ -174,8 +178,26 @@ def _train_into(
             raise HarnessError(f"training did not write {weights} into {folder}; check the peft/transformers version")
     finally:
         # Free the model before anything else is loaded: callers evaluate right after training.
-        del trainer, guard
+        del trainer, guard, stopper
         gc.collect()
+
+
+def _report_truncation(trainer: Any, examples: Sequence[Any], params: FinetuneParams, text: bool) -> tuple[int, int]:
+    """(examples over max_length, examples kept), each shortfall logged with what to raise."""
+    over = 0 if text else count_over_length(trainer.processing_class, to_rows(examples), params.max_length)
+    if over:
+        log.warning(
+            "%d of %d training examples exceed max_length=%d tokens and are truncated "
+            "(their answers may be cut); raise finetune.max_length to keep them whole",
+            over, len(examples), params.max_length,
+        )
+    kept = len(trainer.train_dataset)
+    if kept < len(examples):
+        log.warning(
+            "%d training examples have no answer tokens left after truncation to max_length=%d "
+            "and are skipped; raise finetune.max_length", len(examples) - kept, params.max_length,
+        )
+    return over, kept
 
 
 def _card(
@@ -188,6 +210,7 @@ def _card(
     over: int,
     kept: int,
     result: Any,
+    epochs_run: float,
 ) -> dict[str, Any]:
     """What a reader needs to trust or reproduce the adapter, next to the weights.
 
@@ -207,7 +230,8 @@ def _card(
         "train_loss": getattr(result, "training_loss", None),
         "global_steps": getattr(result, "global_step", None),
         "train_seconds": round(seconds, 3),
-        "seconds_per_epoch": round(seconds / params.epochs, 3),
+        "epochs_run": round(epochs_run, 3),
+        "seconds_per_epoch": round(seconds / epochs_run, 3),
         "process_peak_rss_mib": round(peak_kib / 1024 if sys.platform != "darwin" else peak_kib / 2**20, 1),
         "device": "cuda" if torch.cuda.is_available() else "cpu",
         "torch_threads": torch.get_num_threads(),

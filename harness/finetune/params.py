@@ -47,6 +47,11 @@ class FinetuneParams:
     # fp32 without checkpointing on the CPU (the only setting CPU runs have ever used).
     precision: str = "auto"
     gradient_checkpointing: str = "auto"
+    # The recall stopping rule (harness/finetune/stopping.py): end training at the first epoch
+    # whose recall on stop_check_n of its own training questions reaches stop_at_recall;
+    # ``epochs`` is then the most it may take. None: train ``epochs`` epochs.
+    stop_at_recall: float | None = None
+    stop_check_n: int = 24
 
     def __post_init__(self) -> None:
         problems = []
@@ -69,6 +74,10 @@ class FinetuneParams:
             problems.append(f"precision={self.precision!r} must be auto, fp32 or bf16")
         if self.gradient_checkpointing not in ("auto", "on", "off"):
             problems.append(f"gradient_checkpointing={self.gradient_checkpointing!r} must be auto, on or off")
+        if self.stop_at_recall is not None and not 0.0 < self.stop_at_recall <= 1.0:
+            problems.append(f"stop_at_recall={self.stop_at_recall} must be a share in (0, 1] or null")
+        if self.stop_check_n < 1:
+            problems.append(f"stop_check_n={self.stop_check_n} must be >= 1")
         if not self.target_modules.strip():
             problems.append("target_modules must name modules or be 'all-linear'")
         if problems:
@@ -86,10 +95,14 @@ class FinetuneParams:
 
     def to_dict(self) -> dict[str, Any]:
         """The cache key's view: GPU settings as resolved here, left out when they are the CPU
-        defaults (fp32, no checkpointing) so adapters trained before they existed keep their key."""
+        defaults (fp32, no checkpointing), and the stopping rule left out when it is off, so
+        adapters trained before these existed keep their key."""
         data = asdict(self)
         data.pop("precision")
         data.pop("gradient_checkpointing")
+        if self.stop_at_recall is None:
+            data.pop("stop_at_recall")
+            data.pop("stop_check_n")
         if self.resolved_precision() != "fp32":
             data["precision"] = self.resolved_precision()
         if self.resolved_checkpointing():

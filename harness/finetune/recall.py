@@ -62,8 +62,17 @@ def recall_sample(train: Sequence[Row], n: int, seed: int) -> list[Row]:
 
 def is_recalled(completion: str, row: Row, keys: Mapping[str, Sequence[str]]) -> bool:
     """The definition above, for one training row and the model's completion."""
+    return contains_key(completion, row_keys(row, keys))
+
+
+def row_keys(row: Row, keys: Mapping[str, Sequence[str]]) -> list[str]:
+    """The key values a training row's answer must contain: its fact's, else its whole answer."""
+    return list(keys.get(str(row.get("fact_id") or "")) or [normalize_text(str(row.get("answer", "")))])
+
+
+def contains_key(completion: str, wanted: Sequence[str]) -> bool:
+    """Whether the normalised completion contains one of the normalised ``wanted`` values as whole words."""
     said = f" {normalize_text(completion)} "
-    wanted = keys.get(str(row.get("fact_id") or "")) or [normalize_text(str(row.get("answer", "")))]
     return any(key and f" {key} " in said for key in wanted)
 
 
@@ -117,4 +126,5 @@ def training_recall(adapter: Adapter, suite: Suite, model: ModelSpec, evals: Eva
     return estimate([is_recalled(a, row, keys) for a, row in zip(answers, rows, strict=True)], warn_below)
 
 
-__all__ = ["DEFINITION", "RecallEstimate", "estimate", "fact_keys", "is_recalled", "recall_sample", "training_recall"]
+__all__ = ["DEFINITION", "RecallEstimate", "contains_key", "estimate", "fact_keys", "is_recalled", "recall_sample",
+           "row_keys", "training_recall"]

@@ -15,7 +15,9 @@ from harness import cache
 from harness.finetune.adapter import Adapter
 from harness.finetune.data import data_sha256
 from harness.finetune.lora import train_adapter
+from harness.finetune.params import FinetuneParams
 from harness.finetune.raft import RaftExample, build_examples, summary
+from harness.finetune.stopping import RecallCheck, check_from_suite
 from harness.models.wheels import LocalModel
 from harness.sections import FinetuneSettings, RaftSettings, RetrievalSettings
 from harness.suites import Suite, render_train_example
@@ -41,7 +43,16 @@ def sft_adapter(settings: FinetuneSettings, suite: Suite, base: LocalModel, seed
                 **overrides: Any) -> Adapter:
     """The SFT adapter (``ft``) for one fine-tuning seed (default: ``finetune.seed``);
     ``overrides`` replace hyper-parameters (the tuned ``epochs`` and ``lr``)."""
-    return train_adapter(base, sft_examples(settings, suite), settings.params(seed, **overrides))
+    params = settings.params(seed, **overrides)
+    return train_adapter(base, sft_examples(settings, suite), params, check=suite_check(params, suite))
+
+
+def suite_check(params: FinetuneParams, suite: Suite, rows: Sequence[Mapping[str, Any]] | None = None) -> RecallCheck | None:
+    """The recall stopping rule's questions for an arm trained on ``suite``'s training rows (or
+    ``rows``): a sample keyed as training-set recall keys them; None when the rule is off."""
+    if params.stop_at_recall is None:
+        return None
+    return check_from_suite(suite, rows, params.stop_check_n, params.seed)
 
 
 def raft_examples(raft: RaftSettings, retrieval: RetrievalSettings, suite: Suite) -> list[RaftExample]:

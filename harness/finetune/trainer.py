@@ -75,11 +75,13 @@ def build_trainer(
     *,
     text: bool = False,
     full: bool = False,
+    extra_callbacks: Sequence[Any] = (),
 ) -> tuple[Any, LossGuard]:
     """An SFTTrainer holding the only copy of the base model (wrapped in LoRA by trl, or in the
     trainable adapter at ``start_from``, whose training then continues; ``full``: no adapter,
     every weight trains). ``text``: ``examples`` are pre-tokenized ``{"input_ids"}`` chunks of
-    plain text, trained as a causal LM on every token (continued pre-training)."""
+    plain text, trained as a causal LM on every token (continued pre-training).
+    ``extra_callbacks``: e.g. the recall stopping rule (:class:`~harness.finetune.stopping.RecallStop`)."""
     from datasets import Dataset
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import SFTTrainer
@@ -100,6 +102,6 @@ def build_trainer(
         train_dataset=Dataset.from_list(rows),
         processing_class=tokenizer,
         peft_config=lora_config(params) if start_from is None and not full else None,
-        callbacks=[guard],
+        callbacks=[guard, *extra_callbacks],
     )
     return trainer, guard

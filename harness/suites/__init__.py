@@ -4,7 +4,8 @@ Entry: :func:`load` — a run's ``suite:`` section (:class:`~harness.sections.Su
 validated :class:`Suite` it names: a folder of the suite format (``suite.path``: a folder, a
 suite.yaml, or a name under ``tasks/``) or a public dataset converted once into the cache
 (``suite.hub``, :mod:`harness.suites.hub`); ``suite.n_docs`` keeps the first documents and the
-questions about them, for quick runs.
+questions about them, ``suite.docs`` the documents matching its patterns with what their
+questions need (:mod:`harness.suites.subset`), for quick runs.
 
 Suites are written by the shipped generators (``gen``), ``build-suite`` (``build``), the hub
 converters (``hub``) and ``generate-qa`` (:mod:`harness.qagen`), all through
@@ -38,6 +39,10 @@ def load(ref: SuiteRef) -> Suite:
     else:
         raise HarnessError("suite.path is not set: name a suite folder (suite=agri or suite.path=<folder>)")
     suite = load_suite(str(root), tasks_root=PROJECT_ROOT / "tasks")
+    if ref.docs is not None:
+        from harness.suites.subset import subset_by_docs
+
+        return subset_by_docs(suite, ref.docs)
     return subset_suite(suite, ref.n_docs) if ref.n_docs else suite
 
 
