@@ -76,8 +76,6 @@ class SuiteRef:
         docs = raw.get("docs")
         if docs is not None and (isinstance(docs, str) or not all(isinstance(d, str) for d in docs)):
             raise HarnessError(f"suite.docs={docs!r}: expected a list of glob patterns, e.g. ['*Velmora*']")
-        if docs is not None and raw.get("n_docs"):
-            raise HarnessError("suite.docs and suite.n_docs both cut the suite: set one of them (the other null)")
         given = {k: v for k, v in raw.items() if not (k == "docs" and v is None)}  # unset: hashes as before
         return cls(name=str(raw.get("name") or ""), path=str(raw["path"]) if raw.get("path") else None,
                    hub=str(hub) if hub else None, data_dir=str(raw["data_dir"]) if raw.get("data_dir") else None,

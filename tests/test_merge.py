@@ -21,7 +21,7 @@ from harness.report import compare, merge
 from harness.report.runs import find_runs
 from tests.conftest import REPO, harness
 
-BASELINE = REPO / "results" / "baselines" / "agri"
+BASELINE = REPO / "results" / "baselines" / "agri_full"  # the whole suite: 150 open + 120 MC questions
 
 
 def _rewrite(path: Path, edit) -> None:
@@ -63,8 +63,8 @@ def _as_bm25(run: Path) -> None:
 
 @pytest.fixture()
 def sweep(tmp_path: Path) -> Path:
-    """results/agri/ of a two-job sweep: a dense run and a bm25 run (+ a run still being written)."""
-    root = tmp_path / "results" / "agri"
+    """results/agri_full/ of a two-job sweep: a dense run and a bm25 run (+ a run still being written)."""
+    root = tmp_path / "results" / "agri_full"
     shutil.copytree(BASELINE, root / "20260101-000000-aaaa")
     shutil.copytree(BASELINE, root / "20260101-000100-bbbb")
     _as_bm25(root / "20260101-000100-bbbb")

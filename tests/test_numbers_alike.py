@@ -63,16 +63,16 @@ def test_rouge_l_equals_rouge_score_on_strings():
 
 
 def test_rouge_l_scorer_on_the_agri_baseline_is_rouge_score():
-    """Every ft+dense agri_qa answer scores the rouge_score F of its best reference (mean 0.236 on
-    the version-2 baseline; on version 1 the hand-written LCS on normalised tokens gave 0.376
+    """Every ft+dense agri_qa answer scores the rouge_score F of its best reference (mean 0.277 on
+    the whole version-2 suite, agri_full; 0.236 with the earlier 3-epoch adapter; on version 1 the hand-written LCS on normalised tokens gave 0.376
     where rouge_score gives 0.327)."""
     reference = _rouge_score_l()
-    rows = RunFolder(BASELINES / "agri").load_records()["ft+dense"]["agri_qa"]
+    rows = RunFolder(BASELINES / "agri_full").load_records()["ft+dense"]["agri_qa"]
     got = [scorers.ROUGE_L.value(r, "correct") for r in rows]
     want = [max(reference.score(ref, str(r.get("output") or ""))["rougeL"].fmeasure
                 for ref in references(r)) for r in rows]
     assert got == want
-    assert float(np.mean(got)) == pytest.approx(0.236, abs=5e-4)
+    assert float(np.mean(got)) == pytest.approx(0.277, abs=5e-4)
 
 
 # ---------------------------------------------------------------- context_word_overlap, not faithfulness
@@ -125,9 +125,9 @@ def test_per_question_mean_beside_the_task_mean():
 
 
 def test_per_question_mean_weights_the_tasks_by_their_questions():
-    """The agri baseline (150 open + 120 multiple-choice questions): the per-question mean is the
+    """The agri_full baseline (150 open + 120 multiple-choice questions): the per-question mean is the
     question-weighted mean of the task scores, and here both means rank the same condition first."""
-    run = RunFolder(BASELINES / "agri")
+    run = RunFolder(BASELINES / "agri_full")
     stored = run.read_metrics()
     frame = leaderboard.build(stored["conditions"], stored["primary"], stored["reference"], load_samples(run.path))
     for condition in frame.index:

@@ -17,7 +17,7 @@ from harness.report import power
 from harness.scoring import stats
 from tests.conftest import REPO, harness
 
-BASELINE = REPO / "results" / "baselines" / "agri"
+BASELINE = REPO / "results" / "baselines" / "agri_full"  # the whole suite: 150 open + 120 MC questions
 FIXTURE = REPO / "tests" / "fixtures" / "agri-run"
 
 

@@ -66,3 +66,32 @@ def test_the_arms_tables_are_the_agri_arms_baselines() -> None:
     for arm, seconds in manifest["arms"]["train_seconds"].items():
         if arm in ARM_ROWS:
             assert f"| {arm} | {seconds:.0f} |" in arms_doc, f"docs/arms.md: {arm}'s training time is stale"
+
+
+def test_the_wall_time_per_cpu_model_is_the_baselines() -> None:
+    """README states the default run's cold time per CPU model: the baseline's own stage total,
+    on the CPU its manifest records."""
+    manifest = json.loads((BASELINE / "manifest.json").read_text(encoding="utf-8"))
+    minutes, seconds = divmod(round(sum(manifest["timings_s"].values())), 60)
+    assert "Xeon" in manifest["hardware"]["cpu_model"] and manifest["hardware"]["cpu_count"] == 2
+    assert f"**{minutes} min {seconds} s** on an Intel Xeon (this baseline)" in README
+    measured = (REPO / "docs" / "measured.md").read_text(encoding="utf-8")
+    assert f"**{minutes} min {seconds} s**" in measured
+
+
+def test_the_default_and_the_whole_suite_agree_in_sign() -> None:
+    """docs/measured.md: every difference the one-region default shows has the same sign on the
+    whole suite (agri_full), and the whole suite's Decision is the default's leaning."""
+    import pandas as pd
+
+    small = pd.read_csv(BASELINE / "leaderboard.csv", index_col=0)["mean"]
+    full = pd.read_csv(REPO / "results" / "baselines" / "agri_full" / "leaderboard.csv", index_col=0)["mean"]
+    rows = ("base", "base+dense", "ft", "ft+dense")
+    for a in rows:
+        for b in rows:
+            if a < b:
+                assert (small[a] > small[b]) == (full[a] > full[b]), (a, b, small[a] - small[b], full[a] - full[b])
+    default = json.loads((BASELINE / "decision.json").read_text(encoding="utf-8"))
+    whole = json.loads((REPO / "results" / "baselines" / "agri_full" / "decision.json").read_text(encoding="utf-8"))
+    assert default["recommended"] == whole["recommended"] == "ft+dense"
+    assert whole["clear"] and not default["clear"]  # 270 questions decide what 45 cannot

@@ -64,5 +64,6 @@ def test_the_config_section(agri):
     assert "docs" not in SuiteRef.from_dict({"name": "agri", "path": "tasks/agri", "n_docs": None, "docs": None}).raw
     with pytest.raises(HarnessError, match="suite.docs='Velmora'"):
         SuiteRef.from_dict({"name": "agri", "path": "tasks/agri", "docs": "Velmora"})
-    with pytest.raises(HarnessError, match="set one of them"):
-        SuiteRef.from_dict({"name": "agri", "path": "tasks/agri", "n_docs": 3, "docs": ["*"]})
+    # both: the matching documents first, then the first n_docs of those (quick runs of +exp=agri)
+    both = load(SuiteRef.from_dict({"name": "agri", "path": "tasks/agri", "n_docs": 1, "docs": ["*Velmora*"]}))
+    assert [d["id"] for d in both.corpus] == ["agri-doc-001"] and both.content_hash != agri.content_hash

@@ -39,10 +39,10 @@ def load(ref: SuiteRef) -> Suite:
     else:
         raise HarnessError("suite.path is not set: name a suite folder (suite=agri or suite.path=<folder>)")
     suite = load_suite(str(root), tasks_root=PROJECT_ROOT / "tasks")
-    if ref.docs is not None:
+    if ref.docs is not None:  # first the matching documents, then (n_docs) the first N of those
         from harness.suites.subset import subset_by_docs
 
-        return subset_by_docs(suite, ref.docs)
+        suite = subset_by_docs(suite, ref.docs)
     return subset_suite(suite, ref.n_docs) if ref.n_docs else suite
 
 

@@ -1,5 +1,5 @@
-"""Written by the harness: the suite's own row loaders, pointed at this run folder's rows
-(paths relative to this file), so lm-eval evaluates the run's tasks from any directory."""
+"""Written by the harness: the suite's own row loaders, pointed at this tree's rows
+(paths relative to this file), so lm-eval evaluates the tasks from any directory."""
 
 import runpy
 from pathlib import Path
