@@ -126,3 +126,9 @@ def test_training_stops_at_the_first_epoch_that_reaches_the_target(smollm2, sess
     missed = train_adapter(smollm2, pairs, capped, check=check).card["stopping"]
     assert not missed["reached"] and missed["epochs_run"] == 1.0 and len(missed["checks"]) == 1
     assert json.dumps(missed)  # plain data for the manifest
+
+
+def test_the_untuned_budget_line_says_the_epochs_are_a_maximum():
+    with_rule = arms.untuned_line({"settings": {"ft": {"epochs": 12, "lr": 3e-3, "stop_at_recall": 0.9}}})
+    assert "FT 1 setting (at most 12 epochs, stopping at training-set recall 0.9, lr 3e-3)" in with_rule[0]
+    assert "FT 1 setting (epochs 3, lr 1e-3)" in arms.untuned_line({"settings": {"ft": {"epochs": 3, "lr": 1e-3}}})[0]

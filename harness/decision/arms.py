@@ -109,7 +109,10 @@ def untuned_line(block: Mapping[str, Any] | None) -> list[str]:
         return []
     parts = []
     if ft:
-        parts.append(f"FT 1 setting (epochs {short_number(ft.get('epochs', 0))}, lr {short_number(ft.get('lr', 0))})")
+        epochs = (f"at most {short_number(ft.get('epochs', 0))} epochs, stopping at training-set recall "
+                  f"{short_number(ft['stop_at_recall'])}" if ft.get("stop_at_recall") else
+                  f"epochs {short_number(ft.get('epochs', 0))}")
+        parts.append(f"FT 1 setting ({epochs}, lr {short_number(ft.get('lr', 0))})")
     if rag and rag.get("kind") not in (None, "none"):
         parts.append(f"RAG 1 setting ({rag.get('kind')} top_k {rag.get('top_k')})")
     return [f"Tuning: none (finetune.tune and retriever.tune are off) — {', '.join(parts)}; "

@@ -126,7 +126,7 @@ def _other_evidence(inputs: RunInputs, condition: str) -> dict[str, Any]:
     spec = manifest.get("spec") or {}
     if spec.get("finetune") or spec.get("retriever"):  # the settings each arm ran with (tuned or not)
         ft, rag = spec.get("finetune") or {}, spec.get("retriever") or {}
-        arms["settings"] = {"ft": {k: ft[k] for k in ("epochs", "lr") if k in ft},
+        arms["settings"] = {"ft": {k: ft[k] for k in ("epochs", "lr", "stop_at_recall") if k in ft},
                             "rag": {k: rag[k] for k in ("kind", "top_k") if k in rag}}
     if arms:
         out["arms"] = arms
