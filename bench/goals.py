@@ -50,6 +50,7 @@ INFO: tuple[tuple[str, str, str, str], ...] = (
     ("train_fraction_of_peak", "peak", "LoRA training FLOP/s (real tokens) / fp32 GEMM ceiling", "{:.0%}"),
     ("prompt_fraction_of_peak", "peak", "evaluation prompt FLOP/s / fp32 GEMM ceiling", "{:.0%}"),
     ("decode_fraction_of_peak", "peak", "greedy decoding FLOP/s / fp32 GEMM ceiling", "{:.0%}"),
+    ("packed_vs_padded_step", "packing", "LoRA step time, padding-free (packed) batch / padded batch", "{:.2f}×"),
     ("best_vs_default_eval", "eval_batch", "evaluate stage, fastest eval.batch_size / batch 16", "{:.2f}×"),
     ("full_vs_lora_step", "full_ft", "training step time, full fine-tuning / LoRA r16", "{:.2f}×"),
     ("full_vs_lora_memory", "full_ft", "training peak RSS, full fine-tuning / LoRA r16", "{:.2f}×"),

@@ -54,6 +54,7 @@ BENCHES: dict[str, Bench] = {
     "cpu_speedups": Bench("bench_cpu_speedups.py", ("--questions", "40", "--steps", "6"),
                           ("--questions", "8", "--steps", "2"), False),
     "peak": Bench("bench_peak.py", ("--repeats", "5"), ("--repeats", "1"), False),
+    "packing": Bench("bench_packing.py", ("--repeats", "5"), ("--repeats", "1"), False),
     "eval_batch": Bench("bench_eval_batch.py", ("--sizes", "16", "8", "32", "64"), ("--sizes", "16", "32"), True),
     "full_ft": Bench("bench_full_ft.py", ("--steps", "4", "--rounds", "2"), ("--steps", "1", "--rounds", "1"), False),
     "index_scale": Bench("bench_index_scale.py", ("--sizes", "10000", "100000", "1000000"),
