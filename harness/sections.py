@@ -253,10 +253,11 @@ def _normalised_finetune(given: Mapping[str, Any]) -> dict[str, Any]:
     """The finetune section with optional keys kept only when set (spec hash stability)."""
     out = dict(given)
     for key in ("seeds", "augment", "augment_n", "export_merged", "precision", "gradient_checkpointing",
-                "stop_at_recall", "stop_check_n"):
+                "stop_at_recall", "stop_check_n", "stop_check_from"):
         unset = out.get(key) is None or (key in ("precision", "gradient_checkpointing") and out[key] == "auto")
         if unset or (key == "augment_n" and out.get("augment") is None) or (
-                key == "stop_check_n" and out.get("stop_at_recall") is None):
+                key in ("stop_check_n", "stop_check_from") and out.get("stop_at_recall") is None) or (
+                key == "stop_check_from" and out[key] == 1):
             out.pop(key, None)
     if "seeds" in out:
         seeds = out["seeds"]

@@ -10,6 +10,7 @@ epoch that reaches the target, and a target out of reach runs every epoch.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -32,13 +33,29 @@ def test_the_rule_is_off_by_default_and_then_leaves_the_adapter_key_alone():
     assert on["stop_at_recall"] == 0.9 and on["stop_check_n"] == 24
     assert FinetuneParams(stop_at_recall=0.9, stop_check_n=12).to_dict() != on
     # the spec's finetune section drops unset rule keys, so specs without the rule hash as before
-    raw = FinetuneSettings.from_dict({"method": "lora", "seed": 0, "stop_at_recall": None, "stop_check_n": 24}).raw
-    assert "stop_at_recall" not in raw and "stop_check_n" not in raw
+    raw = FinetuneSettings.from_dict({"method": "lora", "seed": 0, "stop_at_recall": None, "stop_check_n": 24,
+                                      "stop_check_from": 1}).raw
+    assert not {"stop_at_recall", "stop_check_n", "stop_check_from"} & set(raw)
+
+
+def test_checking_from_a_later_epoch_is_a_new_adapter_and_every_epoch_keeps_the_old_key():
+    on = FinetuneParams(stop_at_recall=0.9).to_dict()
+    assert "stop_check_from" not in on and FinetuneParams(stop_at_recall=0.9, stop_check_from=1).to_dict() == on
+    later = FinetuneParams(stop_at_recall=0.9, stop_check_from=5, epochs=12).to_dict()
+    assert later["stop_check_from"] == 5 and later != on
+    # without the rule the setting means nothing, so it changes nothing
+    assert "stop_check_from" not in FinetuneParams(stop_check_from=2).to_dict()
+    given = {"method": "lora", "seed": 0, "stop_at_recall": 0.9, "stop_check_n": 24}
+    assert FinetuneSettings.from_dict(given | {"stop_check_from": 1}).raw == FinetuneSettings.from_dict(given).raw
+    assert FinetuneSettings.from_dict(given | {"stop_check_from": 3}).raw["stop_check_from"] == 3
 
 
 @pytest.mark.parametrize("values, field", [({"stop_at_recall": 1.5}, "stop_at_recall"),
                                            ({"stop_at_recall": 0.0}, "stop_at_recall"),
-                                           ({"stop_at_recall": 0.9, "stop_check_n": 0}, "stop_check_n")])
+                                           ({"stop_at_recall": 0.9, "stop_check_n": 0}, "stop_check_n"),
+                                           ({"stop_at_recall": 0.9, "stop_check_from": 0}, "stop_check_from"),
+                                           ({"stop_at_recall": 0.9, "epochs": 3, "stop_check_from": 4},
+                                            "stop_check_from=4 must be an epoch from 1 to epochs")])
 def test_bad_rule_settings_name_the_field(values, field):
     with pytest.raises(HarnessError, match=field):
         FinetuneParams.from_dict(values)
@@ -106,6 +123,14 @@ def test_training_stops_at_the_first_epoch_that_reaches_the_target(smollm2, sess
     recalls = [c["recall"] for c in rule["checks"]]
     assert rule["reached"] and recalls[-1] >= 0.75 and all(r < 0.75 for r in recalls[:-1]), rule
     assert adapter.card["epochs_run"] == rule["epochs_run"] == len(recalls) < 8
+
+    # checking only from the epoch that stopped skips the earlier checks and nothing else: one
+    # check, the same epoch, the same weights (a check generates under no_grad and draws no RNG)
+    late = train_adapter(smollm2, pairs, replace(params, stop_check_from=len(recalls)), check=check)
+    assert [c["epoch"] for c in late.card["stopping"]["checks"]] == [rule["epochs_run"]]
+    assert late.card["stopping"]["first_check_epoch"] == len(recalls) and late.path != adapter.path
+    weights = "adapter_model.safetensors"
+    assert (late.path / weights).read_bytes() == (adapter.path / weights).read_bytes()
 
     # the check's in-training answers are the answers evaluation's backend gives the saved adapter
     from peft import PeftModel

@@ -71,15 +71,19 @@ def greedy_answers(model: Any, tokenizer: Any, prompts: Sequence[str], max_new_t
 
 @dataclass
 class RecallStop(TrainerCallback):
-    """After each epoch: ask the check's questions; stop when the share answered reaches ``target``.
-    ``history`` records every check (epoch, correct, n, recall, seconds) for the adapter card."""
+    """After each epoch from ``first_epoch`` on: ask the check's questions; stop when the share
+    answered reaches ``target``. ``history`` records every check (epoch, correct, n, recall,
+    seconds) for the adapter card; the epochs before ``first_epoch`` cost no generation."""
 
     check: RecallCheck
     target: float
+    first_epoch: int = 1
     history: list[dict[str, float]] = field(default_factory=list)
 
     def on_epoch_end(self, args: Any, state: Any, control: Any, model: Any = None,
                      processing_class: Any = None, **kwargs: Any) -> None:
+        if math.ceil(float(state.epoch) - 1e-6) < self.first_epoch:  # a last partial epoch counts
+            return
         start = time.perf_counter()
         answers = greedy_answers(model, processing_class, self.check.prompts, self.check.max_new_tokens)
         correct, n = self.check.correct(answers), len(self.check.prompts)
@@ -94,6 +98,7 @@ class RecallStop(TrainerCallback):
     def summary(self, max_epochs: float) -> dict[str, Any]:
         """The card's ``stopping`` block: the rule, every check, and where training ended."""
         reached = bool(self.history) and self.history[-1]["recall"] >= self.target
-        return {"rule": "stop_at_recall", "target": self.target, "check_n": len(self.check.prompts),
-                "max_epochs": max_epochs, "epochs_run": self.history[-1]["epoch"] if self.history else 0.0,
-                "reached": reached, "checks": list(self.history)}
+        block = {"rule": "stop_at_recall", "target": self.target, "check_n": len(self.check.prompts),
+                 "max_epochs": max_epochs, "epochs_run": self.history[-1]["epoch"] if self.history else 0.0,
+                 "reached": reached, "checks": list(self.history)}
+        return block | ({"first_check_epoch": self.first_epoch} if self.first_epoch > 1 else {})

@@ -136,7 +136,8 @@ def _train_into(
     from harness.finetune.trainer import build_trainer
 
     trainer = guard = None
-    stopper = RecallStop(check, float(params.stop_at_recall)) if check is not None else None
+    stopper = (RecallStop(check, float(params.stop_at_recall), params.stop_check_from)
+               if check is not None else None)
     try:
         trainer, guard = build_trainer(base.path, examples, params, folder / "_trainer",
                                        start_from=start_from.path if start_from is not None else None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -52,6 +53,9 @@ class FinetuneParams:
     # ``epochs`` is then the most it may take. None: train ``epochs`` epochs.
     stop_at_recall: float | None = None
     stop_check_n: int = 24
+    # The first epoch that asks them: earlier epochs train without the check's generation cost
+    # (for a recipe known not to reach the target sooner). 1: every epoch.
+    stop_check_from: int = 1
 
     def __post_init__(self) -> None:
         problems = []
@@ -78,6 +82,10 @@ class FinetuneParams:
             problems.append(f"stop_at_recall={self.stop_at_recall} must be a share in (0, 1] or null")
         if self.stop_check_n < 1:
             problems.append(f"stop_check_n={self.stop_check_n} must be >= 1")
+        last = math.ceil(self.epochs) if self.stop_at_recall is not None else self.stop_check_from
+        if not 1 <= self.stop_check_from <= last:
+            problems.append(f"stop_check_from={self.stop_check_from} must be an epoch from 1 to epochs "
+                            f"({self.epochs:g})")
         if not self.target_modules.strip():
             problems.append("target_modules must name modules or be 'all-linear'")
         if problems:
@@ -103,6 +111,8 @@ class FinetuneParams:
         if self.stop_at_recall is None:
             data.pop("stop_at_recall")
             data.pop("stop_check_n")
+        if self.stop_at_recall is None or self.stop_check_from == 1:
+            data.pop("stop_check_from")
         if self.resolved_precision() != "fp32":
             data["precision"] = self.resolved_precision()
         if self.resolved_checkpointing():
