@@ -136,7 +136,7 @@ def _train_into(
     from harness.finetune.trainer import build_trainer
 
     trainer = guard = None
-    stopper = (RecallStop(check, float(params.stop_at_recall), params.stop_check_from)
+    stopper = (RecallStop(check, float(params.stop_at_recall), params.first_check_epoch())
                if check is not None else None)
     try:
         trainer, guard = build_trainer(base.path, examples, params, folder / "_trainer",

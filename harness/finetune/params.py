@@ -54,7 +54,8 @@ class FinetuneParams:
     stop_at_recall: float | None = None
     stop_check_n: int = 24
     # The first epoch that asks them: earlier epochs train without the check's generation cost
-    # (for a recipe known not to reach the target sooner). 1: every epoch.
+    # (for a recipe known not to reach the target sooner). 1: every epoch. Past the last epoch
+    # it means the last (see first_check_epoch).
     stop_check_from: int = 1
 
     def __post_init__(self) -> None:
@@ -82,14 +83,18 @@ class FinetuneParams:
             problems.append(f"stop_at_recall={self.stop_at_recall} must be a share in (0, 1] or null")
         if self.stop_check_n < 1:
             problems.append(f"stop_check_n={self.stop_check_n} must be >= 1")
-        last = math.ceil(self.epochs) if self.stop_at_recall is not None else self.stop_check_from
-        if not 1 <= self.stop_check_from <= last:
-            problems.append(f"stop_check_from={self.stop_check_from} must be an epoch from 1 to epochs "
-                            f"({self.epochs:g})")
+        if self.stop_check_from < 1:
+            problems.append(f"stop_check_from={self.stop_check_from} must be an epoch >= 1")
         if not self.target_modules.strip():
             problems.append("target_modules must name modules or be 'all-linear'")
         if problems:
             raise HarnessError("finetune parameters: " + "; ".join(problems))
+
+    def first_check_epoch(self) -> int:
+        """The epoch the stopping rule first asks at: ``stop_check_from``, but never after the last
+        epoch, so a shorter run (``finetune.epochs=1`` on a grid that checks from 6) still ends
+        with one check and a card that says whether the target was reached."""
+        return min(self.stop_check_from, max(1, math.ceil(self.epochs)))
 
     def resolved_precision(self) -> str:
         if self.precision != "auto":
@@ -111,8 +116,9 @@ class FinetuneParams:
         if self.stop_at_recall is None:
             data.pop("stop_at_recall")
             data.pop("stop_check_n")
-        if self.stop_at_recall is None or self.stop_check_from == 1:
-            data.pop("stop_check_from")
+        data.pop("stop_check_from")
+        if self.stop_at_recall is not None and self.first_check_epoch() > 1:
+            data["stop_check_from"] = self.first_check_epoch()
         if self.resolved_precision() != "fp32":
             data["precision"] = self.resolved_precision()
         if self.resolved_checkpointing():
