@@ -11,7 +11,7 @@ section types from here, and :mod:`harness.spec` builds them from the Hydra conf
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -249,16 +249,28 @@ class FinetuneSettings:
         return FinetuneParams.from_dict(settings | overrides)
 
 
+# Optional finetune keys: left out of the spec when null, and the ones below also when at their
+# default or when they refine a key that is off (section and value as given).
+_FINETUNE_OPTIONAL = ("seeds", "augment", "augment_n", "export_merged", "precision", "gradient_checkpointing",
+                      "stop_at_recall", "stop_check_n", "stop_check_from")
+_FINETUNE_UNSET_WHEN: dict[str, Callable[[Mapping[str, Any], Any], bool]] = {
+    "augment_n": lambda section, _: section.get("augment") is None,
+    "precision": lambda _, value: value == "auto",
+    "gradient_checkpointing": lambda _, value: value == "auto",
+    "stop_check_n": lambda section, _: section.get("stop_at_recall") is None,
+    "stop_check_from": lambda section, value: section.get("stop_at_recall") is None or value == 1,
+}
+
+
+def _is_unset(section: Mapping[str, Any], key: str, value: Any) -> bool:
+    if key not in _FINETUNE_OPTIONAL:
+        return False
+    return value is None or (key in _FINETUNE_UNSET_WHEN and _FINETUNE_UNSET_WHEN[key](section, value))
+
+
 def _normalised_finetune(given: Mapping[str, Any]) -> dict[str, Any]:
     """The finetune section with optional keys kept only when set (spec hash stability)."""
-    out = dict(given)
-    for key in ("seeds", "augment", "augment_n", "export_merged", "precision", "gradient_checkpointing",
-                "stop_at_recall", "stop_check_n", "stop_check_from"):
-        unset = out.get(key) is None or (key in ("precision", "gradient_checkpointing") and out[key] == "auto")
-        if unset or (key == "augment_n" and out.get("augment") is None) or (
-                key in ("stop_check_n", "stop_check_from") and out.get("stop_at_recall") is None) or (
-                key == "stop_check_from" and out[key] == 1):
-            out.pop(key, None)
+    out = {key: value for key, value in given.items() if not _is_unset(given, key, value)}
     if "seeds" in out:
         seeds = out["seeds"]
         if isinstance(seeds, (int, str)) or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds):
